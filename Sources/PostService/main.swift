@@ -1,0 +1,5 @@
+import Shared
+
+let configuration = ServiceConfiguration(service: "post", portVariable: "POST_PORT", defaultPort: 8086)
+let app = buildApplication(config: configuration)
+try await app.runService()

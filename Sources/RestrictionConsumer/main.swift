@@ -1,0 +1,5 @@
+import Shared
+
+let configuration = ServiceConfiguration(service: "restriction", portVariable: "RESTRICTION_PORT", defaultPort: 8082)
+let app = buildApplication(config: configuration)
+try await app.runService()

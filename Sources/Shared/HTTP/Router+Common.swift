@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+
+extension Router where Context == ServiceRequestContext {
+    /// `/health/live`, `/health/ready`, `/health`, `/metrics` and `/openapi.json`.
+    public func addCommonRoutes(health: HealthReporter, metrics: ServiceMetrics, openAPI: OpenAPIDocument) {
+        get("/health/live") { _, _ in
+            try Response.json(["status": "ok"] as JSONValue)
+        }
+        get("/health/ready") { _, _ in
+            let snapshot = await health.current()
+            var response = try Response.json(health.summary(snapshot), status: snapshot.ready ? .ok : .serviceUnavailable)
+            if !snapshot.ready { response.headers[.retryAfter] = "1" }
+            return response
+        }
+        get("/health") { _, _ in
+            try Response.json(health.summary(await health.current()))
+        }
+        get("/metrics") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.render()))
+            )
+        }
+        let document = try? Response.json(openAPI.json)
+        get("/openapi.json") { _, _ in
+            document ?? Response(status: .internalServerError)
+        }
+    }
+}
+
+extension HealthReporter {
+    /// The seed-compatible summary: `status` is `ok` or `degraded` (or `down` while shutting
+    /// down), `checks` holds each dependency, and each dependency also appears at the top
+    /// level as `healthy`/`unhealthy`, as older clients read it (`"redis": "healthy"`).
+    func summary(_ snapshot: Snapshot) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "status": .string(snapshot.status == .up ? "ok" : snapshot.status.rawValue),
+            "service": .string(service),
+            "instance": .string(instance),
+            "version": .string(version),
+            "checks": .object(snapshot.checks.mapValues { .string($0.rawValue) }),
+        ]
+        for (name, status) in snapshot.checks {
+            object[name] = .string(status == .up ? "healthy" : "unhealthy")
+        }
+        return .object(object)
+    }
+}
+
+extension Response {
+    /// A JSON response from any `Encodable`.
+    public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+    }
+}

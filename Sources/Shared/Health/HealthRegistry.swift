@@ -1,0 +1,216 @@
+import NIOConcurrencyHelpers
+
+/// What the registry concludes about a service from its heartbeats and peer reports.
+public enum ServiceAvailability: String, Sendable, Codable {
+    /// At least one instance heartbeats `up` or `degraded`, and no peer report stands.
+    case up
+    /// Every known instance is stale or said `down`, or a peer report is newer than the
+    /// newest `up` heartbeat.
+    case down
+    /// Never heard of, or the health channel itself is lost: nothing is concluded.
+    case unknown
+}
+
+/// The suite's health as seen over pub/sub: every service, every instance.
+///
+/// Pure state driven by ``ingest(_:)``, ``channelLost()``/``channelRestored()`` and an
+/// injected clock, so staleness is tested exactly. An instance is stale after three
+/// heartbeat intervals without a heartbeat. A lost channel (Redis unreachable) concludes
+/// nothing: every service reads `unknown` until the channel is back, and the staleness clocks
+/// restart then, so healthy services are never marked down because Redis blinked.
+public final class HealthRegistry: Sendable {
+    public struct Instance: Sendable, Codable, Equatable {
+        public var instance: String
+        public var status: HealthStatus
+        public var checks: [String: HealthStatus]
+        public var version: String
+        /// Time since its last heartbeat.
+        public var age: Duration
+        public var stale: Bool
+
+        enum CodingKeys: String, CodingKey { case instance, status, checks, version, ageMs = "age_ms", stale }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            instance = try c.decode(String.self, forKey: .instance)
+            status = try c.decode(HealthStatus.self, forKey: .status)
+            checks = try c.decode([String: HealthStatus].self, forKey: .checks)
+            version = try c.decode(String.self, forKey: .version)
+            age = .milliseconds(try c.decode(Int64.self, forKey: .ageMs))
+            stale = try c.decode(Bool.self, forKey: .stale)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(instance, forKey: .instance)
+            try c.encode(status, forKey: .status)
+            try c.encode(checks, forKey: .checks)
+            try c.encode(version, forKey: .version)
+            try c.encode(age.millisecondsRoundedUp, forKey: .ageMs)
+            try c.encode(stale, forKey: .stale)
+        }
+
+        init(instance: String, status: HealthStatus, checks: [String: HealthStatus], version: String, age: Duration, stale: Bool) {
+            self.instance = instance
+            self.status = status
+            self.checks = checks
+            self.version = version
+            self.age = age
+            self.stale = stale
+        }
+    }
+
+    public struct ServiceView: Sendable, Codable, Equatable {
+        public var service: String
+        public var availability: ServiceAvailability
+        public var instances: [Instance]
+        /// Who reported it down, while that report stands.
+        public var peerReporter: String?
+
+        enum CodingKeys: String, CodingKey { case service, availability, instances, peerReporter = "peer_reporter" }
+    }
+
+    public typealias Observer = @Sendable (_ service: String, _ availability: ServiceAvailability) -> Void
+
+    private struct InstanceRecord {
+        var message: HealthMessage
+        var seenAt: Duration
+    }
+
+    private struct ServiceRecord {
+        var instances: [String: InstanceRecord] = [:]
+        var peerReporter: String?
+        var availability: ServiceAvailability = .unknown
+    }
+
+    private struct State {
+        var services: [String: ServiceRecord] = [:]
+        var channelUp = false
+        var observers: [(service: String?, observer: Observer)] = []
+    }
+
+    public let interval: Duration
+    private let clock: ClockReading
+    private let state = NIOLockedValueBox(State())
+
+    public init<C: Clock>(interval: Duration, clock: C) where C.Duration == Duration {
+        self.interval = interval
+        self.clock = ClockReading(clock)
+    }
+
+    /// Heartbeats older than this mark their instance down.
+    public var staleAfter: Duration { interval * 3 }
+
+    /// Calls `observer` whenever the availability of `service` (or of any service, for nil)
+    /// changes. Observers run outside the registry's lock.
+    public func observe(_ service: String?, _ observer: @escaping Observer) {
+        state.withLockedValue { $0.observers.append((service, observer)) }
+    }
+
+    /// Takes one message from `health.*`.
+    public func ingest(_ message: HealthMessage) {
+        update { state, now in
+            var record = state.services[message.service] ?? ServiceRecord()
+            switch message.source {
+            case .self:
+                record.instances[message.instance] = InstanceRecord(message: message, seenAt: now)
+                // A newer heartbeat of `up` from the service itself cancels a peer report.
+                if message.status == .up { record.peerReporter = nil }
+            case .peer:
+                record.peerReporter = message.reporter ?? "unknown"
+            }
+            state.services[message.service] = record
+        }
+    }
+
+    /// The health channel is gone (Redis unreachable): conclude nothing.
+    public func channelLost() {
+        update { state, _ in state.channelUp = false }
+    }
+
+    /// The channel is back: restart every staleness clock, since heartbeats sent while it
+    /// was down were lost, not missing.
+    public func channelRestored() {
+        update { state, now in
+            state.channelUp = true
+            for (name, var record) in state.services {
+                for key in record.instances.keys { record.instances[key]?.seenAt = now }
+                state.services[name] = record
+            }
+        }
+    }
+
+    /// Re-evaluates staleness; call it periodically (the registry service does).
+    public func tick() {
+        update { _, _ in }
+    }
+
+    public func availability(of service: String) -> ServiceAvailability {
+        let now = clock.now
+        return state.withLockedValue { state in
+            Self.availability(state.services[service], channelUp: state.channelUp, now: now, staleAfter: staleAfter)
+        }
+    }
+
+    /// Every service and instance, for `/dashboard/state` and load balancing.
+    public func snapshot() -> [ServiceView] {
+        let now = clock.now
+        return state.withLockedValue { state in
+            state.services.keys.sorted().map { name in
+                let record = state.services[name]!
+                return ServiceView(
+                    service: name,
+                    availability: Self.availability(record, channelUp: state.channelUp, now: now, staleAfter: staleAfter),
+                    instances: record.instances.values.map { instance in
+                        let age = now - instance.seenAt
+                        return Instance(
+                            instance: instance.message.instance,
+                            status: age > staleAfter ? .down : instance.message.status,
+                            checks: instance.message.checks,
+                            version: instance.message.version,
+                            age: age,
+                            stale: age > staleAfter
+                        )
+                    }.sorted { $0.instance < $1.instance },
+                    peerReporter: record.peerReporter
+                )
+            }
+        }
+    }
+
+    /// Instances of `service` that are up now, for balancing.
+    public func upInstances(of service: String) -> [String] {
+        snapshot().first { $0.service == service }?.instances.filter { $0.status != .down }.map(\.instance) ?? []
+    }
+
+    // MARK: Evaluation
+
+    private func update(_ body: (inout State, Duration) -> Void) {
+        let now = clock.now
+        let (changes, observers) = state.withLockedValue { state -> ([(String, ServiceAvailability)], [(service: String?, observer: Observer)]) in
+            body(&state, now)
+            var changes: [(String, ServiceAvailability)] = []
+            for (name, var record) in state.services {
+                let availability = Self.availability(record, channelUp: state.channelUp, now: now, staleAfter: staleAfter)
+                if availability != record.availability {
+                    record.availability = availability
+                    state.services[name] = record
+                    changes.append((name, availability))
+                }
+            }
+            return (changes, state.observers)
+        }
+        for (service, availability) in changes {
+            for entry in observers where entry.service == nil || entry.service == service {
+                entry.observer(service, availability)
+            }
+        }
+    }
+
+    private static func availability(_ record: ServiceRecord?, channelUp: Bool, now: Duration, staleAfter: Duration) -> ServiceAvailability {
+        guard channelUp, let record, !record.instances.isEmpty || record.peerReporter != nil else { return .unknown }
+        if record.peerReporter != nil { return .down }
+        let anyUp = record.instances.values.contains { now - $0.seenAt <= staleAfter && $0.message.status != .down }
+        return anyUp ? .up : .down
+    }
+}

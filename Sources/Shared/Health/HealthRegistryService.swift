@@ -1,0 +1,46 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Feeds a ``HealthRegistry`` from `PSUBSCRIBE health.*` on its own connection and ticks it
+/// so silent instances go stale on time.
+public struct HealthRegistryService: Service {
+    public let registry: HealthRegistry
+    private let subscriber: RedisSubscriber
+    private let logger: Logger
+
+    public init(registry: HealthRegistry, redis: RedisClient.Configuration, logger: Logger) {
+        self.registry = registry
+        self.subscriber = RedisSubscriber(configuration: redis, patterns: ["health.*"], logger: logger)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        let registry = self.registry
+        let decoder = JSONDecoder()
+        await withDiscardingTaskGroup { group in
+            group.addTask { try? await subscriber.run() }
+            group.addTask {
+                for await event in subscriber.events {
+                    switch event {
+                    case .subscribed:
+                        registry.channelRestored()
+                    case .disconnected:
+                        registry.channelLost()
+                    case .message(_, _, let payload):
+                        if let message = try? decoder.decode(HealthMessage.self, from: Data(payload)) {
+                            registry.ingest(message)
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                // Tick at a fraction of the interval so staleness is noticed within ~1/4 of it.
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    try? await Task.sleep(for: registry.interval / 4)
+                    registry.tick()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+/// A service instance's own view of itself, as published in heartbeats.
+public enum HealthStatus: String, Codable, Sendable {
+    case up
+    case degraded
+    case down
+}
+
+/// One heartbeat or peer report on `health.<service>`.
+public struct HealthMessage: Codable, Sendable, Equatable {
+    public enum Source: String, Codable, Sendable {
+        /// The instance speaks for itself.
+        case `self`
+        /// A caller reports that its breaker for this service opened.
+        case peer
+    }
+
+    public var service: String
+    public var instance: String
+    public var status: HealthStatus
+    public var checks: [String: HealthStatus]
+    public var source: Source
+    public var reporter: String?
+    /// Unix milliseconds.
+    public var at: Int64
+    public var version: String
+
+    public init(
+        service: String,
+        instance: String,
+        status: HealthStatus,
+        checks: [String: HealthStatus] = [:],
+        source: Source = .self,
+        reporter: String? = nil,
+        at: Int64,
+        version: String = SuiteVersion.current
+    ) {
+        self.service = service
+        self.instance = instance
+        self.status = status
+        self.checks = checks
+        self.source = source
+        self.reporter = reporter
+        self.at = at
+        self.version = version
+    }
+
+    public static func channel(for service: String) -> String { "health.\(service)" }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+
+/// Writes one JSON object per line to standard error: `ts`, `level`, `label`, `msg`, and the
+/// metadata as flat namespaced keys (`request.id`, `redis.command`).
+public struct JSONLogHandler: LogHandler {
+    public var logLevel: Logger.Level = .info
+    public var metadata: Logger.Metadata = [:]
+    public var metadataProvider: Logger.MetadataProvider?
+    private let label: String
+
+    public init(label: String) {
+        self.label = label
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var object: [String: String] = [:]
+        for (key, value) in metadata { object[key] = "\(value)" }
+        for (key, value) in metadataProvider?.get() ?? [:] { object[key] = "\(value)" }
+        for (key, value) in event.metadata ?? [:] { object[key] = "\(value)" }
+        object["ts"] = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        object["level"] = event.level.rawValue
+        object["label"] = label
+        object["msg"] = "\(event.message)"
+        guard var line = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        line.append(0x0A)
+        FileHandle.standardError.write(line)
+    }
+}
+
+extension Logger {
+    /// The logger a service starts from, in the configured format and level. Built with an
+    /// explicit factory, so no process-wide logging bootstrap is needed.
+    public static func service(_ label: String, level: Logger.Level, format: LogFormat) -> Logger {
+        var logger = Logger(label: label) { label in
+            switch format {
+            case .json: JSONLogHandler(label: label)
+            case .text: StreamLogHandler.standardError(label: label)
+            }
+        }
+        logger.logLevel = level
+        return logger
+    }
+}

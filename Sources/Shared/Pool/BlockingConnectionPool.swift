@@ -1,0 +1,290 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A pool of connections whose calls block, with the threads to run them on.
+///
+/// The pool owns an `NIOThreadPool` with one thread per connection, so a leased connection
+/// always has a thread to block on and blocking never reaches an event loop or the Swift
+/// cooperative pool. Connections are created lazily, reused LIFO (hot ones stay hot), and
+/// dropped when broken. After a failed connect the pool backs off: until the backoff ends,
+/// leases fail at once with ``DependencyUnavailableError`` instead of waiting on a server
+/// that is down.
+public final class BlockingConnectionPool<Connection: BlockingConnection>: Sendable {
+    public struct Configuration: Sendable {
+        /// Connections (and threads) at most.
+        public var size: Int
+        /// How long a caller waits for a free connection before failing.
+        public var leaseTimeout: Duration
+        /// Delay between connect attempts after failures.
+        public var reconnectBackoff: Backoff
+
+        public init(size: Int, leaseTimeout: Duration = .seconds(5), reconnectBackoff: Backoff = Backoff()) {
+            self.size = max(1, size)
+            self.leaseTimeout = leaseTimeout
+            self.reconnectBackoff = reconnectBackoff
+        }
+    }
+
+    /// Counts for metrics and tests.
+    public struct Usage: Sendable, Equatable {
+        public var open: Int
+        public var leased: Int
+        public var waiting: Int
+    }
+
+    private enum Grant: Sendable {
+        case connection(Connection)
+        case create
+    }
+
+    private enum Decision {
+        case grant(Grant)
+        case fail(any Error)
+        case wait
+    }
+
+    private enum ReleaseOutcome {
+        case handedOver(Waiter)
+        case discard(Waiter?)
+        case pooled
+    }
+
+    private struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Grant, any Error>
+    }
+
+    private struct State {
+        var idle: [Connection] = []
+        /// Connections that exist or are being created.
+        var open = 0
+        var leased = 0
+        var waiters: [Waiter] = []
+        var nextWaiterID = 0
+        var consecutiveFailures = 0
+        var retryAt: NIODeadline?
+        var lastFailure = "not connected"
+        var closed = false
+    }
+
+    public let dependency: String
+    public let configuration: Configuration
+    private let threadPool: NIOThreadPool
+    private let connect: @Sendable () throws -> Connection
+    private let state = NIOLockedValueBox(State())
+    private let timerLoop: any EventLoop
+    private let logger: Logger
+
+    /// - Parameters:
+    ///   - dependency: name used in errors and logs (`redis`, `postgres`).
+    ///   - connect: opens one connection; runs on a pool thread and may block.
+    public init(
+        dependency: String,
+        configuration: Configuration,
+        logger: Logger,
+        connect: @escaping @Sendable () throws -> Connection
+    ) {
+        self.dependency = dependency
+        self.configuration = configuration
+        self.logger = logger
+        self.connect = connect
+        self.threadPool = NIOThreadPool(numberOfThreads: configuration.size)
+        self.threadPool.start()
+        self.timerLoop = MultiThreadedEventLoopGroup.singleton.next()
+    }
+
+    public var usage: Usage {
+        state.withLockedValue { Usage(open: $0.open, leased: $0.leased, waiting: $0.waiters.count) }
+    }
+
+    /// Runs `body` with a leased connection on one of the pool's threads.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let connection = try await lease()
+        defer { release(connection) }
+        return try await runBlocking { try body(connection) }
+    }
+
+    /// Leases one connection for the whole of `body`, for work that spans several calls
+    /// (a transaction). `body` must use ``runBlocking(_:)`` for every call on it.
+    public func withConnection<T: Sendable>(_ body: (Connection) async throws -> T) async throws -> T {
+        let connection = try await lease()
+        defer { release(connection) }
+        return try await body(connection)
+    }
+
+    /// Runs blocking work on the pool's threads.
+    public func runBlocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        do {
+            return try await threadPool.runIfActive(body)
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            throw DependencyUnavailableError(dependency: dependency, reason: "client is shut down")
+        }
+    }
+
+    /// Closes idle connections, fails waiters and stops the threads. Leased connections are
+    /// closed when they come back.
+    public func shutdown() async {
+        let (idle, waiters) = state.withLockedValue { state in
+            state.closed = true
+            defer { state.idle = []; state.waiters = [] }
+            state.open -= state.idle.count
+            return (state.idle, state.waiters)
+        }
+        for waiter in waiters {
+            waiter.continuation.resume(throwing: closedError)
+        }
+        try? await threadPool.runIfActive { idle.forEach { $0.close() } }
+        try? await threadPool.shutdownGracefully()
+    }
+
+    // MARK: Leasing
+
+    private var closedError: DependencyUnavailableError {
+        DependencyUnavailableError(dependency: dependency, reason: "client is shut down")
+    }
+
+    private func lease() async throws -> Connection {
+        switch try await acquire() {
+        case .connection(let connection):
+            if connection.isAlive() { return connection }
+            discard(connection)
+            return try await lease()
+        case .create:
+            do {
+                let connection = try await runBlocking(connect)
+                state.withLockedValue { state in
+                    state.consecutiveFailures = 0
+                    state.retryAt = nil
+                    state.leased += 1
+                }
+                return connection
+            } catch {
+                let reason = String(describing: error)
+                let (attempt, waiter) = state.withLockedValue { state -> (Int, Waiter?) in
+                    state.consecutiveFailures += 1
+                    let delay = configuration.reconnectBackoff.delay(attempt: state.consecutiveFailures)
+                    state.retryAt = .now() + .nanoseconds(Int64(delay.seconds * 1e9))
+                    state.lastFailure = reason
+                    state.open -= 1
+                    return (state.consecutiveFailures, popWaiterForNewConnection(&state))
+                }
+                waiter?.continuation.resume(returning: .create)
+                if attempt == 1 {
+                    logger.warning("connect failed", metadata: ["pool.dependency": "\(dependency)", "error": "\(reason)"])
+                }
+                throw DependencyUnavailableError(
+                    dependency: dependency,
+                    reason: reason,
+                    retryAfter: configuration.reconnectBackoff.ceiling(attempt: attempt)
+                )
+            }
+        }
+    }
+
+    /// Takes an idle connection, a slot to create one, or a place in the queue.
+    private func acquire() async throws -> Grant {
+        let decision = state.withLockedValue { state -> Decision in
+            if state.closed { return .fail(closedError) }
+            if let connection = state.idle.popLast() {
+                state.leased += 1
+                return .grant(.connection(connection))
+            }
+            if state.open < configuration.size {
+                if let retryAt = state.retryAt, retryAt > .now() {
+                    let wait = Duration.nanoseconds((retryAt - .now()).nanoseconds)
+                    return .fail(DependencyUnavailableError(dependency: dependency, reason: state.lastFailure, retryAfter: wait))
+                }
+                state.open += 1
+                return .grant(.create)
+            }
+            return .wait
+        }
+        switch decision {
+        case .grant(let grant): return grant
+        case .fail(let error): throw error
+        case .wait: return try await waitForGrant()
+        }
+    }
+
+    private func waitForGrant() async throws -> Grant {
+        let id = state.withLockedValue { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        let timeout = configuration.leaseTimeout
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
+                let enqueued = state.withLockedValue { state -> Bool in
+                    if state.closed { return false }
+                    state.waiters.append(Waiter(id: id, continuation: continuation))
+                    return true
+                }
+                guard enqueued else {
+                    continuation.resume(throwing: closedError)
+                    return
+                }
+                timerLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
+                    self.failWaiter(id: id, with: DependencyUnavailableError(
+                        dependency: self.dependency,
+                        reason: "no connection free within \(timeout)",
+                        retryAfter: .seconds(1)
+                    ))
+                }
+            }
+        } onCancel: {
+            failWaiter(id: id, with: CancellationError())
+        }
+    }
+
+    private func failWaiter(id: Int, with error: any Error) {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiters.remove(at: index)
+        }
+        waiter?.continuation.resume(throwing: error)
+    }
+
+    private func popWaiterForNewConnection(_ state: inout State) -> Waiter? {
+        guard !state.closed, !state.waiters.isEmpty, state.open < configuration.size else { return nil }
+        state.open += 1
+        return state.waiters.removeFirst()
+    }
+
+    /// Drops a leased connection that turned out dead before use.
+    private func discard(_ connection: Connection) {
+        let waiter = state.withLockedValue { state -> Waiter? in
+            state.leased -= 1
+            state.open -= 1
+            return popWaiterForNewConnection(&state)
+        }
+        threadPool.submit { _ in connection.close() }
+        waiter?.continuation.resume(returning: .create)
+    }
+
+    private func release(_ connection: Connection) {
+        let outcome = state.withLockedValue { state -> ReleaseOutcome in
+            state.leased -= 1
+            if connection.isBroken || state.closed {
+                state.open -= 1
+                return .discard(popWaiterForNewConnection(&state))
+            }
+            if !state.waiters.isEmpty {
+                state.leased += 1
+                return .handedOver(state.waiters.removeFirst())
+            }
+            state.idle.append(connection)
+            return .pooled
+        }
+        switch outcome {
+        case .handedOver(let waiter):
+            waiter.continuation.resume(returning: .connection(connection))
+        case .discard(let waiter):
+            threadPool.submit { _ in connection.close() }
+            waiter?.continuation.resume(returning: .create)
+        case .pooled:
+            break
+        }
+    }
+}

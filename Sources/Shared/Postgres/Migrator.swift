@@ -1,0 +1,71 @@
+import Logging
+
+/// One schema change. Statements run in order, each through `PQexecParams` with no
+/// parameters (one statement per call), inside the migrator's transaction.
+public struct Migration: Sendable {
+    public let version: Int
+    public let name: String
+    public let statements: [String]
+
+    public init(version: Int, name: String, statements: [String]) {
+        self.version = version
+        self.name = name
+        self.statements = statements
+    }
+}
+
+/// Brings one service's schema up to date at start-up.
+///
+/// Everything happens in one transaction holding an advisory lock keyed by the schema, so two
+/// instances starting together apply each migration once, and a migration that fails leaves
+/// nothing behind. Applied versions are recorded in `<schema>.schema_migrations`.
+public struct Migrator: Sendable {
+    public let schema: String
+    public let migrations: [Migration]
+
+    /// - Precondition: `schema` is a plain lower-case identifier (it cannot be a parameter).
+    public init(schema: String, migrations: [Migration]) {
+        precondition(
+            !schema.isEmpty && schema.utf8.allSatisfy { (97...122).contains($0) || $0 == 95 || (48...57).contains($0) },
+            "schema names are lower-case identifiers"
+        )
+        precondition(Set(migrations.map(\.version)).count == migrations.count, "migration versions are unique")
+        self.schema = schema
+        self.migrations = migrations.sorted { $0.version < $1.version }
+    }
+
+    /// Applies what is missing; returns the versions applied by this call.
+    @discardableResult
+    public func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
+        let applied = try await client.withTransaction { transaction -> [Int] in
+            try await transaction.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["schema_migrations:\(schema)"])
+            try await transaction.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
+            try await transaction.query("""
+                CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """)
+            let done = Set(try await transaction.query("SELECT version FROM \(schema).schema_migrations").rows.map {
+                try $0.decode("version", as: Int.self)
+            })
+            var applied: [Int] = []
+            for migration in migrations where !done.contains(migration.version) {
+                for statement in migration.statements {
+                    try await transaction.query(statement)
+                }
+                try await transaction.query(
+                    "INSERT INTO \(schema).schema_migrations (version, name) VALUES ($1, $2)",
+                    [migration.version, migration.name]
+                )
+                applied.append(migration.version)
+            }
+            return applied
+        }
+        if !applied.isEmpty {
+            logger.info("migrated", metadata: ["postgres.schema": "\(schema)", "postgres.versions": "\(applied)"])
+        }
+        return applied
+    }
+}

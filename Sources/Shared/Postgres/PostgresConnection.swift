@@ -1,0 +1,171 @@
+import CLibpq
+import Foundation
+
+/// One libpq connection. Only ever used by one thread at a time, under a pool lease.
+///
+/// Queries go through `PQsendQueryParams` and then wait on the socket with `poll`, so each
+/// call has a client-side deadline even when the server stops answering (a frozen process);
+/// the server's own `statement_timeout` is set to the same value.
+public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
+    private let handle: OpaquePointer
+    private var failed = false
+
+    init(conninfo: String, applicationName: String, connectTimeout: Duration, queryTimeout: Duration) throws {
+        let options = "-c statement_timeout=\(queryTimeout.millisecondsRoundedUp) -c TimeZone=UTC -c DateStyle=ISO"
+        let settings: [(String, String)] = [
+            ("dbname", conninfo),
+            ("connect_timeout", String(max(2, Int(connectTimeout.seconds.rounded(.up))))),
+            ("application_name", applicationName),
+            ("options", options),
+            ("client_encoding", "UTF8"),
+        ]
+        let keywords = settings.map { strdup($0.0) }
+        let values = settings.map { strdup($0.1) }
+        defer {
+            keywords.forEach { free($0) }
+            values.forEach { free($0) }
+        }
+        var keywordPointers = keywords.map { UnsafePointer($0) } + [nil]
+        var valuePointers = values.map { UnsafePointer($0) } + [nil]
+        guard let handle = PQconnectdbParams(&keywordPointers, &valuePointers, 1) else {
+            throw DependencyUnavailableError(dependency: "postgres", reason: "out of memory")
+        }
+        guard PQstatus(handle) == CONNECTION_OK else {
+            let reason = Self.message(PQerrorMessage(handle))
+            PQfinish(handle)
+            throw DependencyUnavailableError(dependency: "postgres", reason: reason)
+        }
+        self.handle = handle
+    }
+
+    /// Broken after a connection failure or a timeout, and also when a caller left a
+    /// transaction open: such a connection must not reach the next caller.
+    public var isBroken: Bool {
+        failed || PQstatus(handle) != CONNECTION_OK || PQtransactionStatus(handle) != PQTRANS_IDLE
+    }
+
+    public func close() {
+        PQfinish(handle)
+    }
+
+    /// An idle connection has nothing to read unless the server said goodbye (restart,
+    /// termination) or sent a notice; consuming that input tells the two apart.
+    public func isAlive() -> Bool {
+        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        if poll(&descriptor, 1, 0) == 0 { return true }
+        return PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK
+    }
+
+    /// Runs one statement with parameters `$1…$n`.
+    public func query(_ sql: String, _ parameters: [any PostgresEncodable], timeout: Duration) throws -> PostgresResult {
+        let binds = try parameters.map { try $0.postgresBind() }
+        try send(sql, binds)
+        let deadline = ContinuousClock.now + timeout
+        var result: PostgresResult?
+        var serverError: PostgresError?
+        while true {
+            try waitUntilReady(deadline: deadline)
+            guard let raw = PQgetResult(handle) else { break }
+            defer { PQclear(raw) }
+            switch PQresultStatus(raw) {
+            case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+                if result == nil { result = Self.extract(raw) }
+            default:
+                let state = PQresultErrorField(raw, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
+                let message = Self.message(PQresultErrorMessage(raw))
+                if let state, Self.meansUnavailable(sqlState: state) {
+                    failed = true
+                    throw DependencyUnavailableError(dependency: "postgres", reason: "server is shutting down or starting")
+                }
+                serverError = serverError ?? .server(sqlState: state, message: message)
+            }
+        }
+        if PQstatus(handle) != CONNECTION_OK { throw connectionFailure() }
+        if let serverError { throw serverError }
+        return result ?? PostgresResult(columns: [], rows: [], affectedRows: 0)
+    }
+
+    private func send(_ sql: String, _ binds: [PostgresBind?]) throws {
+        let count = binds.count
+        let buffers: [UnsafeMutablePointer<CChar>?] = binds.map { bind in
+            guard let bind else { return nil }
+            let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bind.bytes.count + 1))
+            bind.bytes.withUnsafeBytes { raw in
+                if let base = raw.baseAddress { memcpy(buffer, base, bind.bytes.count) }
+            }
+            buffer[bind.bytes.count] = 0
+            return buffer
+        }
+        defer { buffers.forEach { $0?.deallocate() } }
+        let values: [UnsafePointer<CChar>?] = buffers.map { $0.map { UnsafePointer($0) } }
+        let lengths: [Int32] = binds.map { Int32($0?.bytes.count ?? 0) }
+        let formats: [Int32] = binds.map { ($0?.isBinary ?? false) ? 1 : 0 }
+        let sent = PQsendQueryParams(handle, sql, Int32(count), nil, values, lengths, formats, 0)
+        if sent != 1 { throw connectionFailure() }
+    }
+
+    /// Reads from the socket until libpq has a whole result, or the deadline passes.
+    private func waitUntilReady(deadline: ContinuousClock.Instant) throws {
+        while PQisBusy(handle) == 1 {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            if remaining <= .zero {
+                // The server may be frozen: no cancel request (it could block too); drop the
+                // connection, and statement_timeout ends the statement on the server side.
+                failed = true
+                throw DependencyUnavailableError(dependency: "postgres", reason: "query timed out", retryAfter: .seconds(1))
+            }
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(remaining.millisecondsRoundedUp, 1000)))
+            if ready < 0, errno != EINTR { throw connectionFailure() }
+            if ready > 0, PQconsumeInput(handle) != 1 { throw connectionFailure() }
+        }
+    }
+
+    private func connectionFailure() -> DependencyUnavailableError {
+        failed = true
+        return DependencyUnavailableError(dependency: "postgres", reason: Self.message(PQerrorMessage(handle)))
+    }
+
+    /// Class 08 (connection exception) and 57P01–57P03 (shutdown, cannot connect now).
+    private static func meansUnavailable(sqlState: String) -> Bool {
+        sqlState.hasPrefix("08") || sqlState == "57P01" || sqlState == "57P02" || sqlState == "57P03"
+    }
+
+    private static func message(_ pointer: UnsafePointer<CChar>?) -> String {
+        guard let pointer else { return "unknown error" }
+        let text = String(cString: pointer).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "connection lost" : text
+    }
+
+    private static func extract(_ raw: OpaquePointer) -> PostgresResult {
+        let rowCount = Int(PQntuples(raw))
+        let columnCount = Int(PQnfields(raw))
+        var columns: [String] = []
+        var types: [UInt32] = []
+        var index: [String: Int] = [:]
+        for column in 0..<columnCount {
+            let name = String(cString: PQfname(raw, Int32(column)))
+            columns.append(name)
+            types.append(UInt32(PQftype(raw, Int32(column))))
+            if index[name] == nil { index[name] = column }
+        }
+        var rows: [PostgresRow] = []
+        rows.reserveCapacity(rowCount)
+        for row in 0..<rowCount {
+            var values: [[UInt8]?] = []
+            values.reserveCapacity(columnCount)
+            for column in 0..<columnCount {
+                if PQgetisnull(raw, Int32(row), Int32(column)) == 1 {
+                    values.append(nil)
+                } else {
+                    let length = Int(PQgetlength(raw, Int32(row), Int32(column)))
+                    let pointer = PQgetvalue(raw, Int32(row), Int32(column))
+                    values.append(Array(UnsafeRawBufferPointer(start: pointer, count: length)))
+                }
+            }
+            rows.append(PostgresRow(columnIndex: index, types: types, values: values))
+        }
+        let affected = Int(String(cString: PQcmdTuples(raw))) ?? 0
+        return PostgresResult(columns: columns, rows: rows, affectedRows: affected)
+    }
+}

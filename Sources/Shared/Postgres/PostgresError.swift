@@ -1,0 +1,51 @@
+/// A PostgreSQL failure that is not "the server is unreachable" (that one is
+/// ``DependencyUnavailableError``).
+///
+/// The server's message stays in logs: the HTTP kit never renders it to clients, since it can
+/// quote SQL and data.
+public struct PostgresError: Error, CustomStringConvertible, Sendable {
+    private enum Code: Sendable {
+        case server
+        case invalidParameter
+        case decoding
+    }
+
+    private let code: Code
+    /// The five-character SQLSTATE for server errors, e.g. `23505`.
+    public let sqlState: String?
+    /// Server or decoding message, for logs only.
+    public let message: String
+
+    private init(code: Code, sqlState: String?, message: String) {
+        self.code = code
+        self.sqlState = sqlState
+        self.message = message
+    }
+
+    public static func server(sqlState: String?, message: String) -> PostgresError {
+        PostgresError(code: .server, sqlState: sqlState, message: message)
+    }
+
+    public static func invalidParameter(_ message: String) -> PostgresError {
+        PostgresError(code: .invalidParameter, sqlState: nil, message: message)
+    }
+
+    public static func decoding(_ message: String) -> PostgresError {
+        PostgresError(code: .decoding, sqlState: nil, message: message)
+    }
+
+    /// `unique_violation`: the caller maps it to 409 Conflict.
+    public var isUniqueViolation: Bool { sqlState == "23505" }
+    public var isForeignKeyViolation: Bool { sqlState == "23503" }
+    public var isCheckViolation: Bool { sqlState == "23514" }
+    /// `query_canceled`, raised by `statement_timeout`.
+    public var isTimeout: Bool { sqlState == "57014" }
+
+    public var description: String {
+        switch code {
+        case .server: "postgres error \(sqlState ?? "?????"): \(message)"
+        case .invalidParameter: "invalid parameter: \(message)"
+        case .decoding: "cannot decode: \(message)"
+        }
+    }
+}

@@ -1,0 +1,52 @@
+/// Something that can be one argument of a Redis command: every argument is sent as its own
+/// binary-safe argv entry, so no value is ever spliced into command text.
+public protocol RedisArgument: Sendable {
+    func appendRedisArgument(to bytes: inout [UInt8])
+}
+
+extension String: RedisArgument {
+    public func appendRedisArgument(to bytes: inout [UInt8]) { bytes.append(contentsOf: utf8) }
+}
+
+extension Substring: RedisArgument {
+    public func appendRedisArgument(to bytes: inout [UInt8]) { bytes.append(contentsOf: utf8) }
+}
+
+extension Array: RedisArgument where Element == UInt8 {
+    public func appendRedisArgument(to bytes: inout [UInt8]) { bytes.append(contentsOf: self) }
+}
+
+extension Int: RedisArgument {
+    public func appendRedisArgument(to bytes: inout [UInt8]) { bytes.append(contentsOf: String(self).utf8) }
+}
+
+extension Double: RedisArgument {
+    public func appendRedisArgument(to bytes: inout [UInt8]) { bytes.append(contentsOf: "\(self)".utf8) }
+}
+
+/// One command: its arguments packed in one buffer with their boundaries, ready for
+/// `redisAppendCommandArgv`.
+public struct RedisCommand: Sendable, CustomStringConvertible {
+    var storage: [UInt8] = []
+    var ends: [Int] = []
+
+    public init(_ arguments: [any RedisArgument]) {
+        storage.reserveCapacity(arguments.count * 16)
+        for argument in arguments {
+            argument.appendRedisArgument(to: &storage)
+            ends.append(storage.count)
+        }
+    }
+
+    public init(_ arguments: any RedisArgument...) {
+        self.init(arguments)
+    }
+
+    /// The command word only: values stay out of logs.
+    public var name: String {
+        guard let end = ends.first else { return "" }
+        return String(decoding: storage[0..<end], as: UTF8.self).uppercased()
+    }
+
+    public var description: String { name }
+}

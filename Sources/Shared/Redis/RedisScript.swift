@@ -1,0 +1,33 @@
+import Crypto
+
+/// A Lua script run by `EVALSHA`, loaded again on `NOSCRIPT` (after a restart or
+/// `SCRIPT FLUSH`), so the script text crosses the wire once per server, not once per call.
+public struct RedisScript: Sendable {
+    public let source: String
+    public let sha1: String
+
+    public init(_ source: String) {
+        self.source = source
+        self.sha1 = Insecure.SHA1.hash(data: Array(source.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+}
+
+extension RedisClient {
+    /// Runs `script` with `keys` and `arguments`; reloads it once on `NOSCRIPT`.
+    public func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws -> RedisReply {
+        let evalsha = RedisCommand(["EVALSHA", script.sha1, keys.count] + keys + arguments)
+        do {
+            return try await send(evalsha)
+        } catch let error as RedisError where error.code == "NOSCRIPT" {
+            logger.debug("script reload", metadata: ["redis.script": "\(script.sha1)"])
+            // Load and call on the same connection so a second NOSCRIPT cannot happen in between.
+            let load = RedisCommand("SCRIPT", "LOAD", script.source)
+            let replies = try await pipeline([load, evalsha])
+            if case .error(let message) = replies[1] { throw RedisError(message: message) }
+            return replies[1]
+        }
+    }
+}

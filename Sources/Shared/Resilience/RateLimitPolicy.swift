@@ -1,0 +1,32 @@
+/// `limit` requests per `period`, all of which may come at once from a full allowance.
+public struct RateLimitPolicy: Sendable, Equatable {
+    /// Names the policy in the `RateLimit-Policy` header.
+    public var name: String
+    public var limit: Int
+    public var period: Duration
+
+    public init(name: String = "default", limit: Int, period: Duration) {
+        precondition(limit > 0 && period > .zero, "a rate limit needs a positive limit and period")
+        self.name = name
+        self.limit = limit
+        self.period = period
+    }
+
+    /// The GCRA emission interval: one request's share of the period.
+    public var emissionInterval: Duration { period / limit }
+    /// The burst tolerance: how far ahead of now the theoretical arrival time may run.
+    public var tolerance: Duration { emissionInterval * (limit - 1) }
+}
+
+/// The answer for one request.
+public struct RateLimitDecision: Sendable, Equatable {
+    public var allowed: Bool
+    public var policy: RateLimitPolicy
+    public var remaining: Int
+    /// Until the allowance is full again.
+    public var resetAfter: Duration
+    /// Until the next request would be allowed (zero when allowed).
+    public var retryAfter: Duration
+    /// True when Redis could not be asked and the in-process limiter decided.
+    public var local: Bool
+}

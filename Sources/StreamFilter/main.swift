@@ -1,0 +1,5 @@
+import Shared
+
+let configuration = ServiceConfiguration(service: "stream", portVariable: "STREAM_PORT", defaultPort: 8084)
+let app = buildApplication(config: configuration)
+try await app.runService()

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Helpers shared by run.sh, test.sh and the test suite (through infra.sh).
+# Redis and PostgreSQL run as plain local processes under a directory we own; no Docker,
+# no system services. When we are root, PostgreSQL (which refuses root) runs as `postgres`.
+
+APT_PACKAGES=(redis-server redis-tools postgresql libhiredis-dev libpq-dev pkg-config python3 curl)
+
+log() { printf '[suite] %s\n' "$*" >&2; }
+
+ensure_packages() {
+    local missing=()
+    for pkg in "${APT_PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pg_bin() {
+    local dir
+    dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$dir" ] || { log "PostgreSQL binaries not found"; return 1; }
+    echo "$dir"
+}
+
+# Runs a PostgreSQL command as a non-root user.
+as_pg() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_for() { # seconds, command...
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -ge $deadline ] && return 1
+        sleep 0.1
+    done
+}
+
+redis_start() { # dir port
+    mkdir -p "$1"
+    redis-server --port "$2" --bind 127.0.0.1 --dir "$1" --save '' --appendonly no \
+        --daemonize yes --pidfile "$1/redis-$2.pid" --logfile "$1/redis-$2.log"
+    wait_for 10 redis-cli -p "$2" ping || { log "redis did not start"; cat "$1/redis-$2.log" >&2; return 1; }
+}
+
+redis_stop() { # dir port
+    redis-cli -p "$2" shutdown nosave >/dev/null 2>&1 || true
+    local pidfile="$1/redis-$2.pid"
+    if [ -f "$pidfile" ]; then
+        local pid; pid=$(cat "$pidfile")
+        wait_for 5 bash -c "! kill -0 $pid" || kill -9 "$pid" 2>/dev/null || true
+        rm -f "$pidfile"
+    fi
+}
+
+pg_init() { # dir
+    local bin; bin=$(pg_bin) || return 1
+    mkdir -p "$1"
+    [ "$(id -u)" -eq 0 ] && chown postgres: "$1" && chmod 700 "$1"
+    as_pg "$bin/initdb" -D "$1" -U suite -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    cat >> "$1/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+unix_socket_directories = ''
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+max_connections = 200
+shared_buffers = 128MB
+CONF
+    echo "CREATE DATABASE suite" | as_pg "$bin/postgres" --single -D "$1" postgres >/dev/null 2>&1
+}
+
+pg_start() { # dir port
+    local bin; bin=$(pg_bin) || return 1
+    as_pg "$bin/pg_ctl" -D "$1" -o "-p $2" -l "$1/server.log" -w -t 30 start >/dev/null
+}
+
+pg_stop() { # dir [mode]
+    local bin; bin=$(pg_bin) || return 1
+    as_pg "$bin/pg_ctl" -D "$1" -m "${2:-fast}" -w -t 30 stop >/dev/null 2>&1 || true
+}
+
+# A directory the postgres user can reach (a root-owned home usually is not).
+pg_reachable_dir() { # preferred
+    if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$(dirname "$1")" 2>/dev/null; then
+        echo "$1"
+    else
+        echo "/var/tmp/suite-pg-$(echo "$1" | sha1sum | cut -c1-12)"
+    fi
+}

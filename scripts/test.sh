@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, starts a throwaway Redis and PostgreSQL on free
+# ports in a temporary directory, builds, runs `swift test`, and tears everything down, also
+# when tests fail or the run is interrupted. Extra arguments go to `swift test`
+# (e.g. `scripts/test.sh --filter Breaker`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+ensure_packages
+
+tmp=$(mktemp -d /tmp/suite-test.XXXXXX)
+chmod 755 "$tmp"
+redis_port=$(free_port)
+pg_port=$(free_port)
+
+teardown() {
+    local status=$?
+    set +e
+    # Tests clean up their own servers; this catches what a crash or Ctrl-C left behind.
+    for pidfile in "$tmp"/*/redis-*.pid "$tmp"/redis/redis-*.pid; do
+        [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
+    done
+    for data in "$tmp"/pg "$tmp"/*/pg; do
+        [ -f "$data/postmaster.pid" ] && pg_stop "$data" immediate
+    done
+    pkill -9 -f "$tmp/" 2>/dev/null
+    rm -rf "$tmp"
+    exit $status
+}
+trap teardown EXIT INT TERM
+
+log "redis on $redis_port, postgres on $pg_port, in $tmp"
+redis_start "$tmp/redis" "$redis_port"
+pg_init "$tmp/pg-template"
+cp -a "$tmp/pg-template" "$tmp/pg"
+pg_start "$tmp/pg" "$pg_port"
+
+export TEST_TMPDIR="$tmp"
+export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
+export TEST_DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
+export TEST_PG_TEMPLATE="$tmp/pg-template"
+export TEST_INFRA="$PWD/scripts/infra.sh"
+
+swift build --build-tests
+swift test --skip-build "$@"
