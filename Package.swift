@@ -57,10 +57,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Helpers for the tests: private Redis/PostgreSQL servers, a manual clock, processes.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Shared"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: [
                 "Shared",
+                "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: swiftSettings
@@ -69,6 +76,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "Shared",
+                "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -11,7 +11,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     private var failed = false
 
     init(conninfo: String, applicationName: String, connectTimeout: Duration, queryTimeout: Duration) throws {
-        let options = "-c statement_timeout=\(queryTimeout.millisecondsRoundedUp) -c TimeZone=UTC -c DateStyle=ISO"
+        let options = "-c statement_timeout=\(queryTimeout.millisecondsRoundedUp) -c TimeZone=UTC -c DateStyle=ISO -c client_min_messages=warning"
         let settings: [(String, String)] = [
             ("dbname", conninfo),
             ("connect_timeout", String(max(2, Int(connectTimeout.seconds.rounded(.up))))),

@@ -1,0 +1,71 @@
+import Foundation
+
+/// A Redis server of one test's own, for tests that stop, freeze or restart it.
+public final class PrivateRedis: Sendable {
+    public let port: Int
+    public let directory: String
+    public var url: String { "redis://127.0.0.1:\(port)" }
+
+    private init(port: Int, directory: String) {
+        self.port = port
+        self.directory = directory
+    }
+
+    public static func start() async throws -> PrivateRedis {
+        let server = PrivateRedis(port: freePort(), directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis"))
+        try await server.start()
+        return server
+    }
+
+    public func start() async throws {
+        try await Shell.infra("redis-start", directory, String(port))
+    }
+
+    public func stop() async throws {
+        try await Shell.infra("redis-stop", directory, String(port))
+    }
+
+    /// SIGSTOP: the server keeps its socket (connections are accepted) but never answers.
+    public func freeze() async throws {
+        try await Shell.run(["kill", "-STOP", try pid()])
+    }
+
+    public func thaw() async throws {
+        try await Shell.run(["kill", "-CONT", try pid()])
+    }
+
+    private func pid() throws -> String {
+        try String(contentsOfFile: "\(directory)/redis-\(port).pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// A PostgreSQL server of one test's own, cloned from the run's initialized template.
+public final class PrivatePostgres: Sendable {
+    public let port: Int
+    public let directory: String
+    public var url: String { "postgresql://suite@127.0.0.1:\(port)/suite" }
+
+    private init(port: Int, directory: String) {
+        self.port = port
+        self.directory = directory
+    }
+
+    public static func start() async throws -> PrivatePostgres {
+        let server = PrivatePostgres(port: freePort(), directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("pg"))
+        if let template = TestEnvironment.pgTemplate {
+            try await Shell.infra("pg-clone", template, server.directory)
+        } else {
+            try await Shell.infra("pg-init", server.directory)
+        }
+        try await server.start()
+        return server
+    }
+
+    public func start() async throws {
+        try await Shell.infra("pg-start", directory, String(port))
+    }
+
+    public func stop(mode: String = "fast") async throws {
+        try await Shell.infra("pg-stop", directory, mode)
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// Runs helper commands for tests on their own thread, so waiting for a child process never
+/// blocks the cooperative pool.
+public enum Shell {
+    public struct Failure: Error, CustomStringConvertible {
+        public let command: [String]
+        public let status: Int32
+        public let output: String
+        public var description: String { "\(command.joined(separator: " ")) exited \(status): \(output)" }
+    }
+
+    /// Runs a command to completion. posix_spawn and waitpid, not Foundation's Process: its
+    /// waitUntilExit can miss the exit of a child whose own children daemonize.
+    @discardableResult
+    public static func run(_ arguments: [String]) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                // Output goes to a file, not a pipe: daemons the command starts (redis-server
+                // --daemonize, pg_ctl start) inherit it and would hold a pipe open.
+                let outputPath = NSTemporaryDirectory() + "shell-\(UUID().uuidString).out"
+                defer { unlink(outputPath) }
+                var actions = posix_spawn_file_actions_t()
+                posix_spawn_file_actions_init(&actions)
+                defer { posix_spawn_file_actions_destroy(&actions) }
+                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+                posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+                let argv = arguments.map { strdup($0) } + [nil]
+                defer { argv.forEach { free($0) } }
+                var pid: pid_t = 0
+                let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+                guard spawned == 0 else {
+                    continuation.resume(throwing: Failure(command: arguments, status: spawned, output: "spawn failed"))
+                    return
+                }
+                var status: Int32 = 0
+                while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+                let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+                let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                if exitCode == 0 {
+                    continuation.resume(returning: output)
+                } else {
+                    continuation.resume(throwing: Failure(command: arguments, status: exitCode, output: output))
+                }
+            }
+        }
+    }
+
+    public static func infra(_ arguments: String...) async throws {
+        try await run(["bash", TestEnvironment.infraScript] + arguments)
+    }
+}
+
+/// A TCP port nobody listens on right now.
+public func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held. The poll
+/// replaces sleeps: the test waits exactly as long as the system needs, up to a deadline.
+public func eventually(
+    timeout: Duration = .seconds(10),
+    every interval: Duration = .milliseconds(25),
+    _ condition: () async throws -> Bool
+) async -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if (try? await condition()) == true { return true }
+        try? await Task.sleep(for: interval)
+    }
+    return (try? await condition()) == true
+}

@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import Shared
+
+/// The servers `scripts/test.sh` started for this run, read from its environment.
+public enum TestEnvironment {
+    static var env: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Temporary directory of this run; everything tests create goes below it.
+    public static var tmpdir: String { env["TEST_TMPDIR"] ?? NSTemporaryDirectory() }
+
+    public static var redisURL: String { env["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379" }
+    public static var databaseURL: String { env["TEST_DATABASE_URL"] ?? "postgresql://suite@127.0.0.1:5432/suite" }
+
+    /// `scripts/infra.sh`, which starts and stops servers the way the scripts do.
+    public static var infraScript: String {
+        env["TEST_INFRA"] ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scripts/infra.sh").standardized.path
+    }
+
+    public static var pgTemplate: String? { env["TEST_PG_TEMPLATE"] }
+
+    public static func redisConfiguration(url: String = redisURL, commandTimeout: Duration = .seconds(2)) -> RedisClient.Configuration {
+        RedisClient.Configuration(
+            endpoint: RedisEndpoint(url: url)!, poolSize: 8, connectTimeout: .milliseconds(500), commandTimeout: commandTimeout
+        )
+    }
+
+    public static func postgresConfiguration(url: String = databaseURL, queryTimeout: Duration = .seconds(5)) -> PostgresClient.Configuration {
+        PostgresClient.Configuration(conninfo: url, applicationName: "tests", poolSize: 4, queryTimeout: queryTimeout)
+    }
+
+    public static var logger: Logger {
+        var logger = Logger(label: "tests")
+        logger.logLevel = env["TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+        return logger
+    }
+
+    /// A name no other test uses, for keys, schemas and channels.
+    public static func unique(_ prefix: String) -> String {
+        "\(prefix)_\(UInt32.random(in: .min ... .max))"
+    }
+}

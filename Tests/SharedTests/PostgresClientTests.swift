@@ -1,0 +1,236 @@
+import Foundation
+import Shared
+import Testing
+import TestSupport
+
+@Suite("PostgreSQL client")
+struct PostgresClientTests {
+    let logger = TestEnvironment.logger
+
+    @discardableResult
+    func withClient<T: Sendable>(
+        url: String = TestEnvironment.databaseURL,
+        queryTimeout: Duration = .seconds(5),
+        _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        let client = PostgresClient(configuration: TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout), logger: logger)
+        do {
+            let value = try await body(client)
+            await client.shutdown()
+            return value
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    /// A table of one test's own in a schema of its own.
+    func withTable<T: Sendable>(_ client: PostgresClient, _ body: (String) async throws -> T) async throws -> T {
+        let schema = TestEnvironment.unique("t")
+        try await client.query("CREATE SCHEMA \(schema)")
+        try await client.query("CREATE TABLE \(schema).items (id serial PRIMARY KEY, name text, data bytea, n bigint, x double precision, b boolean, at timestamptz)")
+        do {
+            let value = try await body("\(schema).items")
+            try await client.query("DROP SCHEMA \(schema) CASCADE")
+            return value
+        } catch {
+            _ = try? await client.query("DROP SCHEMA \(schema) CASCADE")
+            throw error
+        }
+    }
+
+    @Test func hostileValuesAreStoredVerbatim() async throws {
+        try await withClient { pg in
+            try await withTable(pg) { table in
+                for value in hostileStrings {
+                    let id = try await pg.query("INSERT INTO \(table) (name) VALUES ($1) RETURNING id", [value]).first!.decode("id", as: Int.self)
+                    let stored = try await pg.query("SELECT name FROM \(table) WHERE id = $1", [id]).first!.decode("name", as: String.self)
+                    #expect(stored == value)
+                    // Compared on the server too: the parameter arrived as the very same text.
+                    #expect(try await pg.query("SELECT count(*) AS c FROM \(table) WHERE name = $1", [value]).first!.decode("c", as: Int.self) == 1)
+                }
+                // The would-be injection left the table in place.
+                #expect(try await pg.query("SELECT count(*) AS c FROM \(table)").first!.decode("c", as: Int.self) == hostileStrings.count)
+            }
+        }
+    }
+
+    @Test func bytesWithNULRoundTripThroughBytea() async throws {
+        try await withClient { pg in
+            try await withTable(pg) { table in
+                let all = (0...255).map { UInt8($0) }
+                for value in [hostileBytes, all, []] {
+                    let row = try await pg.query("INSERT INTO \(table) (data) VALUES ($1) RETURNING data", [value]).first!
+                    #expect(try row.decode("data", as: [UInt8].self) == value)
+                }
+                #expect(try await pg.query("SELECT length($1::bytea) AS n", [all]).first!.decode("n", as: Int.self) == 256)
+            }
+        }
+    }
+
+    @Test func textWithNULIsRefusedNotTruncated() async throws {
+        try await withClient { pg in
+            await #expect(throws: PostgresError.self) { try await pg.query("SELECT $1::text AS v", ["a\u{0}b"]) }
+        }
+    }
+
+    @Test func typedDecoding() async throws {
+        try await withClient { pg in
+            let date = Date(timeIntervalSince1970: 1_795_000_000.123456)
+            let row = try await pg.query(
+                "SELECT $1::bigint AS n, $2::float8 AS x, $3::boolean AS b, $4::timestamptz AS at, NULL::text AS missing, 'NaN'::float8 AS nan",
+                [Int64(-9_007_199_254_740_993), 0.1 + 0.2, true, date]
+            ).first!
+            #expect(try row.decode("n", as: Int64.self) == -9_007_199_254_740_993)
+            #expect(try row.decode("x", as: Double.self) == 0.1 + 0.2)
+            #expect(try row.decode("b", as: Bool.self) == true)
+            #expect(abs(try row.decode("at", as: Date.self).timeIntervalSince(date)) < 0.000_001)
+            #expect(try row.decodeIfPresent("missing", as: String.self) == nil)
+            #expect(try row.decode("nan", as: Double.self).isNaN)
+            #expect(throws: PostgresError.self) { try row.decode("missing", as: String.self) }
+            #expect(throws: PostgresError.self) { try row.decode("b", as: Int.self) }
+        }
+    }
+
+    @Test func serverErrorsCarrySQLState() async throws {
+        try await withClient { pg in
+            try await withTable(pg) { table in
+                try await pg.query("INSERT INTO \(table) (id) VALUES (1)")
+                do {
+                    try await pg.query("INSERT INTO \(table) (id) VALUES (1)")
+                    Issue.record("duplicate accepted")
+                } catch let error as PostgresError {
+                    #expect(error.isUniqueViolation)
+                }
+                // The connection is fine afterwards.
+                #expect(try await pg.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+            }
+        }
+    }
+
+    @Test func transactionsCommitOrRollBack() async throws {
+        struct Abort: Error {}
+        try await withClient { pg in
+            try await withTable(pg) { table in
+                try await pg.withTransaction { tx in
+                    try await tx.query("INSERT INTO \(table) (name) VALUES ($1)", ["kept"])
+                    try await tx.query("INSERT INTO \(table) (name) VALUES ($1)", ["kept too"])
+                }
+                await #expect(throws: Abort.self) {
+                    try await pg.withTransaction { tx in
+                        try await tx.query("INSERT INTO \(table) (name) VALUES ($1)", ["rolled back"])
+                        throw Abort()
+                    }
+                }
+                await #expect(throws: PostgresError.self) {
+                    try await pg.withTransaction { tx in
+                        try await tx.query("INSERT INTO \(table) (name) VALUES ($1)", ["also rolled back"])
+                        try await tx.query("INSERT INTO \(table) (id) VALUES ('not a number')")
+                    }
+                }
+                let names = try await pg.query("SELECT name FROM \(table) ORDER BY id").rows.map { try $0.decode("name", as: String.self) }
+                #expect(names == ["kept", "kept too"])
+            }
+        }
+    }
+
+    static let migrations = [
+        Migration(version: 1, name: "create items", statements: ["CREATE TABLE SCHEMA_NAME.items (id serial PRIMARY KEY, name text NOT NULL)"]),
+        Migration(version: 2, name: "index names", statements: [
+            "CREATE INDEX items_name ON SCHEMA_NAME.items (name)",
+            "ALTER TABLE SCHEMA_NAME.items ADD COLUMN created_at timestamptz NOT NULL DEFAULT now()",
+        ]),
+    ]
+
+    func migrator(_ schema: String) -> Migrator {
+        Migrator(schema: schema, migrations: Self.migrations.map { migration in
+            Migration(version: migration.version, name: migration.name, statements: migration.statements.map {
+                $0.replacingOccurrences(of: "SCHEMA_NAME", with: schema)
+            })
+        })
+    }
+
+    @Test func migrationsTwiceChangeNothing() async throws {
+        try await withClient { pg in
+            let schema = TestEnvironment.unique("m")
+            #expect(try await migrator(schema).migrate(pg, logger: logger) == [1, 2])
+            try await pg.query("INSERT INTO \(schema).items (name) VALUES ($1)", ["row"])
+            #expect(try await migrator(schema).migrate(pg, logger: logger) == [])
+            let versions = try await pg.query("SELECT version FROM \(schema).schema_migrations ORDER BY version").rows.map { try $0.decode("version", as: Int.self) }
+            #expect(versions == [1, 2])
+            #expect(try await pg.query("SELECT count(*) AS c FROM \(schema).items").first!.decode("c", as: Int.self) == 1)
+            try await pg.query("DROP SCHEMA \(schema) CASCADE")
+        }
+    }
+
+    @Test func concurrentMigratorsDoNotFail() async throws {
+        let schema = TestEnvironment.unique("m")
+        // Separate clients, as separate instances starting together would have.
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await withClient { pg in try await migrator(schema).migrate(pg, logger: logger) }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(applied.filter { !$0.isEmpty } == [[1, 2]])
+        try await withClient { pg in
+            #expect(try await pg.query("SELECT count(*) AS c FROM \(schema).schema_migrations").first!.decode("c", as: Int.self) == 2)
+            try await pg.query("DROP SCHEMA \(schema) CASCADE")
+        }
+    }
+
+    @Test func failedMigrationLeavesNothingBehind() async throws {
+        try await withClient { pg in
+            let schema = TestEnvironment.unique("m")
+            let broken = Migrator(schema: schema, migrations: [
+                Migration(version: 1, name: "ok", statements: ["CREATE TABLE \(schema).a (id int)"]),
+                Migration(version: 2, name: "broken", statements: ["CREATE TABLE \(schema).b (id nosuchtype)"]),
+            ])
+            await #expect(throws: PostgresError.self) { try await broken.migrate(pg, logger: logger) }
+            let schemas = try await pg.query("SELECT count(*) AS c FROM information_schema.schemata WHERE schema_name = $1", [schema])
+            #expect(try schemas.first!.decode("c", as: Int.self) == 0)
+        }
+    }
+
+    @Test func recoversWhenTheServerRestarts() async throws {
+        let server = try await PrivatePostgres.start()
+        defer { Task { try? await server.stop(mode: "immediate") } }
+        try await withClient(url: server.url) { pg in
+            // Fill the pool so every connection goes stale in the restart.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 { group.addTask { try await pg.query("SELECT pg_sleep(0.05)") } }
+                try await group.waitForAll()
+            }
+            try await server.stop()
+            for _ in 0..<5 {
+                let start = ContinuousClock.now
+                await #expect(throws: DependencyUnavailableError.self) { try await pg.query("SELECT 1") }
+                #expect(ContinuousClock.now - start < .seconds(3))
+            }
+            try await server.start()
+            #expect(await eventually(timeout: .seconds(10)) { try await pg.query("SELECT 1"); return true })
+            // Stale connections from before the restart are replaced, not handed out.
+            for _ in 0..<8 {
+                #expect(try await pg.query("SELECT 2 AS two").first!.decode("two", as: Int.self) == 2)
+            }
+        }
+    }
+
+    @Test func slowQueriesHitTheTimeout() async throws {
+        try await withClient(queryTimeout: .milliseconds(300)) { pg in
+            let start = ContinuousClock.now
+            do {
+                try await pg.query("SELECT pg_sleep(5)")
+                Issue.record("the query outlived its timeout")
+            } catch let error as PostgresError {
+                #expect(error.isTimeout)
+            } catch is DependencyUnavailableError {
+                // The client deadline can win the race against statement_timeout.
+            }
+            #expect(ContinuousClock.now - start < .seconds(2))
+            #expect(try await pg.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+        }
+    }
+}

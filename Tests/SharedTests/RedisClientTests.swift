@@ -1,0 +1,196 @@
+import Foundation
+import Shared
+import Testing
+import TestSupport
+
+/// Values no command text could carry safely: every one must come back byte for byte.
+let hostileStrings = [
+    "'; DROP TABLE x; --",
+    "quote \" and ' and `backtick`",
+    "line one\r\nline two\nSET injected 1\r\n",
+    "ünïcödé ✓ 日本語 🚀",
+    "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n",
+    "",
+]
+let hostileBytes: [UInt8] = [0, 1, 2, 0, 255, 13, 10, 0x27, 0x22, 0]
+
+@Suite("Redis client")
+struct RedisClientTests {
+    let logger = TestEnvironment.logger
+
+    @discardableResult
+    func withClient<T: Sendable>(url: String = TestEnvironment.redisURL, commandTimeout: Duration = .seconds(2), _ body: (RedisClient) async throws -> T) async throws -> T {
+        let client = RedisClient(configuration: TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout), logger: logger)
+        do {
+            let value = try await body(client)
+            await client.shutdown()
+            return value
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    @Test func hostileValuesRoundTripUnchanged() async throws {
+        try await withClient { redis in
+            let key = TestEnvironment.unique("restrict:hostile")
+            for value in hostileStrings {
+                try await redis.set(key, value)
+                #expect(try await redis.get(key) == Array(value.utf8))
+                // The value as a key and as a hash field too: argv keeps them apart.
+                try await redis.send("HSET", key + ":h", value, value)
+                #expect(try await redis.send("HGET", key + ":h", value).string == value)
+            }
+            try await redis.set(key, hostileBytes)
+            #expect(try await redis.get(key) == hostileBytes)
+            // Nothing was executed as a command: the injected SET never ran.
+            #expect(try await redis.get("injected") == nil)
+            try await redis.delete(key, key + ":h")
+        }
+    }
+
+    @Test func replyTypes() async throws {
+        try await withClient { redis in
+            let key = TestEnvironment.unique("test:types")
+            #expect(try await redis.send("PING") == .status("PONG"))
+            #expect(try await redis.send("INCRBY", key, 5) == .integer(5))
+            #expect(try await redis.send("GET", key + ":missing") == .null)
+            try await redis.send("RPUSH", key + ":l", "a", "b")
+            #expect(try await redis.send("LRANGE", key + ":l", 0, -1) == .array([.string(Array("a".utf8)), .string(Array("b".utf8))]))
+            await #expect(throws: RedisError.self) { try await redis.send("LPUSH", key, "x") }
+            await #expect(throws: RedisError.self) { try await redis.send("NOSUCHCOMMAND") }
+            try await redis.delete(key, key + ":l")
+        }
+    }
+
+    @Test func pipelineAnswersInOrderWithErrorsInPlace() async throws {
+        try await withClient { redis in
+            let key = TestEnvironment.unique("test:pipe")
+            var commands = (0..<16).map { RedisCommand("INCRBY", key, $0) }
+            commands.insert(RedisCommand("HGET", key, "f"), at: 3)
+            let replies = try await redis.pipeline(commands)
+            #expect(replies.count == 17)
+            #expect(replies[0] == .integer(0))
+            #expect(replies[2] == .integer(3))
+            if case .error(let message) = replies[3] { #expect(message.hasPrefix("WRONGTYPE")) } else { Issue.record("expected an error") }
+            #expect(replies[16] == .integer((0..<16).reduce(0, +)))
+            try await redis.delete(key)
+        }
+    }
+
+    @Test func scriptsReloadAfterScriptFlush() async throws {
+        try await withClient { redis in
+            let script = RedisScript("return {KEYS[1], ARGV[1], redis.call('INCR', KEYS[1])}")
+            let key = TestEnvironment.unique("test:script")
+            let first = try await redis.run(script, keys: [key], arguments: ["a'b\"c"])
+            #expect(first.array?.map(\.string) == [key, "a'b\"c", "1"])
+            try await redis.send("SCRIPT", "FLUSH")
+            let second = try await redis.run(script, keys: [key], arguments: ["x"])
+            #expect(second.array?.last == .integer(2))
+            try await redis.delete(key)
+        }
+    }
+
+    @Test func streamHelpers() async throws {
+        try await withClient { redis in
+            let stream = TestEnvironment.unique("test:stream")
+            try await redis.xgroupCreate(stream, group: "g")
+            try await redis.xgroupCreate(stream, group: "g") // an existing group is fine
+            var ids: [String] = []
+            for index in 0..<5 {
+                ids.append(try await redis.xadd(stream, maxLength: 1000, fields: [("n", index), ("v", hostileBytes)]))
+            }
+            let read = try await redis.xreadgroup(group: "g", consumer: "c1", streams: [(stream, ">")], count: 3, block: .milliseconds(10))
+            #expect(read.map(\.id) == Array(ids.prefix(3)))
+            #expect(read.first?.fields["v"] == hostileBytes)
+            #expect(read.map { $0.string("n") } == ["0", "1", "2"])
+            #expect(try await redis.xack(stream, group: "g", ids: [ids[0]]) == 1)
+            let pending = try await redis.xpending(stream, group: "g")
+            #expect(pending.map(\.id) == [ids[1], ids[2]])
+            #expect(pending.allSatisfy { $0.consumer == "c1" && $0.deliveries == 1 })
+            // A crashed consumer's entries are taken over by another.
+            let claimed = try await redis.xautoclaim(stream, group: "g", consumer: "c2", minIdle: .zero)
+            #expect(claimed.entries.map(\.id) == [ids[1], ids[2]])
+            #expect(try await redis.xpending(stream, group: "g").allSatisfy { $0.consumer == "c2" && $0.deliveries == 2 })
+            // Nothing new for c1 beyond the last two, and an empty read with BLOCK returns empty.
+            let rest = try await redis.xreadgroup(group: "g", consumer: "c1", streams: [(stream, ">")], count: 10, block: .milliseconds(10))
+            #expect(rest.map(\.id) == Array(ids.suffix(2)))
+            let none = try await redis.xreadgroup(group: "g", consumer: "c1", streams: [(stream, ">")], count: 10, block: .milliseconds(10))
+            #expect(none.isEmpty)
+            try await redis.delete(stream)
+        }
+    }
+
+    @Test func recoversAfterRedisRestartAndFailsFastWhileDown() async throws {
+        let server = try await PrivateRedis.start()
+        defer { Task { try? await server.stop() } }
+        try await withClient(url: server.url) { redis in
+            try await redis.set("k", "before")
+            try await server.stop()
+
+            // Every call while Redis is down fails with a clear error, quickly, none hangs.
+            for _ in 0..<20 {
+                let start = ContinuousClock.now
+                await #expect(throws: DependencyUnavailableError.self) { try await redis.get("k") }
+                #expect(ContinuousClock.now - start < .milliseconds(500))
+            }
+
+            try await server.start()
+            // The same client recovers by itself (no data: the private server has no persistence).
+            #expect(await eventually(timeout: .seconds(5)) {
+                try await redis.set("k", "after")
+                return try await redis.get("k") == Array("after".utf8)
+            })
+            // All pooled connections recover, not just one: many concurrent calls succeed.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<32 { group.addTask { try await redis.set("k\(index)", index) } }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func aFrozenRedisTimesOutInsteadOfHanging() async throws {
+        let server = try await PrivateRedis.start()
+        defer { Task { try? await server.thaw(); try? await server.stop() } }
+        try await withClient(url: server.url, commandTimeout: .milliseconds(300)) { redis in
+            try await redis.ping()
+            try await server.freeze()
+            let start = ContinuousClock.now
+            await #expect(throws: DependencyUnavailableError.self) { try await redis.ping() }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2))
+            try await server.thaw()
+            #expect(await eventually { try await redis.ping(); return true })
+        }
+    }
+
+    @Test func subscriberDeliversAndResubscribesAfterRestart() async throws {
+        let server = try await PrivateRedis.start()
+        defer { Task { try? await server.stop() } }
+        let config = TestEnvironment.redisConfiguration(url: server.url)
+        let subscriber = RedisSubscriber(
+            configuration: config, channels: ["plain"], patterns: ["health.*"], idlePing: .milliseconds(300), logger: logger
+        )
+        let runner = Task { try await subscriber.run() }
+        defer { runner.cancel() }
+        var events = subscriber.events.makeAsyncIterator()
+        #expect(await events.next() == .subscribed)
+
+        try await withClient(url: server.url) { redis in
+            try await redis.publish("health.profile", hostileBytes)
+            try await redis.publish("plain", "hello")
+            #expect(await events.next() == .message(channel: "health.profile", pattern: "health.*", payload: hostileBytes))
+            #expect(await events.next() == .message(channel: "plain", pattern: nil, payload: Array("hello".utf8)))
+
+            try await server.stop()
+            guard case .disconnected = await events.next() else {
+                Issue.record("expected a disconnect")
+                return
+            }
+            try await server.start()
+            #expect(await events.next() == .subscribed)
+            #expect(await eventually { try await redis.publish("health.feed", "again") == 1 })
+            #expect(await events.next() == .message(channel: "health.feed", pattern: "health.*", payload: Array("again".utf8)))
+        }
+    }
+}
