@@ -36,9 +36,11 @@ public struct HealthRegistryService: Service {
             }
             group.addTask {
                 // Tick at a fraction of the interval so staleness is noticed within ~1/4 of it.
-                while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    try? await Task.sleep(for: registry.interval / 4)
-                    registry.tick()
+                try? await cancelWhenGracefulShutdown {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: registry.interval / 4)
+                        registry.tick()
+                    }
                 }
             }
         }

@@ -111,8 +111,9 @@ public final class HealthReporter: Service, Sendable {
         } onGracefulShutdown: {
             self.shuttingDown.withLockedValue { $0 = true }
         }
-        // Graceful shutdown: say so, so callers open their breakers at once.
-        shuttingDown.withLockedValue { $0 = true }
+        // Graceful shutdown: say so, so callers open their breakers at once. A cancelled
+        // reporter (a crash, as far as anyone can tell) just goes silent.
+        guard shuttingDown.withLockedValue({ $0 }) else { return }
         state.withLockedValue { $0?.status = .down; $0?.ready = false }
         await publish(.down, checks: state.withLockedValue { $0?.checks ?? [:] })
     }

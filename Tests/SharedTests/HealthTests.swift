@@ -1,0 +1,200 @@
+import Foundation
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import Shared
+import Testing
+import TestSupport
+
+@Suite("Health registry")
+struct HealthRegistryTests {
+    let clock = TestClock()
+
+    func heartbeat(_ service: String, _ instance: String, _ status: HealthStatus = .up) -> HealthMessage {
+        HealthMessage(service: service, instance: instance, status: status, at: 0)
+    }
+
+    @Test func anInstanceIsDownAfterExactlyThreeSilentIntervals() {
+        let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
+        let changes = NIOLockedValueBox<[String]>([])
+        registry.observe("profile") { service, availability in changes.withLockedValue { $0.append("\(service):\(availability)") } }
+        registry.channelRestored()
+        #expect(registry.availability(of: "profile") == .unknown)
+        registry.ingest(heartbeat("profile", "a"))
+        #expect(registry.availability(of: "profile") == .up)
+        clock.advance(by: .milliseconds(1500))
+        registry.tick()
+        #expect(registry.availability(of: "profile") == .up) // exactly 3 intervals: not yet
+        clock.advance(by: .milliseconds(1))
+        registry.tick()
+        #expect(registry.availability(of: "profile") == .down)
+        #expect(registry.snapshot().first?.instances.first?.stale == true)
+        registry.ingest(heartbeat("profile", "a"))
+        #expect(registry.availability(of: "profile") == .up)
+        #expect(changes.withLockedValue { $0 } == ["profile:up", "profile:down", "profile:up"])
+    }
+
+    @Test func oneLiveInstanceKeepsTheServiceUp() {
+        let registry = HealthRegistry(interval: .milliseconds(100), clock: clock)
+        registry.channelRestored()
+        registry.ingest(heartbeat("post", "a"))
+        registry.ingest(heartbeat("post", "b"))
+        clock.advance(by: .milliseconds(250))
+        registry.ingest(heartbeat("post", "b"))
+        clock.advance(by: .milliseconds(100))
+        registry.tick()
+        #expect(registry.availability(of: "post") == .up) // a is stale, b is not
+        #expect(registry.upInstances(of: "post") == ["b"])
+        registry.ingest(heartbeat("post", "b", .down)) // b shuts down gracefully
+        #expect(registry.availability(of: "post") == .down)
+    }
+
+    @Test func aPeerReportStandsUntilANewerUpHeartbeat() {
+        let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
+        registry.channelRestored()
+        registry.ingest(heartbeat("profile", "a"))
+        registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: "post", at: 0))
+        #expect(registry.availability(of: "profile") == .down)
+        #expect(registry.snapshot().first?.peerReporter == "post")
+        registry.ingest(heartbeat("profile", "a", .degraded)) // not `up`: the report stands
+        #expect(registry.availability(of: "profile") == .down)
+        registry.ingest(heartbeat("profile", "a"))
+        #expect(registry.availability(of: "profile") == .up)
+    }
+
+    @Test func aLostChannelConcludesNothingAndRestartsTheClocks() {
+        let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
+        let changes = NIOLockedValueBox<[ServiceAvailability]>([])
+        registry.observe(nil) { _, availability in changes.withLockedValue { $0.append(availability) } }
+        registry.channelRestored()
+        registry.ingest(heartbeat("profile", "a"))
+        registry.channelLost()
+        clock.advance(by: .seconds(60))
+        registry.tick()
+        #expect(registry.availability(of: "profile") == .unknown)
+        registry.channelRestored()
+        #expect(registry.availability(of: "profile") == .up) // not down: it had no chance to heartbeat
+        clock.advance(by: .milliseconds(1501))
+        registry.tick()
+        #expect(registry.availability(of: "profile") == .down) // but silence after that counts
+        #expect(changes.withLockedValue { $0 } == [.up, .unknown, .up, .down])
+    }
+}
+
+@Suite("Health over pub/sub")
+struct HealthPubSubTests {
+    let logger = TestEnvironment.logger
+    let interval = Duration.milliseconds(100)
+
+    /// Runs `services` in a service group for the duration of `body`.
+    func running<T: Sendable>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
+        let runner = Task { try await group.run() }
+        defer {
+            Task { await group.triggerGracefulShutdown() }
+        }
+        let value = try await body()
+        await group.triggerGracefulShutdown()
+        _ = await runner.result
+        return value
+    }
+
+    func reporter(_ service: String, redis: RedisClient) -> HealthReporter {
+        HealthReporter(
+            service: service, instance: "\(service)-1", checks: [.redis(redis)], interval: interval,
+            publishingTo: redis, logger: logger
+        )
+    }
+
+    @Test func heartbeatsReachTheRegistryAndSilenceMarksDown() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
+        let service = TestEnvironment.unique("svc")
+        let registry = HealthRegistry(interval: interval, clock: ContinuousClock())
+        let reporter = reporter(service, redis: redis)
+        try await running([redis, HealthRegistryService(registry: registry, redis: redis.configuration, logger: logger)]) {
+            let heartbeats = Task { try await reporter.run() }
+            #expect(await eventually { registry.availability(of: service) == .up })
+            let view = registry.snapshot().first { $0.service == service }
+            #expect(view?.instances.first?.checks == ["redis": .up])
+            // SIGKILL-like: the heartbeats stop without a goodbye.
+            heartbeats.cancel()
+            let stoppedAt = ContinuousClock.now
+            #expect(await eventually { registry.availability(of: service) == .down })
+            #expect(ContinuousClock.now - stoppedAt >= interval * 2) // not before ~3 intervals
+        }
+    }
+
+    @Test func gracefulShutdownPublishesDown() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
+        let service = TestEnvironment.unique("svc")
+        let registry = HealthRegistry(interval: .seconds(60), clock: ContinuousClock()) // staleness cannot explain it
+        let reporter = HealthReporter(service: service, instance: "x", checks: [], interval: interval, publishingTo: redis, logger: logger)
+        try await running([redis, HealthRegistryService(registry: registry, redis: redis.configuration, logger: logger)]) {
+            let group = ServiceGroup(configuration: .init(services: [reporter], logger: logger))
+            let runner = Task { try await group.run() }
+            #expect(await eventually { registry.availability(of: service) == .up })
+            await group.triggerGracefulShutdown()
+            _ = await runner.result
+            #expect(await eventually { registry.availability(of: service) == .down })
+        }
+    }
+
+    @Test func aPeerReportOpensTheOtherCallersBreaker() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
+        let dependency = TestEnvironment.unique("profile")
+        let registryA = HealthRegistry(interval: interval, clock: ContinuousClock())
+        let registryB = HealthRegistry(interval: interval, clock: ContinuousClock())
+        let metrics = ServiceMetrics()
+        let boardA = BreakerBoard(caller: "post", instance: "p1", redis: redis, registry: registryA, metrics: metrics, logger: logger)
+        let boardB = BreakerBoard(caller: "feed", instance: "f1", redis: redis, registry: registryB, metrics: metrics, logger: logger)
+        let config = CircuitBreaker.Configuration(minimumCalls: 2, openDuration: .seconds(30))
+        let breakerA = boardA.breaker(for: dependency, configuration: config)
+        let breakerB = boardB.breaker(for: dependency, configuration: config)
+        let dependencyHealth = HealthReporter(service: dependency, instance: "d1", checks: [], interval: interval, publishingTo: redis, logger: logger)
+        try await running([
+            redis,
+            HealthRegistryService(registry: registryA, redis: redis.configuration, logger: logger),
+            HealthRegistryService(registry: registryB, redis: redis.configuration, logger: logger),
+        ]) {
+            // The dependency heartbeats, but answers A's calls with failures (say, it is slow).
+            let heartbeats = Task { try await dependencyHealth.run() }
+            #expect(await eventually { registryB.availability(of: dependency) == .up })
+            heartbeats.cancel()
+            _ = await heartbeats.result
+            struct Failed: Error {}
+            for _ in 0..<2 { _ = try? await breakerA.execute { () async throws -> Int in throw Failed() } }
+            #expect(breakerA.state == .open)
+            // B made no call at all, yet opens on A's report.
+            #expect(await eventually(timeout: .seconds(2)) { breakerB.state == .open })
+            #expect(registryB.snapshot().first { $0.service == dependency }?.peerReporter == "post")
+            // The dependency's next `up` heartbeat lets B probe again before its 30 s are over.
+            let restarted = HealthReporter(service: dependency, instance: "d1", checks: [], interval: interval, publishingTo: redis, logger: logger)
+            let again = Task { try await restarted.run() }
+            #expect(await eventually(timeout: .seconds(2)) { breakerB.state == .halfOpen })
+            again.cancel()
+            let text = String(decoding: metrics.render(), as: UTF8.self)
+            #expect(text.contains("breaker_transitions_total{caller=\"post\",dependency=\"\(dependency)\",to=\"open\"} 1"))
+        }
+    }
+
+    @Test func losingRedisMarksNoServiceDown() async throws {
+        let server = try await PrivateRedis.start()
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)
+        let registry = HealthRegistry(interval: interval, clock: ContinuousClock())
+        let breaker = CircuitBreaker(caller: "post", dependency: "profile", clock: ContinuousClock())
+        registry.observe("profile") { _, availability in breaker.dependencyAvailabilityChanged(availability) }
+        let profile = reporter("profile", redis: redis)
+        try await running([redis, HealthRegistryService(registry: registry, redis: redis.configuration, logger: logger), profile]) {
+            #expect(await eventually { registry.availability(of: "profile") == .up })
+            try await server.stop()
+            // Far longer than three intervals without heartbeats: still nothing concluded.
+            #expect(await eventually { registry.availability(of: "profile") == .unknown })
+            try await Task.sleep(for: interval * 10)
+            #expect(registry.availability(of: "profile") == .unknown)
+            #expect(breaker.state == .closed)
+            try await server.start()
+            #expect(await eventually { registry.availability(of: "profile") == .up })
+            #expect(breaker.state == .closed)
+        }
+        try await server.stop()
+    }
+}

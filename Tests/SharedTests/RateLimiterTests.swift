@@ -1,0 +1,150 @@
+import Shared
+import Testing
+import TestSupport
+
+@Suite("GCRA rate limiting")
+struct RateLimiterTests {
+    let logger = TestEnvironment.logger
+
+    @Test func gcraMathsAdmitsTheLimitThenSpacesRequests() {
+        // 10 per second: emission 100 ms, tolerance 900 ms, in µs.
+        let policy = RateLimitPolicy(limit: 10, period: .seconds(1))
+        let emission = Int64(100_000), tolerance = Int64(900_000)
+        #expect(policy.emissionInterval == .milliseconds(100))
+        #expect(policy.tolerance == .milliseconds(900))
+        var tat: Int64? = nil
+        var remaining: [Int] = []
+        for _ in 0..<10 {
+            let result = GCRA.evaluate(tat: tat, now: 0, emission: emission, tolerance: tolerance)
+            #expect(result.allowed)
+            remaining.append(result.remaining)
+            tat = result.newTAT
+        }
+        #expect(remaining == [9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
+        let refused = GCRA.evaluate(tat: tat, now: 0, emission: emission, tolerance: tolerance)
+        #expect(!refused.allowed)
+        #expect(refused.retryAfter == 100_000) // the next slot opens one emission later
+        #expect(refused.resetAfter == 1_000_000)
+        // Exactly at the retry time it is allowed, a microsecond earlier it is not.
+        #expect(!GCRA.evaluate(tat: tat, now: 99_999, emission: emission, tolerance: tolerance).allowed)
+        #expect(GCRA.evaluate(tat: tat, now: 100_000, emission: emission, tolerance: tolerance).allowed)
+        // After a full period of silence the whole allowance is back.
+        #expect(GCRA.evaluate(tat: tat, now: 1_000_000, emission: emission, tolerance: tolerance).remaining == 9)
+    }
+
+    @Test func exactlyTheLimitOfConcurrentRequestsIsAdmitted() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
+        defer { Task { await redis.shutdown() } }
+        let limiter = RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: ContinuousClock(), logger: logger)
+        let policy = RateLimitPolicy(name: "burst", limit: 10, period: .seconds(1))
+        let key = TestEnvironment.unique("client")
+        let decisions = await withTaskGroup(of: RateLimitDecision.self) { group in
+            for _ in 0..<100 { group.addTask { await limiter.check(key, policy: policy) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(decisions.allSatisfy { !$0.local })
+        #expect(decisions.filter(\.allowed).count == 10)
+        #expect(Set(decisions.filter(\.allowed).map(\.remaining)) == Set(0..<10))
+        let refused = decisions.filter { !$0.allowed }
+        #expect(refused.count == 90)
+        // Retry-After: the next slot is at most one emission interval (100 ms) away.
+        #expect(refused.allSatisfy { $0.retryAfter > .zero && $0.retryAfter <= .milliseconds(100) && $0.remaining == 0 })
+        #expect(refused.allSatisfy { $0.headers[.retryAfter] == nil }) // Retry-After is added on the 429 itself
+        let headers = refused[0].headers
+        #expect(headers[.rateLimitPolicy] == "\"burst\";q=10;w=1")
+        #expect(headers[.rateLimit] == "\"burst\";r=0;t=1")
+        #expect(headers[.xRateLimitLimit] == "10")
+        #expect(headers[.xRateLimitRemaining] == "0")
+        // Once the retry time has passed, one more is admitted.
+        let wait = refused.map(\.retryAfter).max()!
+        try await Task.sleep(for: wait + .milliseconds(5))
+        #expect(await limiter.check(key, policy: policy).allowed)
+    }
+
+    @Test func withRedisStoppedTheLocalFallbackStillLimits() async throws {
+        let server = try await PrivateRedis.start()
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)
+        defer { Task { await redis.shutdown() } }
+        let clock = TestClock()
+        let limiter = RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: clock, logger: logger)
+        let policy = RateLimitPolicy(limit: 10, period: .seconds(1))
+        #expect(await !limiter.check("a", policy: policy).local)
+        try await server.stop()
+
+        let decisions = await withTaskGroup(of: RateLimitDecision.self) { group in
+            for _ in 0..<100 { group.addTask { await limiter.check("b", policy: policy) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(decisions.allSatisfy { $0.local })
+        #expect(decisions.filter(\.allowed).count == 10)
+        #expect(decisions.filter { !$0.allowed }.allSatisfy { $0.retryAfter == .milliseconds(100) })
+        clock.advance(by: .milliseconds(100))
+        #expect(await limiter.check("b", policy: policy).allowed)
+        #expect(await !limiter.check("b", policy: policy).allowed)
+
+        try await server.start()
+        #expect(await eventually { await !limiter.check("c", policy: policy).local })
+        try await server.stop()
+    }
+}
+
+@Suite("Retries")
+struct RetryTests {
+    struct Flaky: Error {}
+    struct Fatal: Error {}
+
+    @Test func retriesRetryableErrorsWithGrowingJitteredBackoff() async throws {
+        let clock = TestClock()
+        let attempts = Counter()
+        let value = try await withRetries(policy: RetryPolicy(maxAttempts: 3), clock: clock) {
+            if attempts.next() < 3 { throw Flaky() }
+            return "ok"
+        }
+        #expect(value == "ok")
+        #expect(attempts.value == 3)
+        // Waited 10–20 ms, then 20–40 ms: between 30 and 60 ms of clock time.
+        #expect(clock.now.offset >= .milliseconds(30) && clock.now.offset <= .milliseconds(60))
+    }
+
+    @Test func stopsAtMaxAttemptsAndOnNonRetryableErrors() async throws {
+        let attempts = Counter()
+        await #expect(throws: Flaky.self) {
+            try await withRetries(policy: RetryPolicy(maxAttempts: 4), clock: TestClock()) { () async throws -> Int in
+                _ = attempts.next()
+                throw Flaky()
+            }
+        }
+        #expect(attempts.value == 4)
+        let fatalAttempts = Counter()
+        await #expect(throws: Fatal.self) {
+            try await withRetries(clock: TestClock(), isRetryable: { $0 is Flaky }) { () async throws -> Int in
+                _ = fatalAttempts.next()
+                throw Fatal()
+            }
+        }
+        #expect(fatalAttempts.value == 1)
+    }
+
+    @Test func theBudgetCapsRetriesToAShareOfRequests() async throws {
+        let budget = RetryBudget(ratio: 0.1, minTokens: 2, maxTokens: 5)
+        let attempts = Counter()
+        // Every call fails: with 2 starting tokens and 0.1 per request, 10 requests may make
+        // 2 + 10 × 0.1 = 3 retries in all, not 10 × 2.
+        for _ in 0..<10 {
+            _ = try? await withRetries(policy: RetryPolicy(maxAttempts: 3), budget: budget, clock: TestClock()) { () async throws -> Int in
+                _ = attempts.next()
+                throw Flaky()
+            }
+        }
+        #expect(attempts.value == 10 + 3)
+    }
+}
+
+/// A thread-safe counter for closures.
+final class Counter: Sendable {
+    private let box = NIOLockedValueBox(0)
+    func next() -> Int { box.withLockedValue { $0 += 1; return $0 } }
+    var value: Int { box.withLockedValue { $0 } }
+}
+
+import NIOConcurrencyHelpers
