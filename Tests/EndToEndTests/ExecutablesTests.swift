@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import Shared
+import Testing
+import TestSupport
+
+/// The eight executables as operators run them.
+struct Executable: Sendable, CustomTestStringConvertible {
+    let name: String
+    let service: String
+    let portVariable: String
+    let usesPostgres: Bool
+    var testDescription: String { name }
+
+    static let all = [
+        Executable(name: "Gateway", service: "gateway", portVariable: "GATEWAY_PORT", usesPostgres: false),
+        Executable(name: "FlagService", service: "flags", portVariable: "FLAG_PORT", usesPostgres: true),
+        Executable(name: "RestrictionConsumer", service: "restriction", portVariable: "RESTRICTION_PORT", usesPostgres: false),
+        Executable(name: "AnalyticsService", service: "analytics", portVariable: "ANALYTICS_PORT", usesPostgres: false),
+        Executable(name: "StreamFilter", service: "stream", portVariable: "STREAM_PORT", usesPostgres: true),
+        Executable(name: "ProfileService", service: "profile", portVariable: "PROFILE_PORT", usesPostgres: true),
+        Executable(name: "PostService", service: "post", portVariable: "POST_PORT", usesPostgres: true),
+        Executable(name: "FeedService", service: "feed", portVariable: "FEED_PORT", usesPostgres: true),
+    ]
+}
+
+struct HTTPResult: Sendable {
+    let status: Int
+    let headers: [String: String]
+    let body: [UInt8]
+    var text: String { String(decoding: body, as: UTF8.self) }
+    var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
+}
+
+func get(_ url: String) async throws -> HTTPResult {
+    var request = HTTPClientRequest(url: url)
+    request.method = .GET
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+    let body = try await response.body.collect(upTo: 10 << 20)
+    var headers: [String: String] = [:]
+    for header in response.headers { headers[header.name.lowercased()] = header.value }
+    return HTTPResult(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
+}
+
+@Suite("Executables")
+struct ExecutablesTests {
+    let logger = TestEnvironment.logger
+
+    @Test(arguments: Executable.all)
+    func startsAnswersHeartbeatsAndStopsCleanly(_ executable: Executable) async throws {
+        let instance = TestEnvironment.unique(executable.service)
+        let redisConfig = TestEnvironment.redisConfiguration()
+        let subscriber = RedisSubscriber(configuration: redisConfig, channels: ["health.\(executable.service)"], logger: logger)
+        let listening = Task { try await subscriber.run() }
+        defer { listening.cancel() }
+        var events = subscriber.events.makeAsyncIterator()
+        #expect(await events.next() == .subscribed)
+
+        let process = try ServiceProcess(executable: executable.name, portVariable: executable.portVariable, environment: [
+            "REDIS_URL": TestEnvironment.redisURL,
+            "DATABASE_URL": TestEnvironment.databaseURL,
+            "INSTANCE_ID": instance,
+            "HEALTH_INTERVAL_MS": "200",
+        ])
+        let ready = await eventually(timeout: .seconds(30)) {
+            try await get(process.baseURL + "/health/ready").status == 200
+        }
+        #expect(ready, "\(executable.name) never became ready:\n\(process.log)")
+        guard ready else { return }
+
+        #expect(try await get(process.baseURL + "/health/live").status == 200)
+        let health = try await get(process.baseURL + "/health")
+        #expect(health.json?["status"] == "ok")
+        #expect(health.json?["checks"]?["redis"] == "up")
+        if executable.usesPostgres { #expect(health.json?["checks"]?["postgres"] == "up") }
+        #expect(health.headers["x-request-id"] != nil)
+
+        let metrics = try await get(process.baseURL + "/metrics")
+        #expect(metrics.status == 200)
+        #expect(PrometheusText.isValid(metrics.text))
+        #expect(metrics.text.contains("http_requests_total{route=\"/health\",method=\"GET\",status=\"200\"}"))
+
+        let openAPI = try await get(process.baseURL + "/openapi.json")
+        #expect(openAPI.json?["openapi"] == "3.1.0")
+
+        let missing = try await get(process.baseURL + "/no/such/route")
+        #expect(missing.status == 404)
+        #expect(missing.headers["content-type"] == "application/problem+json")
+
+        // Its heartbeat is on the channel, from this very instance.
+        var sawUp = false
+        while !sawUp, let event = await events.next() {
+            if case .message(_, _, let payload) = event,
+               let message = try? JSONDecoder().decode(HealthMessage.self, from: Data(payload)),
+               message.instance == instance, message.status == .up, message.source == .self {
+                sawUp = true
+            }
+        }
+        #expect(sawUp)
+
+        // SIGTERM: it finishes, says `down`, and exits 0.
+        process.signal(SIGTERM)
+        var sawDown = false
+        while !sawDown, let event = await events.next() {
+            if case .message(_, _, let payload) = event,
+               let message = try? JSONDecoder().decode(HealthMessage.self, from: Data(payload)),
+               message.instance == instance, message.status == .down {
+                sawDown = true
+            }
+        }
+        #expect(sawDown)
+        #expect(await process.waitForExit(timeout: .seconds(15)) == 0, "\(process.log)")
+    }
+}
