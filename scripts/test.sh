@@ -43,4 +43,6 @@ export TEST_PG_TEMPLATE="$tmp/pg-template"
 export TEST_INFRA="$PWD/scripts/infra.sh"
 
 swift build --build-tests
-swift test --skip-build "$@"
+# Everything in parallel, then the timing-exact suites (named "Exclusive …") alone.
+swift test --skip-build --skip Exclusive "$@"
+swift test --skip-build --no-parallel --filter Exclusive
