@@ -18,10 +18,10 @@ teardown() {
     local status=$?
     set +e
     # Tests clean up their own servers; this catches what a crash or Ctrl-C left behind.
-    for pidfile in "$tmp"/*/redis-*.pid "$tmp"/redis/redis-*.pid; do
+    for pidfile in "$tmp"/*/redis-*.pid; do
         [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
     done
-    for data in "$tmp"/pg "$tmp"/*/pg; do
+    for data in "$tmp"/pg "$tmp"/pg_*; do
         [ -f "$data/postmaster.pid" ] && pg_stop "$data" immediate
     done
     pkill -9 -f "$tmp/" 2>/dev/null
