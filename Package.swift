@@ -81,6 +81,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks (bench/): release executables compared against a baseline in the same run.
+        .executableTarget(
+            name: "RedisBench",
+            dependencies: ["Shared", .product(name: "Logging", package: "swift-log")],
+            path: "bench/redis",
+            swiftSettings: swiftSettings
+        ),
     ] + services.map {
         .executableTarget(name: $0, dependencies: ["Shared"], swiftSettings: swiftSettings)
     }

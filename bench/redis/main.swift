@@ -1,0 +1,69 @@
+// RedisBench: round trips through the Shared Redis client, the way redis-benchmark makes
+// them, so the two can be compared in one run against one server.
+//
+//   RedisBench --port P [--concurrency 32] [--requests 200000] [--pipeline 1] [--pool 32] [--command set|get]
+//
+// Prints one line: `<command> pipeline=<n> ops/s=<x> p50_ms=<y> p99_ms=<z>`.
+import Foundation
+import Logging
+import Shared
+
+func argument(_ name: String, default value: Int) -> Int {
+    guard let index = CommandLine.arguments.firstIndex(of: "--" + name), index + 1 < CommandLine.arguments.count else { return value }
+    return Int(CommandLine.arguments[index + 1]) ?? value
+}
+
+let port = argument("port", default: 6379)
+let concurrency = argument("concurrency", default: 32)
+let requests = argument("requests", default: 200_000)
+let pipelineDepth = argument("pipeline", default: 1)
+let pool = argument("pool", default: concurrency)
+let command = CommandLine.arguments.firstIndex(of: "--command").map { CommandLine.arguments[$0 + 1] } ?? "set"
+
+var logger = Logger(label: "bench")
+logger.logLevel = .error
+let client = RedisClient(
+    configuration: .init(endpoint: RedisEndpoint(port: port), poolSize: pool),
+    logger: logger
+)
+let value = [UInt8](repeating: 0x78, count: 3) // redis-benchmark's default 3-byte payload
+try await client.set("key:__rand_int__", value)
+
+// Warm up every connection before timing.
+try await withThrowingTaskGroup(of: Void.self) { group in
+    for _ in 0..<pool { group.addTask { try await client.ping() } }
+    try await group.waitForAll()
+}
+
+let perTask = requests / concurrency / pipelineDepth
+let start = ContinuousClock.now
+let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
+    for _ in 0..<concurrency {
+        group.addTask {
+            var samples: [Duration] = []
+            samples.reserveCapacity(perTask)
+            let single = command == "get" ? RedisCommand("GET", "key:__rand_int__") : RedisCommand("SET", "key:__rand_int__", value)
+            let batch = Array(repeating: single, count: pipelineDepth)
+            for _ in 0..<perTask {
+                let began = ContinuousClock.now
+                if pipelineDepth == 1 {
+                    _ = try await client.send(single)
+                } else {
+                    _ = try await client.pipeline(batch)
+                }
+                samples.append(ContinuousClock.now - began)
+            }
+            return samples
+        }
+    }
+    return try await group.reduce(into: []) { $0 += $1 }.sorted()
+}
+let elapsed = ContinuousClock.now - start
+await client.shutdown()
+
+let operations = Double(perTask * concurrency * pipelineDepth)
+func percentile(_ p: Double) -> Double {
+    latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))].seconds * 1000
+}
+print(String(format: "%@ pipeline=%d ops/s=%.0f p50_ms=%.3f p99_ms=%.3f", command.uppercased(), pipelineDepth,
+             operations / elapsed.seconds, percentile(0.5), percentile(0.99)))

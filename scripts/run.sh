@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The run command: installs what is missing, builds in release mode, starts Redis and
+# PostgreSQL under .data/ (project-local, kept between runs), starts all eight services,
+# waits until every one is ready and prints their URLs. Ctrl-C or SIGTERM stops everything.
+#
+# Ports: the services use their defaults (8080-8087, or the *_PORT variables);
+# SUITE_REDIS_PORT (6379) and SUITE_PG_PORT (5432) choose the servers' ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+SERVICES=(
+    "Gateway GATEWAY_PORT 8080"
+    "FlagService FLAG_PORT 8081"
+    "RestrictionConsumer RESTRICTION_PORT 8082"
+    "AnalyticsService ANALYTICS_PORT 8083"
+    "StreamFilter STREAM_PORT 8084"
+    "ProfileService PROFILE_PORT 8085"
+    "PostService POST_PORT 8086"
+    "FeedService FEED_PORT 8087"
+)
+redis_port=${SUITE_REDIS_PORT:-6379}
+pg_port=${SUITE_PG_PORT:-5432}
+data="$PWD/.data"
+pg_data=$(pg_reachable_dir "$data/postgres")
+mkdir -p "$data/logs" "$data/redis"
+
+port_busy() { (echo >"/dev/tcp/127.0.0.1/$1") >/dev/null 2>&1; }
+
+ensure_packages
+log "building (release)"
+swift build -c release
+bin=$(swift build -c release --show-bin-path)
+
+for port in "$redis_port" "$pg_port"; do
+    if port_busy "$port"; then
+        log "port $port is taken; set SUITE_REDIS_PORT / SUITE_PG_PORT to free ports"
+        exit 1
+    fi
+done
+
+pids=()
+stop_all() {
+    trap - INT TERM EXIT
+    log "stopping"
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    redis_stop "$data/redis" "$redis_port"
+    pg_stop "$pg_data"
+    log "stopped"
+}
+trap stop_all EXIT
+trap "stop_all; exit 130" INT
+trap "stop_all; exit 143" TERM
+
+[ -f "$pg_data/PG_VERSION" ] || { log "initialising PostgreSQL in $pg_data"; pg_init "$pg_data"; }
+pg_start "$pg_data" "$pg_port"
+redis_start "$data/redis" "$redis_port"
+
+export REDIS_URL="redis://127.0.0.1:$redis_port"
+export DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
+export ADMIN_API_KEYS="${ADMIN_API_KEYS:-dev-admin-key}"
+
+for entry in "${SERVICES[@]}"; do
+    read -r name variable default <<<"$entry"
+    port=${!variable:-$default}
+    env "$variable=$port" "$bin/$name" >"$data/logs/$name.log" 2>&1 &
+    pids+=($!)
+done
+
+for entry in "${SERVICES[@]}"; do
+    read -r name variable default <<<"$entry"
+    port=${!variable:-$default}
+    if ! wait_for 60 curl -sf "http://127.0.0.1:$port/health/ready"; then
+        log "$name did not become ready; see $data/logs/$name.log"
+        tail -n 20 "$data/logs/$name.log" >&2
+        exit 1
+    fi
+done
+
+log "all services ready (logs in $data/logs, Ctrl-C stops everything):"
+for entry in "${SERVICES[@]}"; do
+    read -r name variable default <<<"$entry"
+    printf '  %-20s http://127.0.0.1:%s\n' "$name" "${!variable:-$default}"
+done
+printf '  %-20s %s\n  %-20s %s\n' redis "$REDIS_URL" postgres "$DATABASE_URL"
+
+# Stay in the foreground until a signal, or until a service dies.
+while true; do
+    for pid in "${pids[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            log "a service exited (pid $pid); stopping the suite"
+            exit 1
+        fi
+    done
+    sleep 1 &
+    wait $! || true
+done
