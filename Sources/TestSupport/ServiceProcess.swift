@@ -34,21 +34,7 @@ public final class ServiceProcess: @unchecked Sendable {
         env[portVariable] = String(port)
         let path = Self.binDirectory.appendingPathComponent(executable).path
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv = [strdup(path), nil]
-        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
-        }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, nil, argv, envp)
-        guard result == 0 else { throw Shell.Failure(command: [path], status: result, output: "spawn failed") }
+        let pid = try spawn([path], environment: env.map { "\($0.key)=\($0.value)" }, outputPath: logPath, searchPath: false)
         self.pid = pid
     }
 
@@ -61,7 +47,7 @@ public final class ServiceProcess: @unchecked Sendable {
         if let status { return status }
         var raw: Int32 = 0
         if waitpid(pid, &raw, WNOHANG) == pid {
-            status = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+            status = exitCode(raw)
         }
         return status
     }

@@ -20,28 +20,21 @@ public enum Shell {
                 // --daemonize, pg_ctl start) inherit it and would hold a pipe open.
                 let outputPath = NSTemporaryDirectory() + "shell-\(UUID().uuidString).out"
                 defer { unlink(outputPath) }
-                var actions = posix_spawn_file_actions_t()
-                posix_spawn_file_actions_init(&actions)
-                defer { posix_spawn_file_actions_destroy(&actions) }
-                posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-                posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-                posix_spawn_file_actions_adddup2(&actions, 1, 2)
-                let argv = arguments.map { strdup($0) } + [nil]
-                defer { argv.forEach { free($0) } }
-                var pid: pid_t = 0
-                let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
-                guard spawned == 0 else {
-                    continuation.resume(throwing: Failure(command: arguments, status: spawned, output: "spawn failed"))
+                let pid: pid_t
+                do {
+                    pid = try spawn(arguments, outputPath: outputPath, searchPath: true)
+                } catch {
+                    continuation.resume(throwing: error)
                     return
                 }
                 var status: Int32 = 0
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-                let exitCode = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-                if exitCode == 0 {
+                let code = exitCode(status)
+                if code == 0 {
                     continuation.resume(returning: output)
                 } else {
-                    continuation.resume(throwing: Failure(command: arguments, status: exitCode, output: output))
+                    continuation.resume(throwing: Failure(command: arguments, status: code, output: output))
                 }
             }
         }

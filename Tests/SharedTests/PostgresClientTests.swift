@@ -7,22 +7,6 @@ import TestSupport
 struct PostgresClientTests {
     let logger = TestEnvironment.logger
 
-    @discardableResult
-    func withClient<T: Sendable>(
-        url: String = TestEnvironment.databaseURL,
-        queryTimeout: Duration = .seconds(5),
-        _ body: (PostgresClient) async throws -> T
-    ) async throws -> T {
-        let client = PostgresClient(configuration: TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout), logger: logger)
-        do {
-            let value = try await body(client)
-            await client.shutdown()
-            return value
-        } catch {
-            await client.shutdown()
-            throw error
-        }
-    }
 
     /// A table of one test's own in a schema of its own.
     func withTable<T: Sendable>(_ client: PostgresClient, _ body: (String) async throws -> T) async throws -> T {
@@ -40,7 +24,7 @@ struct PostgresClientTests {
     }
 
     @Test func hostileValuesAreStoredVerbatim() async throws {
-        try await withClient { pg in
+        try await withPostgres { pg in
             try await withTable(pg) { table in
                 for value in hostileStrings {
                     let id = try await pg.query("INSERT INTO \(table) (name) VALUES ($1) RETURNING id", [value]).first!.decode("id", as: Int.self)
@@ -56,7 +40,7 @@ struct PostgresClientTests {
     }
 
     @Test func bytesWithNULRoundTripThroughBytea() async throws {
-        try await withClient { pg in
+        try await withPostgres { pg in
             try await withTable(pg) { table in
                 let all = (0...255).map { UInt8($0) }
                 for value in [hostileBytes, all, []] {
@@ -69,13 +53,13 @@ struct PostgresClientTests {
     }
 
     @Test func textWithNULIsRefusedNotTruncated() async throws {
-        try await withClient { pg in
+        try await withPostgres { pg in
             await #expect(throws: PostgresError.self) { try await pg.query("SELECT $1::text AS v", ["a\u{0}b"]) }
         }
     }
 
     @Test func typedDecoding() async throws {
-        try await withClient { pg in
+        try await withPostgres { pg in
             let date = Date(timeIntervalSince1970: 1_795_000_000.123456)
             let row = try await pg.query(
                 "SELECT $1::bigint AS n, $2::float8 AS x, $3::boolean AS b, $4::timestamptz AS at, NULL::text AS missing, 'NaN'::float8 AS nan",
@@ -93,7 +77,7 @@ struct PostgresClientTests {
     }
 
     @Test func serverErrorsCarrySQLState() async throws {
-        try await withClient { pg in
+        try await withPostgres { pg in
             try await withTable(pg) { table in
                 try await pg.query("INSERT INTO \(table) (id) VALUES (1)")
                 do {
@@ -110,7 +94,7 @@ struct PostgresClientTests {
 
     @Test func transactionsCommitOrRollBack() async throws {
         struct Abort: Error {}
-        try await withClient { pg in
+        try await withPostgres { pg in
             try await withTable(pg) { table in
                 try await pg.withTransaction { tx in
                     try await tx.query("INSERT INTO \(table) (name) VALUES ($1)", ["kept"])
@@ -151,7 +135,7 @@ struct PostgresClientTests {
     }
 
     @Test func migrationsTwiceChangeNothing() async throws {
-        try await withClient { pg in
+        try await withPostgres { pg in
             let schema = TestEnvironment.unique("m")
             #expect(try await migrator(schema).migrate(pg, logger: logger) == [1, 2])
             try await pg.query("INSERT INTO \(schema).items (name) VALUES ($1)", ["row"])
@@ -169,20 +153,20 @@ struct PostgresClientTests {
         let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
             for _ in 0..<4 {
                 group.addTask {
-                    try await withClient { pg in try await migrator(schema).migrate(pg, logger: logger) }
+                    try await withPostgres { pg in try await migrator(schema).migrate(pg, logger: logger) }
                 }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(applied.filter { !$0.isEmpty } == [[1, 2]])
-        try await withClient { pg in
+        try await withPostgres { pg in
             #expect(try await pg.query("SELECT count(*) AS c FROM \(schema).schema_migrations").first!.decode("c", as: Int.self) == 2)
             try await pg.query("DROP SCHEMA \(schema) CASCADE")
         }
     }
 
     @Test func failedMigrationLeavesNothingBehind() async throws {
-        try await withClient { pg in
+        try await withPostgres { pg in
             let schema = TestEnvironment.unique("m")
             let broken = Migrator(schema: schema, migrations: [
                 Migration(version: 1, name: "ok", statements: ["CREATE TABLE \(schema).a (id int)"]),
@@ -197,7 +181,7 @@ struct PostgresClientTests {
     @Test func recoversWhenTheServerRestarts() async throws {
         let server = try await PrivatePostgres.start()
         defer { Task { try? await server.stop(mode: "immediate") } }
-        try await withClient(url: server.url) { pg in
+        try await withPostgres(url: server.url) { pg in
             // Fill the pool so every connection goes stale in the restart.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<4 { group.addTask { try await pg.query("SELECT pg_sleep(0.05)") } }
@@ -219,7 +203,7 @@ struct PostgresClientTests {
     }
 
     @Test func slowQueriesHitTheTimeout() async throws {
-        try await withClient(queryTimeout: .milliseconds(300)) { pg in
+        try await withPostgres(queryTimeout: .milliseconds(300)) { pg in
             let start = ContinuousClock.now
             do {
                 try await pg.query("SELECT pg_sleep(5)")

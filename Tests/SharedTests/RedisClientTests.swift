@@ -18,21 +18,9 @@ let hostileBytes: [UInt8] = [0, 1, 2, 0, 255, 13, 10, 0x27, 0x22, 0]
 struct RedisClientTests {
     let logger = TestEnvironment.logger
 
-    @discardableResult
-    func withClient<T: Sendable>(url: String = TestEnvironment.redisURL, commandTimeout: Duration = .seconds(2), _ body: (RedisClient) async throws -> T) async throws -> T {
-        let client = RedisClient(configuration: TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout), logger: logger)
-        do {
-            let value = try await body(client)
-            await client.shutdown()
-            return value
-        } catch {
-            await client.shutdown()
-            throw error
-        }
-    }
 
     @Test func hostileValuesRoundTripUnchanged() async throws {
-        try await withClient { redis in
+        try await withRedis { redis in
             let key = TestEnvironment.unique("restrict:hostile")
             for value in hostileStrings {
                 try await redis.set(key, value)
@@ -50,7 +38,7 @@ struct RedisClientTests {
     }
 
     @Test func replyTypes() async throws {
-        try await withClient { redis in
+        try await withRedis { redis in
             let key = TestEnvironment.unique("test:types")
             #expect(try await redis.send("PING") == .status("PONG"))
             #expect(try await redis.send("INCRBY", key, 5) == .integer(5))
@@ -64,7 +52,7 @@ struct RedisClientTests {
     }
 
     @Test func pipelineAnswersInOrderWithErrorsInPlace() async throws {
-        try await withClient { redis in
+        try await withRedis { redis in
             let key = TestEnvironment.unique("test:pipe")
             var commands = (0..<16).map { RedisCommand("INCRBY", key, $0) }
             commands.insert(RedisCommand("HGET", key, "f"), at: 3)
@@ -79,7 +67,7 @@ struct RedisClientTests {
     }
 
     @Test func scriptsReloadAfterScriptFlush() async throws {
-        try await withClient { redis in
+        try await withRedis { redis in
             let script = RedisScript("return {KEYS[1], ARGV[1], redis.call('INCR', KEYS[1])}")
             let key = TestEnvironment.unique("test:script")
             let first = try await redis.run(script, keys: [key], arguments: ["a'b\"c"])
@@ -92,7 +80,7 @@ struct RedisClientTests {
     }
 
     @Test func streamHelpers() async throws {
-        try await withClient { redis in
+        try await withRedis { redis in
             let stream = TestEnvironment.unique("test:stream")
             try await redis.xgroupCreate(stream, group: "g")
             try await redis.xgroupCreate(stream, group: "g") // an existing group is fine
@@ -124,7 +112,7 @@ struct RedisClientTests {
     @Test func recoversAfterRedisRestartAndFailsFastWhileDown() async throws {
         let server = try await PrivateRedis.start()
         defer { Task { try? await server.stop() } }
-        try await withClient(url: server.url) { redis in
+        try await withRedis(url: server.url) { redis in
             try await redis.set("k", "before")
             try await server.stop()
 
@@ -152,7 +140,7 @@ struct RedisClientTests {
     @Test func aFrozenRedisTimesOutInsteadOfHanging() async throws {
         let server = try await PrivateRedis.start()
         defer { Task { try? await server.thaw(); try? await server.stop() } }
-        try await withClient(url: server.url, commandTimeout: .milliseconds(300)) { redis in
+        try await withRedis(url: server.url, commandTimeout: .milliseconds(300)) { redis in
             try await redis.ping()
             try await server.freeze()
             let start = ContinuousClock.now
@@ -176,7 +164,7 @@ struct RedisClientTests {
         var events = subscriber.events.makeAsyncIterator()
         #expect(await events.next() == .subscribed)
 
-        try await withClient(url: server.url) { redis in
+        try await withRedis(url: server.url) { redis in
             try await redis.publish("health.profile", hostileBytes)
             try await redis.publish("plain", "hello")
             #expect(await events.next() == .message(channel: "health.profile", pattern: "health.*", payload: hostileBytes))

@@ -56,7 +56,9 @@ let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
             return samples
         }
     }
-    return try await group.reduce(into: []) { $0 += $1 }.sorted()
+    var all: [Duration] = []
+    for try await part in group { all += part }
+    return all.sorted()
 }
 let elapsed = ContinuousClock.now - start
 await client.shutdown()
