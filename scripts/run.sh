@@ -22,8 +22,8 @@ SERVICES=(
 redis_port=${SUITE_REDIS_PORT:-6379}
 pg_port=${SUITE_PG_PORT:-5432}
 data="$PWD/.data"
-pg_data=$(pg_reachable_dir "$data/postgres")
 mkdir -p "$data/logs" "$data/redis"
+pg_data=$(pg_reachable_dir "$data/postgres")
 
 port_busy() { (echo >"/dev/tcp/127.0.0.1/$1") >/dev/null 2>&1; }
 
