@@ -60,7 +60,11 @@ let package = Package(
         // Helpers for the tests: private Redis/PostgreSQL servers, a manual clock, processes.
         .target(
             name: "TestSupport",
-            dependencies: ["Shared"],
+            dependencies: [
+                "Shared",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Shared
 import Testing
@@ -24,24 +23,6 @@ struct Executable: Sendable, CustomTestStringConvertible {
     ]
 }
 
-struct HTTPResult: Sendable {
-    let status: Int
-    let headers: [String: String]
-    let body: [UInt8]
-    var text: String { String(decoding: body, as: UTF8.self) }
-    var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
-}
-
-func get(_ url: String) async throws -> HTTPResult {
-    var request = HTTPClientRequest(url: url)
-    request.method = .GET
-    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-    let body = try await response.body.collect(upTo: 10 << 20)
-    var headers: [String: String] = [:]
-    for header in response.headers { headers[header.name.lowercased()] = header.value }
-    return HTTPResult(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
-}
-
 @Suite("Executables")
 struct ExecutablesTests {
     let logger = TestEnvironment.logger
@@ -63,29 +44,29 @@ struct ExecutablesTests {
             "HEALTH_INTERVAL_MS": "200",
         ])
         let ready = await eventually(timeout: .seconds(30)) {
-            try await get(process.baseURL + "/health/ready").status == 200
+            try await HTTP.get(process.baseURL + "/health/ready").status == 200
         }
         #expect(ready, "\(executable.name) never became ready:\n\(process.log)")
         guard ready else { return }
 
-        #expect(try await get(process.baseURL + "/health/live").status == 200)
-        let health = try await get(process.baseURL + "/health")
+        #expect(try await HTTP.get(process.baseURL + "/health/live").status == 200)
+        let health = try await HTTP.get(process.baseURL + "/health")
         #expect(health.json?["status"] == "ok")
         #expect(health.json?["checks"]?["redis"] == "up")
         if executable.usesPostgres { #expect(health.json?["checks"]?["postgres"] == "up") }
-        #expect(health.headers["x-request-id"] != nil)
+        #expect(health.header("x-request-id") != nil)
 
-        let metrics = try await get(process.baseURL + "/metrics")
+        let metrics = try await HTTP.get(process.baseURL + "/metrics")
         #expect(metrics.status == 200)
         #expect(PrometheusText.isValid(metrics.text))
         #expect(metrics.text.contains("http_requests_total{route=\"/health\",method=\"GET\",status=\"200\"}"))
 
-        let openAPI = try await get(process.baseURL + "/openapi.json")
+        let openAPI = try await HTTP.get(process.baseURL + "/openapi.json")
         #expect(openAPI.json?["openapi"] == "3.1.0")
 
-        let missing = try await get(process.baseURL + "/no/such/route")
+        let missing = try await HTTP.get(process.baseURL + "/no/such/route")
         #expect(missing.status == 404)
-        #expect(missing.headers["content-type"] == "application/problem+json")
+        #expect(missing.header("content-type") == "application/problem+json")
 
         // Its heartbeat is on the channel, from this very instance.
         var sawUp = false

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -33,6 +34,9 @@ public struct ServiceRuntime: Sendable {
     public let health: HealthReporter
     public let registry: HealthRegistry
     public let breakers: BreakerBoard
+    /// Outgoing HTTP (calls to other services), closed after the server stops.
+    public var httpClient: HTTPClient { http.client }
+    private let http = HTTPClientService()
     private let migrations: MigrationService?
     private let registryService: HealthRegistryService
 
@@ -88,6 +92,7 @@ public struct ServiceRuntime: Sendable {
     public func makeApplication(router: Router<ServiceRequestContext>, services: [any Service] = []) -> some ApplicationProtocol {
         var all: [any Service] = [redis]
         if let postgres { all.append(postgres) }
+        all.append(http)
         if let migrations { all.append(migrations) }
         all.append(registryService)
         all += services

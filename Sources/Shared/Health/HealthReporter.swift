@@ -21,7 +21,7 @@ public final class HealthReporter: Service, Sendable {
     public let service: String
     public let instance: String
     public let version: String
-    private let checks: [HealthCheck]
+    private let checks: NIOLockedValueBox<[HealthCheck]>
     private let interval: Duration
     private let redis: RedisClient?
     private let logger: Logger
@@ -40,10 +40,15 @@ public final class HealthReporter: Service, Sendable {
         self.service = service
         self.instance = instance
         self.version = version
-        self.checks = checks
+        self.checks = NIOLockedValueBox(checks)
         self.interval = interval
         self.redis = redis
         self.logger = logger
+    }
+
+    /// Adds a check, for dependencies wired after the reporter was made (a breaker).
+    public func add(_ check: HealthCheck) {
+        checks.withLockedValue { $0.append(check) }
     }
 
     /// The latest snapshot, running the checks first if none ran yet.
@@ -56,6 +61,7 @@ public final class HealthReporter: Service, Sendable {
     @discardableResult
     public func refresh() async -> Snapshot {
         let timeout = max(interval, .seconds(1))
+        let checks = self.checks.withLockedValue { $0 }
         let results = await withTaskGroup(of: (String, String?).self) { group in
             for check in checks {
                 group.addTask {

@@ -1,0 +1,32 @@
+import Hummingbird
+
+extension Request {
+    /// A positive integer id from the query string (`user_id`, `post_id`): 422 naming it when
+    /// missing or not a positive integer.
+    public func idQuery(_ name: String) throws -> Int64 {
+        let text = try requiredQuery(name)
+        guard let id = Int64(text), id > 0 else {
+            throw ProblemDetails.invalidField(name, "must be a positive integer")
+        }
+        return id
+    }
+}
+
+/// Checks on decoded request fields, each failing as a 422 that names the field.
+public enum Validate {
+    /// Trimmed, non-empty, at most `maximum` characters.
+    public static func text(_ value: String, field: String, maximum: Int, allowEmpty: Bool = false) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty && !allowEmpty { throw ProblemDetails.invalidField(field, "must not be empty") }
+        if trimmed.count > maximum { throw ProblemDetails.invalidField(field, "must be at most \(maximum) characters") }
+        if trimmed.unicodeScalars.contains("\u{0}") { throw ProblemDetails.invalidField(field, "must not contain NUL") }
+        return trimmed
+    }
+
+    public static func id(_ value: Int64, field: String) throws -> Int64 {
+        guard value > 0 else { throw ProblemDetails.invalidField(field, "must be a positive integer") }
+        return value
+    }
+}
+
+import Foundation

@@ -1,0 +1,151 @@
+import Foundation
+import Shared
+import Testing
+import TestSupport
+
+/// Drives the trio's public API.
+struct SocialClient: Sendable {
+    let cluster: SocialCluster
+
+    func createUser(_ name: String) async throws -> Int64 {
+        let response = try await HTTP.post(cluster.profile.baseURL + "/insert_new_user", json: json(["user_name": .string(name)]))
+        #expect(response.status == 201, "\(response.text)")
+        return Int64(try #require(response.json?["user_id"].flatMap(number)))
+    }
+
+    func createPost(user: Int64, title: String = "title", content: String = "content") async throws -> Int64 {
+        let response = try await HTTP.post(cluster.post.baseURL + "/insert_post", json: json([
+            "user_id": .number(Double(user)), "title": .string(title), "content": .string(content),
+        ]))
+        #expect(response.status == 201, "\(response.text)")
+        return Int64(try #require(response.json?["post_id"].flatMap(number)))
+    }
+
+    func impression(post: Int64, user: Int64, _ type: String) async throws -> HTTP.Result {
+        try await HTTP.post(cluster.feed.baseURL + "/submit_impression", json: json([
+            "post_id": .number(Double(post)), "user_id": .number(Double(user)), "impression_type": .string(type),
+        ]))
+    }
+
+    func postInfo(_ post: Int64) async throws -> HTTP.Result {
+        try await HTTP.get(cluster.post.baseURL + "/get_post_info?post_id=\(post)")
+    }
+
+    func trending() async throws -> HTTP.Result {
+        try await HTTP.get(cluster.feed.baseURL + "/get_trending_user_info")
+    }
+
+    func json(_ object: [String: JSONValue]) -> String {
+        String(decoding: try! JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)
+    }
+}
+
+func number(_ value: JSONValue) -> Double? {
+    if case .number(let n) = value { return n }
+    return nil
+}
+
+@Suite("Social services")
+struct SocialTests {
+    @Test func theFixedContractsWork() async throws {
+        let cluster = try await SocialCluster()
+        defer { Task { await cluster.stop() } }
+        let api = SocialClient(cluster: cluster)
+        let user = try await api.createUser("ann")
+        let profile = try await HTTP.get(cluster.profile.baseURL + "/get_user_info?user_id=\(user)")
+        #expect(profile.status == 200)
+        #expect(profile.json?["user_name"] == "ann")
+        #expect(try await HTTP.get(cluster.profile.baseURL + "/get_user_info?user_id=999999999").status == 404)
+
+        let post = try await api.createPost(user: user, title: "hello", content: "world")
+        let info = try await api.postInfo(post)
+        #expect(info.status == 200)
+        #expect(info.json?["title"] == "hello")
+        #expect(info.json?["author"]?["user_name"] == "ann")
+        #expect(info.json?["profile_source"] == "live")
+        #expect(info.header("x-fallback") == nil)
+
+        let up = try await api.impression(post: post, user: user, "UP")
+        #expect(up.status == 201)
+        #expect(up.json?["score"] == 1)
+        let feed = try await HTTP.get(cluster.feed.baseURL + "/fetch_feed")
+        #expect(feed.status == 200)
+        guard case .array(let top) = feed.json?["top_posts"] else { Issue.record("no top_posts"); return }
+        #expect(top.count <= 10)
+        let trending = try await api.trending()
+        #expect(trending.status == 200)
+        guard case .array(let users) = trending.json?["trending_users"] else { Issue.record("no trending_users"); return }
+        #expect(users.count <= 10)
+    }
+
+    @Test func concurrentImpressionsAddUpExactly() async throws {
+        let cluster = try await SocialCluster()
+        defer { Task { await cluster.stop() } }
+        let api = SocialClient(cluster: cluster)
+        let user = try await api.createUser("voter")
+        let post = try await api.createPost(user: user)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<200 {
+                group.addTask { try await api.impression(post: post, user: user, index % 4 == 0 ? "DOWN" : "UP").status }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(statuses.allSatisfy { $0 == 201 })
+        // 150 UP, 50 DOWN: +100, and exactly 200 impression rows.
+        try await withPostgres { pg in
+            let score = try await pg.query("SELECT score FROM social.scores WHERE post_id = $1", [post]).first?.decode("score", as: Int.self)
+            #expect(score == 100)
+            let rows = try await pg.query("SELECT count(*) AS c FROM social.impressions WHERE post_id = $1", [post]).first?.decode("c", as: Int.self)
+            #expect(rows == 200)
+        }
+    }
+
+    @Test func hostileInputGetsClear4xxAndLeavesDataIntact() async throws {
+        let cluster = try await SocialCluster()
+        defer { Task { await cluster.stop() } }
+        let api = SocialClient(cluster: cluster)
+        let user = try await api.createUser("'; DROP TABLE social.users; --")
+        let post = try await api.createPost(user: user, title: "Robert'); DELETE FROM social.posts;--", content: "\u{0001}\n\"quoted\" ünï")
+        let info = try await api.postInfo(post)
+        #expect(info.json?["title"] == "Robert'); DELETE FROM social.posts;--")
+        #expect(info.json?["content"] == "\u{0001}\n\"quoted\" ünï")
+        #expect(info.json?["author"]?["user_name"] == "'; DROP TABLE social.users; --")
+
+        func expectProblem(_ response: HTTP.Result, _ status: Int, field: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) {
+            #expect(response.status == status, "\(response.text)", sourceLocation: sourceLocation)
+            #expect(response.header("content-type") == "application/problem+json", sourceLocation: sourceLocation)
+            if let field { #expect(response.json?["field"] == .string(field), "\(response.text)", sourceLocation: sourceLocation) }
+        }
+        let profile = cluster.profile.baseURL, posts = cluster.post.baseURL, feed = cluster.feed.baseURL
+        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": "), 400)
+        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "[1, 2]"), 400)
+        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{}"), 422, field: "user_name")
+        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": 42}"), 422, field: "user_name")
+        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": \"   \"}"), 422, field: "user_name")
+        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": \"\(String(repeating: "x", count: 101))\"}"), 422, field: "user_name")
+        let huge = "{\"user_name\": \"" + String(repeating: "x", count: 2 << 20) + "\"}"
+        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: huge), 413)
+        expectProblem(try await HTTP.get(profile + "/get_user_info?user_id=1%20OR%201=1"), 422, field: "user_id")
+        expectProblem(try await HTTP.get(profile + "/get_user_info"), 422, field: "user_id")
+        expectProblem(try await HTTP.get(profile + "/get_user_info?user_id=-3"), 422, field: "user_id")
+
+        expectProblem(try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": \"\(user)\", \"title\": \"t\", \"content\": \"c\"}"), 422, field: "user_id")
+        expectProblem(try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": \(user), \"content\": \"c\"}"), 422, field: "title")
+        expectProblem(try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": 999999999, \"title\": \"t\", \"content\": \"c\"}"), 422, field: "user_id")
+        expectProblem(try await HTTP.get(posts + "/get_post_info?post_id=999999999"), 404)
+        expectProblem(try await HTTP.get(posts + "/get_post_info?post_id=abc"), 422, field: "post_id")
+
+        expectProblem(try await api.impression(post: post, user: user, "SIDEWAYS"), 422, field: "impression_type")
+        expectProblem(try await api.impression(post: post, user: user, "up"), 422, field: "impression_type")
+        expectProblem(try await api.impression(post: 999_999_999, user: user, "UP"), 422, field: "post_id")
+        expectProblem(try await api.impression(post: post, user: 999_999_999, "UP"), 422, field: "user_id")
+        expectProblem(try await HTTP.post(feed + "/submit_impression", json: "{\"post_id\": \(post), \"user_id\": \(user), \"impression_type\": null}"), 422, field: "impression_type")
+
+        // Everything is still there, and the services are still up.
+        #expect(try await api.postInfo(post).status == 200)
+        for service in [cluster.profile, cluster.post, cluster.feed] {
+            #expect(service.isRunning)
+            #expect(try await HTTP.get(service.baseURL + "/health/ready").status == 200)
+        }
+    }
+}
