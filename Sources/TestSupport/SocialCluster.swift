@@ -1,9 +1,11 @@
 import Foundation
 
-/// Profile, Post and Feed started as real processes against the given Redis and PostgreSQL,
-/// with short health intervals and call timeouts so faults show quickly.
+/// Profile, Post and Feed started as real processes against a Redis of their own (so no other
+/// test's `health.profile` heartbeats reach them) and the given PostgreSQL, with short health
+/// intervals and call timeouts so faults show quickly.
 public final class SocialCluster: @unchecked Sendable {
-    public let redisURL: String
+    public let redis: PrivateRedis
+    public var redisURL: String { redis.url }
     public let databaseURL: String
     public let profilePort: Int
     public private(set) var profile: ServiceProcess
@@ -23,8 +25,10 @@ public final class SocialCluster: @unchecked Sendable {
         ]
     }
 
-    public init(redisURL: String = TestEnvironment.redisURL, databaseURL: String = TestEnvironment.databaseURL) async throws {
-        self.redisURL = redisURL
+    public init(databaseURL: String = TestEnvironment.databaseURL) async throws {
+        let redis = try await PrivateRedis.start()
+        let redisURL = redis.url
+        self.redis = redis
         self.databaseURL = databaseURL
         let profilePort = freePort()
         self.profilePort = profilePort
@@ -56,6 +60,7 @@ public final class SocialCluster: @unchecked Sendable {
         for service in [profile, post, feed] {
             if await service.waitForExit(timeout: .seconds(10)) == nil { service.signal(SIGKILL) }
         }
+        try? await redis.stop()
     }
 
     static func waitReady(_ service: ServiceProcess) async -> Bool {

@@ -12,20 +12,16 @@ import Prometheus
 /// health registry: all instances down opens them, a fresh `up` lets a probe through.
 public final class BreakerBoard: Sendable {
     public let caller: String
-    private let instance: String
-    private let redis: RedisClient?
     private let registry: HealthRegistry?
     private let metrics: ServiceMetrics
-    private let logger: Logger
+    private let announcer: BreakerAnnouncer
     private let breakers = NIOLockedValueBox<[String: CircuitBreaker]>([:])
 
     public init(caller: String, instance: String, redis: RedisClient?, registry: HealthRegistry?, metrics: ServiceMetrics, logger: Logger) {
         self.caller = caller
-        self.instance = instance
-        self.redis = redis
         self.registry = registry
         self.metrics = metrics
-        self.logger = logger
+        self.announcer = BreakerAnnouncer(caller: caller, instance: instance, redis: redis, metrics: metrics, logger: logger)
     }
 
     /// The breaker for `dependency`, made on first use.
@@ -35,8 +31,11 @@ public final class BreakerBoard: Sendable {
         clock: C = ContinuousClock()
     ) -> CircuitBreaker where C.Duration == Duration {
         if let existing = breakers.withLockedValue({ $0[dependency] }) { return existing }
+        // The breaker keeps the announcer (a value), not the board: the board may go away
+        // once the service is wired, the breakers live on in the handlers.
+        let announcer = self.announcer
         let breaker = CircuitBreaker(caller: caller, dependency: dependency, configuration: configuration, clock: clock) {
-            [weak self] transition in self?.announce(transition)
+            transition in announcer.announce(transition)
         }
         let (stored, isNew) = breakers.withLockedValue { all -> (CircuitBreaker, Bool) in
             if let existing = all[dependency] { return (existing, false) }
@@ -65,8 +64,17 @@ public final class BreakerBoard: Sendable {
         case .disabled: -1
         }
     }
+}
 
-    private func announce(_ transition: CircuitBreaker.Transition) {
+/// Logs, counts and publishes a breaker's transitions.
+struct BreakerAnnouncer: Sendable {
+    let caller: String
+    let instance: String
+    let redis: RedisClient?
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    func announce(_ transition: CircuitBreaker.Transition) {
         logger.notice("breaker transition", metadata: [
             "breaker.dependency": "\(transition.dependency)",
             "breaker.from": "\(transition.from.rawValue)",
