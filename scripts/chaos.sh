@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# scripts/chaos.sh: the chaos run of tools/social.py against a throwaway Redis and PostgreSQL
+# and a release build of Profile, Post and Feed. Loopback only, bounded in time (5 phases of
+# PHASE_SECONDS, default 6). Extra arguments go to `social.py chaos`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+ensure_packages
+
+tmp=$(mktemp -d /tmp/suite-chaos.XXXXXX)
+chmod 755 "$tmp"
+redis_port=$(free_port)
+pg_port=$(free_port)
+trap 'redis_stop "$tmp/redis" "$redis_port"; pg_stop "$tmp/pg" immediate; rm -rf "$tmp"' EXIT
+redis_start "$tmp/redis" "$redis_port"
+pg_init "$tmp/pg"
+pg_start "$tmp/pg" "$pg_port"
+
+swift build -c release --product ProfileService >/dev/null
+swift build -c release --product PostService >/dev/null
+swift build -c release --product FeedService >/dev/null
+python3 tools/social.py chaos --bin "$(swift build -c release --show-bin-path)" \
+    --redis-url "redis://127.0.0.1:$redis_port" --database-url "postgresql://suite@127.0.0.1:$pg_port/suite" \
+    --logs "$tmp" --phase-seconds "${PHASE_SECONDS:-6}" "$@"
