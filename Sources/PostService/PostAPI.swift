@@ -88,7 +88,7 @@ struct PostAPI: Sendable {
             userID: try row.decode("user_id"),
             title: try row.decode("title"),
             content: try row.decode("content"),
-            createdAt: ISO8601DateFormatter.suite(try row.decode("created_at", as: Date.self))
+            createdAt: Timestamp.iso8601(try row.decode("created_at", as: Date.self))
         )
     }
 

@@ -41,7 +41,7 @@ struct ProfileAPI: Sendable {
         Profile(
             userID: try row.decode("user_id", as: Int64.self),
             userName: try row.decode("user_name", as: String.self),
-            createdAt: ISO8601DateFormatter.suite(try row.decode("created_at", as: Date.self))
+            createdAt: Timestamp.iso8601(try row.decode("created_at", as: Date.self))
         )
     }
 

@@ -30,6 +30,19 @@ extension Router where Context == ServiceRequestContext {
     }
 }
 
+extension Router where Context == ServiceRequestContext {
+    /// `GET /_bench/bare`: a fixed JSON body of about `bytes` bytes behind the same middleware
+    /// as every route, the baseline the benchmarks compare a service's routes against in the
+    /// same process. Only added when `BENCH_BARE_ROUTE=1`.
+    public func addBareBenchRoute(bytes: Int) {
+        let padding = String(repeating: "x", count: max(0, bytes - 16))
+        let body = ByteBuffer(string: "{\"padding\":\"\(padding)\"}")
+        get("/_bench/bare") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: body))
+        }
+    }
+}
+
 extension HealthReporter {
     /// The seed-compatible summary: `status` is `ok` or `degraded` (or `down` while shutting
     /// down), `checks` holds each dependency, and each dependency also appears at the top

@@ -85,6 +85,9 @@ public struct ServiceRuntime: Sendable {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         router.addCommonRoutes(health: health, metrics: metrics, openAPI: openAPI)
+        if configuration.environment.bool("BENCH_BARE_ROUTE", default: false) {
+            router.addBareBenchRoute(bytes: configuration.environment.int("BENCH_BARE_BYTES", default: 256))
+        }
         return router
     }
 

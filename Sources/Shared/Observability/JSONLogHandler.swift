@@ -23,7 +23,7 @@ public struct JSONLogHandler: LogHandler {
         for (key, value) in metadata { object[key] = "\(value)" }
         for (key, value) in metadataProvider?.get() ?? [:] { object[key] = "\(value)" }
         for (key, value) in event.metadata ?? [:] { object[key] = "\(value)" }
-        object["ts"] = ISO8601DateFormatter.string(from: Date(), timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
+        object["ts"] = Timestamp.iso8601(Date())
         object["level"] = event.level.rawValue
         object["label"] = label
         object["msg"] = "\(event.message)"

@@ -56,10 +56,3 @@ public struct AuthorProfile: Codable, Sendable, Equatable {
         try container.encode(createdAt, forKey: .createdAt)
     }
 }
-
-extension ISO8601DateFormatter {
-    /// Timestamps in answers: ISO 8601 with milliseconds, UTC.
-    public static func suite(_ date: Date) -> String {
-        ISO8601DateFormatter.string(from: date, timeZone: .gmt, formatOptions: [.withInternetDateTime, .withFractionalSeconds])
-    }
-}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Helpers for the HTTP benchmarks: run wrk and read its figures. Loopback targets only.
+
+# wrk_run URL CONNECTIONS SECONDS -> prints "rps p50_ms p99_ms non2xx"
+wrk_run() {
+    case "$1" in http://127.*|http://localhost*|http://\[::1\]*) ;; *) echo "refusing non-loopback $1" >&2; return 1 ;; esac
+    wrk -t2 -c"$2" -d"$3"s --latency "$1" 2>/dev/null | python3 -c '
+import re, sys
+text = sys.stdin.read()
+def ms(value):
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+p50 = ms(re.search(r"\s50%\s+(\S+)", text).group(1))
+p99 = ms(re.search(r"\s99%\s+(\S+)", text).group(1))
+bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+errors = re.search(r"Socket errors:.*", text)
+print(f"{rps:.0f} {p50:.2f} {p99:.2f} {int(bad.group(1)) if bad else 0}{(chr(32) + errors.group(0).replace(chr(32), chr(95))) if errors else chr(32) + chr(48)}")
+'
+}
