@@ -98,6 +98,14 @@ struct ExclusiveSocialFaultTests {
         #expect(!orphans.isEmpty)
         #expect(orphans.allSatisfy { $0.body?["author"]?["user_name"] == .null })
 
+        // Writes during the outage: a user the cache knows may post; one nobody can verify
+        // gets 503 with Retry-After, not a guess.
+        #expect(try await api.createPost(user: user, title: "during the outage") > post)
+        let unverifiable = try await HTTP.post(cluster.post.baseURL + "/insert_post", json: "{\"user_id\": 987654321987, \"title\": \"t\", \"content\": \"c\"}")
+        #expect(unverifiable.status == 503)
+        #expect(unverifiable.header("retry-after") != nil)
+        #expect(unverifiable.json?["dependency"] == "profile")
+
         try await cluster.restartProfile()
         let backAt = ContinuousClock.now
         let fresh = await eventually(timeout: .seconds(2)) {
