@@ -54,6 +54,14 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     private struct Waiter {
         let id: Int
         let continuation: CheckedContinuation<Grant, any Error>
+        /// The lease timeout; cancelled when the waiter is served, so timers do not pile up
+        /// on the event loop under sustained load.
+        var timeout: Scheduled<Void>?
+
+        func resume(with result: Result<Grant, any Error>) {
+            timeout?.cancel()
+            continuation.resume(with: result)
+        }
     }
 
     private struct State {
@@ -133,7 +141,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             return (state.idle, state.waiters)
         }
         for waiter in waiters {
-            waiter.continuation.resume(throwing: closedError)
+            waiter.resume(with: .failure(closedError))
         }
         try? await threadPool.runIfActive { idle.forEach { $0.close() } }
         try? await threadPool.shutdownGracefully()
@@ -170,7 +178,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                     state.open -= 1
                     return (state.consecutiveFailures, popWaiterForNewConnection(&state))
                 }
-                waiter?.continuation.resume(returning: .create)
+                waiter?.resume(with: .success(.create))
                 if attempt == 1 {
                     logger.warning("connect failed", metadata: ["pool.dependency": "\(dependency)", "error": "\(reason)"])
                 }
@@ -225,13 +233,19 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                     continuation.resume(throwing: closedError)
                     return
                 }
-                timerLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
+                let timer = timerLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
                     self.failWaiter(id: id, with: DependencyUnavailableError(
                         dependency: self.dependency,
                         reason: "no connection free within \(timeout)",
                         retryAfter: .seconds(1)
                     ))
                 }
+                let served = state.withLockedValue { state -> Bool in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return true }
+                    state.waiters[index].timeout = timer
+                    return false
+                }
+                if served { timer.cancel() }
             }
         } onCancel: {
             failWaiter(id: id, with: CancellationError())
@@ -243,7 +257,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
             return state.waiters.remove(at: index)
         }
-        waiter?.continuation.resume(throwing: error)
+        waiter?.resume(with: .failure(error))
     }
 
     private func popWaiterForNewConnection(_ state: inout State) -> Waiter? {
@@ -260,7 +274,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             return popWaiterForNewConnection(&state)
         }
         threadPool.submit { _ in connection.close() }
-        waiter?.continuation.resume(returning: .create)
+        waiter?.resume(with: .success(.create))
     }
 
     private func release(_ connection: Connection) {
@@ -279,10 +293,10 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         }
         switch outcome {
         case .handedOver(let waiter):
-            waiter.continuation.resume(returning: .connection(connection))
+            waiter.resume(with: .success(.connection(connection)))
         case .discard(let waiter):
             threadPool.submit { _ in connection.close() }
-            waiter?.continuation.resume(returning: .create)
+            waiter?.resume(with: .success(.create))
         case .pooled:
             break
         }
