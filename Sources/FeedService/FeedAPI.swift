@@ -36,19 +36,16 @@ struct FeedAPI: Sendable {
         }
     }
 
+    /// A post with its score, flat as the older service answered it.
     struct RankedPost: Encodable {
-        var postID: Int64
-        var userID: Int64
-        var title: String
-        var content: String
-        var createdAt: String
+        var post: PostRecord
         var score: Int64
-        enum CodingKeys: String, CodingKey {
-            case postID = "post_id"
-            case userID = "user_id"
-            case title, content
-            case createdAt = "created_at"
-            case score
+        enum CodingKeys: String, CodingKey { case score }
+
+        func encode(to encoder: any Encoder) throws {
+            try post.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(score, forKey: .score)
         }
     }
 
@@ -105,7 +102,7 @@ struct FeedAPI: Sendable {
         router.get("/get_trending_user_info") { _, _ in
             let posts = try await topPosts()
             var authors: [Int64] = []
-            for post in posts where !authors.contains(post.userID) { authors.append(post.userID) }
+            for ranked in posts where !authors.contains(ranked.post.userID) { authors.append(ranked.post.userID) }
             let lookups = await profiles.profiles(authors)
             let fromCache = lookups.values.contains { $0.source == .cache }
             let users = authors.map { AuthorProfile(userID: $0, profile: lookups[$0]?.profile) }
@@ -127,14 +124,7 @@ struct FeedAPI: Sendable {
             """,
             [Self.topCount]
         ).rows.map { row in
-            RankedPost(
-                postID: try row.decode("post_id"),
-                userID: try row.decode("user_id"),
-                title: try row.decode("title"),
-                content: try row.decode("content"),
-                createdAt: Timestamp.iso8601(try row.decode("created_at", as: Date.self)),
-                score: try row.decode("score")
-            )
+            RankedPost(post: try PostRecord(row: row), score: try row.decode("score"))
         }
     }
 

@@ -17,23 +17,9 @@ struct PostAPI: Sendable {
         }
     }
 
-    struct Post: Encodable {
-        var postID: Int64
-        var userID: Int64
-        var title: String
-        var content: String
-        var createdAt: String
-        enum CodingKeys: String, CodingKey {
-            case postID = "post_id"
-            case userID = "user_id"
-            case title, content
-            case createdAt = "created_at"
-        }
-    }
-
     /// The post, its author's profile, and where the profile came from.
     struct PostWithAuthor: Encodable {
-        var post: Post
+        var post: PostRecord
         var author: AuthorProfile
         var profileSource: ProfileSource
 
@@ -62,34 +48,24 @@ struct PostAPI: Sendable {
             let row = try await postgres.query(
                 """
                 INSERT INTO social.posts (user_id, title, content) VALUES ($1, $2, $3)
-                RETURNING post_id, user_id, title, content, created_at
+                RETURNING \(PostRecord.columns)
                 """,
                 [userID, title, content]
             ).first!
-            return try Response.json(try Self.post(row), status: .created)
+            return try Response.json(try PostRecord(row: row), status: .created)
         }
 
         router.get("/get_post_info") { request, _ in
             let postID = try request.idQuery("post_id")
             let rows = try await postgres.query(
-                "SELECT post_id, user_id, title, content, created_at FROM social.posts WHERE post_id = $1", [postID]
+                "SELECT \(PostRecord.columns) FROM social.posts WHERE post_id = $1", [postID]
             )
             guard let row = rows.first else { throw ProblemDetails.notFound("no post \(postID)") }
-            let post = try Self.post(row)
+            let post = try PostRecord(row: row)
             let lookup = await profiles.profile(post.userID)
             let answer = PostWithAuthor(post: post, author: AuthorProfile(userID: post.userID, profile: lookup.profile), profileSource: lookup.source)
             return try Response.json(answer, headers: lookup.source == .cache ? [.fallback: "cache"] : [:])
         }
-    }
-
-    static func post(_ row: PostgresRow) throws -> Post {
-        Post(
-            postID: try row.decode("post_id"),
-            userID: try row.decode("user_id"),
-            title: try row.decode("title"),
-            content: try row.decode("content"),
-            createdAt: Timestamp.iso8601(try row.decode("created_at", as: Date.self))
-        )
     }
 
     static let document = OpenAPIDocument(
