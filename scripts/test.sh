@@ -43,6 +43,7 @@ export TEST_PG_TEMPLATE="$tmp/pg-template"
 export TEST_INFRA="$PWD/scripts/infra.sh"
 
 swift build --build-tests
-# Everything in parallel, then the timing-exact suites (named "Exclusive …") alone.
-swift test --skip-build --skip Exclusive "$@"
-swift test --skip-build --no-parallel --filter Exclusive
+# Everything in parallel, then the timing-exact suites (types named Exclusive…) alone. Each
+# pass has a deadline, so a hung test fails the run instead of stalling it.
+timeout -k 30 1200 swift test --skip-build --skip Exclusive "$@"
+timeout -k 30 600 swift test --skip-build --no-parallel --filter Exclusive

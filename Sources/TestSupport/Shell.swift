@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 
 /// Runs helper commands for tests on their own thread, so waiting for a child process never
 /// blocks the cooperative pool.
@@ -45,8 +46,20 @@ public enum Shell {
     }
 }
 
-/// A TCP port nobody listens on right now.
+/// Ports already handed out in this test process: the kernel may offer a just-closed
+/// ephemeral port again, and two tests starting servers at once must not get the same one.
+private let handedOut = NIOLockedValueBox<Set<Int>>([])
+
+/// A TCP port nobody listens on right now, and that no other test of this run was given.
 public func freePort() -> Int {
+    while true {
+        let port = ephemeralPort()
+        let fresh = handedOut.withLockedValue { $0.insert(port).inserted }
+        if fresh { return port }
+    }
+}
+
+private func ephemeralPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -77,3 +90,4 @@ public func eventually(
     }
     return (try? await condition()) == true
 }
+

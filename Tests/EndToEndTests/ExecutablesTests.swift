@@ -34,8 +34,8 @@ struct ExecutablesTests {
         let subscriber = RedisSubscriber(configuration: redisConfig, channels: ["health.\(executable.service)"], logger: logger)
         let listening = Task { try await subscriber.run() }
         defer { listening.cancel() }
-        var events = subscriber.events.makeAsyncIterator()
-        #expect(await events.next() == .subscribed)
+        let events = EventCollector(subscriber.events)
+        #expect(await events.waitFor { $0 == .subscribed } != nil)
 
         let process = try ServiceProcess(executable: executable.name, portVariable: executable.portVariable, environment: [
             "REDIS_URL": TestEnvironment.redisURL,
@@ -51,6 +51,8 @@ struct ExecutablesTests {
 
         #expect(try await HTTP.get(process.baseURL + "/health/live").status == 200)
         let health = try await HTTP.get(process.baseURL + "/health")
+        #expect(health.json?["instance"] == .string(instance)) // this very process answered
+        #expect(health.json?["service"] == .string(executable.service))
         #expect(health.json?["status"] == "ok")
         #expect(health.json?["checks"]?["redis"] == "up")
         if executable.usesPostgres { #expect(health.json?["checks"]?["postgres"] == "up") }
@@ -69,27 +71,19 @@ struct ExecutablesTests {
         #expect(missing.header("content-type") == "application/problem+json")
 
         // Its heartbeat is on the channel, from this very instance.
-        var sawUp = false
-        while !sawUp, let event = await events.next() {
-            if case .message(_, _, let payload) = event,
-               let message = try? JSONDecoder().decode(HealthMessage.self, from: Data(payload)),
-               message.instance == instance, message.status == .up, message.source == .self {
-                sawUp = true
+        func heartbeat(_ status: HealthStatus) -> @Sendable (RedisPubSubEvent) -> Bool {
+            { event in
+                guard case .message(_, _, let payload) = event,
+                      let message = try? JSONDecoder().decode(HealthMessage.self, from: Data(payload))
+                else { return false }
+                return message.instance == instance && message.status == status && message.source == .self
             }
         }
-        #expect(sawUp)
+        #expect(await events.waitFor(heartbeat(.up)) != nil)
 
         // SIGTERM: it finishes, says `down`, and exits 0.
         process.signal(SIGTERM)
-        var sawDown = false
-        while !sawDown, let event = await events.next() {
-            if case .message(_, _, let payload) = event,
-               let message = try? JSONDecoder().decode(HealthMessage.self, from: Data(payload)),
-               message.instance == instance, message.status == .down {
-                sawDown = true
-            }
-        }
-        #expect(sawDown)
+        #expect(await events.waitFor(heartbeat(.down)) != nil)
         #expect(await process.waitForExit(timeout: .seconds(15)) == 0, "\(process.log)")
     }
 }
