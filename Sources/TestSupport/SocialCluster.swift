@@ -20,7 +20,9 @@ public final class SocialCluster: @unchecked Sendable {
             "DATABASE_URL": databaseURL,
             "PROFILE_URL": "http://127.0.0.1:\(profilePort)",
             "PROFILE_TIMEOUT_MS": String(profileTimeout.millisecondsRoundedUp),
-            "HEALTH_INTERVAL_MS": "200",
+            // The production default: 1.5 s of silence before a service counts as down, so
+            // a heartbeat delayed by a busy test machine does not open breakers by itself.
+            "HEALTH_INTERVAL_MS": "500",
             "PG_QUERY_TIMEOUT_MS": "2000",
         ]
     }
