@@ -200,6 +200,9 @@ struct HTTPKitTests {
                 #expect(response.headers[.xRateLimitRemaining] == String(remaining))
                 #expect(response.headers[.rateLimitPolicy] == "\"kit\";q=3;w=60")
             }
+            // Made-up API keys do not buy a fresh allowance.
+            let forged = try await client.execute(uri: "/limited", method: .get, headers: [.apiKey: "made-up-\(UUID())"])
+            #expect(forged.status == .tooManyRequests)
             let refused = try await client.execute(uri: "/limited", method: .get)
             #expect(refused.status == .tooManyRequests)
             #expect(refused.headers[.retryAfter] == "20") // one emission interval: 60 s / 3

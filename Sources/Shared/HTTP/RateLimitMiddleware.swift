@@ -1,8 +1,10 @@
 import HTTPTypes
 import Hummingbird
 
-/// Applies a GCRA policy per client: the API key when one is presented, else the client
-/// address. Every response carries the policy headers; a refused request gets 429.
+/// Applies a GCRA policy per client: the API key once ``APIKeyMiddleware`` has verified it,
+/// else the client address. An unverified `X-Api-Key` header counts for nothing: otherwise a
+/// client could mint a fresh allowance with every made-up key. Every response carries the
+/// policy headers; a refused request gets 429.
 public struct RateLimitMiddleware: RouterMiddleware {
     public typealias Context = ServiceRequestContext
     let limiter: RateLimiter
@@ -24,9 +26,9 @@ public struct RateLimitMiddleware: RouterMiddleware {
         return response
     }
 
-    /// `key:<api key>` or `ip:<address>`.
+    /// `key:<verified api key>` or `ip:<address>`.
     public static func clientKey(_ request: Request, context: Context) -> String {
-        if let key = request.headers[.apiKey], !key.isEmpty { return "key:" + key }
+        if let key = context.apiKey { return "key:" + key }
         let address = context.remoteAddress?.ipAddress ?? "unknown"
         return "ip:" + address
     }
