@@ -13,18 +13,17 @@ connections=${CONNECTIONS:-64}
 seconds=${SECONDS_PER_RUN:-10}
 timeout_ms=800
 tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
-chmod 755 "$tmp"
-redis_port=$(free_port); pg_port=$(free_port)
 profile_port=$(free_port); post_port=$(free_port)
 pids=()
 cleanup() {
-    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
+    # Profile is already gone (SIGKILLed on purpose): a failing kill must not end the trap
+    # under `set -e` before the rest is stopped.
+    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    redis_stop "$tmp/redis" "$redis_port"; pg_stop "$tmp/pg" immediate; rm -rf "$tmp"
+    stop_throwaway "$tmp"; rm -rf "$tmp"
 }
 trap cleanup EXIT
-redis_start "$tmp/redis" "$redis_port"
-pg_init "$tmp/pg"; pg_start "$tmp/pg" "$pg_port"
+start_throwaway "$tmp"
 
 swift build -c release --product ProfileService >/dev/null
 swift build -c release --product PostService >/dev/null
