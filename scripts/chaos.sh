@@ -8,13 +8,8 @@ cd "$(dirname "$0")/.."
 ensure_packages
 
 tmp=$(mktemp -d /tmp/suite-chaos.XXXXXX)
-chmod 755 "$tmp"
-redis_port=$(free_port)
-pg_port=$(free_port)
-trap 'redis_stop "$tmp/redis" "$redis_port"; pg_stop "$tmp/pg" immediate; rm -rf "$tmp"' EXIT
-redis_start "$tmp/redis" "$redis_port"
-pg_init "$tmp/pg"
-pg_start "$tmp/pg" "$pg_port"
+trap 'stop_throwaway "$tmp"; rm -rf "$tmp"' EXIT
+start_throwaway "$tmp"
 
 swift build -c release --product ProfileService >/dev/null
 swift build -c release --product PostService >/dev/null

@@ -100,3 +100,19 @@ pg_reachable_dir() { # preferred
         echo "/var/tmp/suite-pg-$(echo "$1" | sha1sum | cut -c1-12)"
     fi
 }
+
+# Starts a throwaway Redis and PostgreSQL on free ports under DIR (which the caller removes);
+# sets redis_port and pg_port. stop_throwaway DIR stops both.
+start_throwaway() { # dir
+    chmod 755 "$1"
+    redis_port=$(free_port)
+    pg_port=$(free_port)
+    redis_start "$1/redis" "$redis_port"
+    pg_init "$1/pg"
+    pg_start "$1/pg" "$pg_port"
+}
+
+stop_throwaway() { # dir
+    redis_stop "$1/redis" "$redis_port"
+    pg_stop "$1/pg" immediate
+}

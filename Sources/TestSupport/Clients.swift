@@ -8,14 +8,7 @@ public func withRedis<T: Sendable>(
     _ body: (RedisClient) async throws -> T
 ) async throws -> T {
     let client = RedisClient(configuration: TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout), logger: TestEnvironment.logger)
-    do {
-        let value = try await body(client)
-        await client.shutdown()
-        return value
-    } catch {
-        await client.shutdown()
-        throw error
-    }
+    return try await using(client, shutdown: { await $0.shutdown() }, body)
 }
 
 /// Runs `body` with a PostgreSQL client that is shut down afterwards, also when `body` throws.
@@ -26,13 +19,16 @@ public func withPostgres<T: Sendable>(
     _ body: (PostgresClient) async throws -> T
 ) async throws -> T {
     let client = PostgresClient(configuration: TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout), logger: TestEnvironment.logger)
+    return try await using(client, shutdown: { await $0.shutdown() }, body)
+}
+
+private func using<Client, T>(_ client: Client, shutdown: (Client) async -> Void, _ body: (Client) async throws -> T) async throws -> T {
     do {
         let value = try await body(client)
-        await client.shutdown()
+        await shutdown(client)
         return value
     } catch {
-        await client.shutdown()
+        await shutdown(client)
         throw error
     }
 }
-

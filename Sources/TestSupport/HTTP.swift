@@ -34,7 +34,7 @@ public enum HTTP {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let start = ContinuousClock.now
-        let response = try await HTTPClient.shared.execute(request, timeout: .nanoseconds(Int64(timeout.seconds * 1e9)))
+        let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
         let collected = try await response.body.collect(upTo: 16 << 20)
         var fields: [String: String] = [:]
         for header in response.headers { fields[header.name.lowercased()] = header.value }

@@ -173,7 +173,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 let (attempt, waiter) = state.withLockedValue { state -> (Int, Waiter?) in
                     state.consecutiveFailures += 1
                     let delay = configuration.reconnectBackoff.delay(attempt: state.consecutiveFailures)
-                    state.retryAt = .now() + .nanoseconds(Int64(delay.seconds * 1e9))
+                    state.retryAt = .now() + TimeAmount(delay)
                     state.lastFailure = reason
                     state.open -= 1
                     return (state.consecutiveFailures, popWaiterForNewConnection(&state))
@@ -233,7 +233,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                     continuation.resume(throwing: closedError)
                     return
                 }
-                let timer = timerLoop.scheduleTask(in: .nanoseconds(Int64(timeout.seconds * 1e9))) {
+                let timer = timerLoop.scheduleTask(in: TimeAmount(timeout)) {
                     self.failWaiter(id: id, with: DependencyUnavailableError(
                         dependency: self.dependency,
                         reason: "no connection free within \(timeout)",

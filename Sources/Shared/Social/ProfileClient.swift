@@ -42,8 +42,6 @@ public struct ProfileClient: Sendable {
     public struct Lookup: Sendable {
         public var profile: Profile?
         public var source: ProfileSource
-        /// True when the cache could not be read either (Redis down too): nothing is known.
-        public var unknown: Bool = false
     }
 
     public let configuration: Configuration
@@ -78,7 +76,7 @@ public struct ProfileClient: Sendable {
         }
     }
 
-    /// Several profiles at once (in the order asked), each live or cached on its own.
+    /// Several profiles at once, keyed by user id, each live or cached on its own.
     public func profiles(_ userIDs: [Int64]) async -> [Int64: Lookup] {
         await withTaskGroup(of: (Int64, Lookup).self) { group in
             for id in Set(userIDs) {
@@ -94,7 +92,8 @@ public struct ProfileClient: Sendable {
         do {
             return Lookup(profile: try await cache.load(userID), source: .cache)
         } catch {
-            return Lookup(profile: nil, source: .cache, unknown: true)
+            // Redis is down too: nothing is known, which reads as a user the cache lacks.
+            return Lookup(profile: nil, source: .cache)
         }
     }
 
@@ -129,7 +128,7 @@ public struct ProfileClient: Sendable {
     private func fetch(_ userID: Int64) async throws -> Profile {
         var request = HTTPClientRequest(url: "\(configuration.baseURL)/get_user_info?user_id=\(userID)")
         request.method = .GET
-        let response = try await http.execute(request, timeout: .nanoseconds(Int64(configuration.timeout.seconds * 1e9)))
+        let response = try await http.execute(request, timeout: TimeAmount(configuration.timeout))
         let body = try await response.body.collect(upTo: 1 << 20)
         switch response.status.code {
         case 200:

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 
 extension Request {
@@ -29,4 +30,3 @@ public enum Validate {
     }
 }
 
-import Foundation
