@@ -57,6 +57,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // FlagService's model, evaluation, snapshot store and routes, a library so the unit
+        // tests and the benchmark reach them.
+        .target(
+            name: "FlagCore",
+            dependencies: [
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Helpers for the tests: private Redis/PostgreSQL servers, a manual clock, processes.
         .target(
             name: "TestSupport",
@@ -70,6 +82,16 @@ let package = Package(
         .testTarget(
             name: "SharedTests",
             dependencies: [
+                "Shared",
+                "TestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FlagTests",
+            dependencies: [
+                "FlagCore",
                 "Shared",
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -92,7 +114,21 @@ let package = Package(
             path: "bench/redis",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "FlagBench",
+            dependencies: [
+                "FlagCore",
+                "Shared",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/flags",
+            swiftSettings: swiftSettings
+        ),
     ] + services.map {
-        .executableTarget(name: $0, dependencies: ["Shared"], swiftSettings: swiftSettings)
+        .executableTarget(
+            name: $0,
+            dependencies: ["Shared"] + ($0 == "FlagService" ? ["FlagCore"] : []),
+            swiftSettings: swiftSettings
+        )
     }
 )

@@ -1,11 +1,35 @@
+import FlagCore
 import Hummingbird
 import Shared
 
 /// Feature flags and rollouts.
 ///
-/// The composition root: everything the service runs is made and wired here.
+/// The composition root: everything the service runs is made and wired here. Evaluations
+/// read the in-memory snapshot that ``FlagSyncService`` keeps current, so PostgreSQL is only
+/// needed for writes and history: without it the instance is `degraded`, still ready.
 func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol {
-    let runtime = ServiceRuntime(configuration: config, dependencies: .init(postgres: Migrator(schema: "flags", migrations: [])))
-    let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "FlagService"))
-    return runtime.makeApplication(router: router)
+    let flags = FlagServiceConfiguration(service: config)
+    let runtime = ServiceRuntime(
+        configuration: config,
+        dependencies: .init(postgres: FlagSchema.migrator, postgresRequired: false)
+    )
+    let store = FlagStore(logger: runtime.logger)
+    let repository = FlagRepository(postgres: runtime.postgres!)
+    let sync = FlagSyncService(
+        store: store, repository: repository, redis: config.redis, configuration: flags.sync, logger: runtime.logger
+    )
+    runtime.health.add(sync.healthCheck)
+
+    let router = runtime.makeRouter(openAPI: FlagOpenAPI.document)
+    router.add(middleware: FlagAccessMiddleware(policy: flags.access))
+    let ofrep = router.group("/ofrep/v1")
+    if let policy = flags.ofrepRateLimit {
+        let limiter = RateLimiter(redis: runtime.redis, keyPrefix: "flags:ratelimit:", clock: ContinuousClock(), logger: runtime.logger)
+        ofrep.add(middleware: RateLimitMiddleware(limiter: limiter, policy: policy))
+    }
+    FlagAPI(store: store, repository: repository, publisher: FlagPublisher(store: store, redis: runtime.redis, logger: runtime.logger))
+        .register(on: router)
+    EvaluationAPI(store: store).register(on: router, ofrep: ofrep)
+    FlagEventsAPI(store: store).register(on: router)
+    return runtime.makeApplication(router: router, services: [sync])
 }

@@ -28,7 +28,8 @@ public struct APIKeyMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static func presentedKey(_ request: Request) -> String? {
+    /// The key in `X-Api-Key` or `Authorization: Bearer …`, if any.
+    public static func presentedKey(_ request: Request) -> String? {
         if let key = request.headers[.apiKey], !key.isEmpty { return key }
         if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
             return String(authorization.dropFirst(7))

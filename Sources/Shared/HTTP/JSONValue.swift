@@ -51,6 +51,27 @@ public enum JSONValue: Codable, Sendable, Equatable, ExpressibleByStringLiteral,
         }
     }
 
+    /// Strict JSON, or else JSON with bare `NaN`/`Infinity` (read as non-finite numbers);
+    /// anything else is a 400.
+    public static func parse(_ data: Data) throws -> JSONValue {
+        if let value = try? JSONDecoder().decode(JSONValue.self, from: data) { return value }
+        let lenient = JSONDecoder()
+        lenient.allowsJSON5 = true
+        guard let value = try? lenient.decode(JSONValue.self, from: data), value.containsNonFinite else {
+            throw ProblemDetails.malformed("request body is not valid JSON")
+        }
+        return value
+    }
+
+    var containsNonFinite: Bool {
+        switch self {
+        case .number(let number): !number.isFinite
+        case .array(let items): items.contains { $0.containsNonFinite }
+        case .object(let members): members.values.contains { $0.containsNonFinite }
+        default: false
+        }
+    }
+
     public subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil

@@ -62,6 +62,11 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
         ProblemDetails(status: .forbidden, type: "/problems/forbidden", detail: detail)
     }
 
+    /// 412: an `If-Match` precondition failed (someone else changed the resource).
+    public static func preconditionFailed(_ detail: String) -> ProblemDetails {
+        ProblemDetails(status: .preconditionFailed, type: "/problems/precondition-failed", detail: detail)
+    }
+
     public static func tooLarge(limit: Int) -> ProblemDetails {
         ProblemDetails(status: .contentTooLarge, type: "/problems/payload-too-large", detail: "request body exceeds \(limit) bytes")
     }

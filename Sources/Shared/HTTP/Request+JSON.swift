@@ -16,6 +16,16 @@ extension Request {
         }
     }
 
+    /// The body as any JSON value (400 when empty or not JSON). Non-finite numbers
+    /// (`NaN`, `Infinity`, which some JSON writers emit) are read as such, so validation can
+    /// answer 422 naming their field instead of a bare 400.
+    public func decodeJSONValue(context: ServiceRequestContext) async throws -> JSONValue {
+        var request = self
+        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        if buffer.readableBytes == 0 { throw ProblemDetails.malformed("request body is empty; a JSON object is expected") }
+        return try JSONValue.parse(Data(buffer: buffer))
+    }
+
     /// A query parameter that must be present and non-empty (422 naming it otherwise).
     public func requiredQuery(_ name: String) throws -> String {
         guard let value = uri.queryParameters[Substring(name)].map(String.init), !value.isEmpty else {

@@ -42,4 +42,5 @@ extension HTTPField.Name {
     public static let xRateLimitLimit = Self("X-RateLimit-Limit")!
     public static let xRateLimitRemaining = Self("X-RateLimit-Remaining")!
     public static let xRateLimitReset = Self("X-RateLimit-Reset")!
+    public static let lastEventID = Self("Last-Event-ID")!
 }

@@ -19,10 +19,14 @@ public struct ServiceRuntime: Sendable {
         public var redisRequired: Bool
         /// The schema to migrate; nil for services without durable state.
         public var postgres: Migrator?
+        /// Not ready without PostgreSQL (false: only `degraded`, e.g. FlagService, which
+        /// evaluates from memory and only needs PostgreSQL for writes).
+        public var postgresRequired: Bool
 
-        public init(redisRequired: Bool = true, postgres: Migrator? = nil) {
+        public init(redisRequired: Bool = true, postgres: Migrator? = nil, postgresRequired: Bool = true) {
             self.redisRequired = redisRequired
             self.postgres = postgres
+            self.postgresRequired = postgresRequired
         }
     }
 
@@ -54,7 +58,7 @@ public struct ServiceRuntime: Sendable {
             let migrations = MigrationService(migrator: migrator, client: postgres, logger: logger)
             self.postgres = postgres
             self.migrations = migrations
-            checks.append(migrations.healthCheck)
+            checks.append(migrations.healthCheck(required: dependencies.postgresRequired))
         } else {
             self.postgres = nil
             self.migrations = nil

@@ -39,8 +39,8 @@ public final class MigrationService: Service, Sendable {
     }
 
     /// The readiness check: PostgreSQL answers and the schema is migrated.
-    public var healthCheck: HealthCheck {
-        HealthCheck(name: "postgres") { [self] in
+    public func healthCheck(required: Bool = true) -> HealthCheck {
+        HealthCheck(name: "postgres", required: required) { [self] in
             try await client.query("SELECT 1")
             guard isComplete else {
                 throw DependencyUnavailableError(dependency: "postgres", reason: "migrations pending")

@@ -1,0 +1,32 @@
+import Shared
+
+/// One test on an evaluation context attribute, or on segment membership.
+public struct Condition: Sendable, Equatable {
+    public enum Operator: String, Sendable, CaseIterable {
+        case `in`, notIn = "not_in", eq, neq
+        case startsWith = "starts_with", endsWith = "ends_with", contains
+        case gt, gte, lt, lte
+        case semverGt = "semver_gt", semverLt = "semver_lt"
+        case before, after
+        case inSegment = "in_segment", notInSegment = "not_in_segment"
+
+        var isSegment: Bool { self == .inSegment || self == .notInSegment }
+        /// Operators comparing against exactly one value.
+        var takesOneValue: Bool {
+            switch self {
+            case .eq, .neq, .gt, .gte, .lt, .lte, .semverGt, .semverLt, .before, .after: true
+            default: false
+            }
+        }
+    }
+
+    /// Nil for the segment operators.
+    public var attribute: String?
+    public var op: Operator
+    public var values: [JSONValue]
+
+    var segmentNames: [String] {
+        guard op.isSegment else { return [] }
+        return values.compactMap { if case .string(let name) = $0 { name } else { nil } }
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// Keeps the instance's ``FlagStore`` in step with PostgreSQL and with the other instances.
+///
+/// - At start it loads every flag and segment, retrying with backoff; until then the
+///   instance is not ready.
+/// - Every write publishes its change on `flags.changes`; here each instance applies the
+///   changes it receives (per-entity versions make order and repeats harmless).
+/// - Pub/sub loses what is sent while a subscriber is away, so every (re)subscription and a
+///   periodic timer reload everything from PostgreSQL; with PostgreSQL down the instance
+///   keeps evaluating from the snapshot it has.
+public struct FlagSyncService: Service {
+    public struct Configuration: Sendable {
+        /// Full reload period (`FLAGS_RESYNC_MS`, default 10 s): the bound on staleness
+        /// when pub/sub messages are lost.
+        public var resyncInterval: Duration
+        /// SSE comment period keeping idle streams open through proxies
+        /// (`FLAGS_SSE_KEEPALIVE_MS`, default 15 s).
+        public var keepAliveInterval: Duration
+
+        public init(resyncInterval: Duration = .seconds(10), keepAliveInterval: Duration = .seconds(15)) {
+            self.resyncInterval = resyncInterval
+            self.keepAliveInterval = keepAliveInterval
+        }
+
+        public init(environment env: EnvironmentReader) {
+            self.init(
+                resyncInterval: env.milliseconds("FLAGS_RESYNC_MS", default: .seconds(10)),
+                keepAliveInterval: env.milliseconds("FLAGS_SSE_KEEPALIVE_MS", default: .seconds(15))
+            )
+        }
+    }
+
+    public static let channel = "flags.changes"
+
+    let store: FlagStore
+    let repository: FlagRepository
+    let subscriber: RedisSubscriber
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(store: FlagStore, repository: FlagRepository, redis: RedisClient.Configuration, configuration: Configuration, logger: Logger) {
+        self.store = store
+        self.repository = repository
+        self.subscriber = RedisSubscriber(configuration: redis, channels: [Self.channel], logger: logger)
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// The readiness check: the snapshot has been loaded once.
+    public var healthCheck: HealthCheck {
+        HealthCheck(name: "snapshot") { [store] in
+            guard store.isLoaded else { throw DependencyUnavailableError(dependency: "snapshot", reason: "flags not loaded yet") }
+        }
+    }
+
+    public func run() async throws {
+        let (reloads, requestReload) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { try? await subscriber.run() }
+                group.addTask {
+                    let decoder = JSONDecoder()
+                    for await event in subscriber.events {
+                        switch event {
+                        case .subscribed:
+                            requestReload.yield()
+                        case .disconnected:
+                            break
+                        case .message(_, _, let payload):
+                            do {
+                                store.apply([try decoder.decode(EntityChange.self, from: Data(payload))])
+                            } catch {
+                                logger.warning("unreadable flag change", metadata: ["error": "\(error)"])
+                            }
+                        }
+                    }
+                }
+                group.addTask {
+                    await loadUntilDone()
+                    for await _ in reloads { await reload() }
+                }
+                group.addTask {
+                    try? await cancelWhenGracefulShutdown {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: configuration.resyncInterval)
+                            requestReload.yield()
+                        }
+                    }
+                    requestReload.finish()
+                }
+                group.addTask {
+                    try? await cancelWhenGracefulShutdown {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: configuration.keepAliveInterval)
+                            store.keepAlive()
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            store.closeSubscribers()
+        }
+    }
+
+    private func loadUntilDone() async {
+        let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
+        var attempt = 0
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                let entities = try await repository.loadAll()
+                store.apply(entities, fullLoad: true)
+                logger.info("flags loaded", metadata: ["flags.count": "\(store.snapshot.flagDefinitions.count)"])
+                return
+            } catch {
+                attempt += 1
+                if attempt == 1 || attempt % 20 == 0 {
+                    logger.warning("flags not loaded yet", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: backoff.delay(attempt: attempt))
+            }
+        }
+    }
+
+    private func reload() async {
+        do {
+            let applied = store.apply(try await repository.loadAll(), fullLoad: true)
+            if !applied.isEmpty {
+                logger.info("flag reload caught up", metadata: ["flags.changes": "\(applied.count)"])
+            }
+        } catch {
+            logger.debug("flag reload failed; serving the snapshot held", metadata: ["error": "\(error)"])
+        }
+    }
+}
