@@ -1,0 +1,99 @@
+import Foundation
+import Shared
+
+/// FlagService instances started as real processes against a Redis of their own (so no
+/// other test's `flags.changes` reach them) and a database of their own.
+public final class FlagCluster: @unchecked Sendable {
+    public static let adminKey = "test-admin-key"
+    public static let clientKey = "test-client-key"
+
+    public let redis: PrivateRedis
+    public let databaseURL: String
+    public let environment: [String: String]
+    public private(set) var instances: [ServiceProcess]
+    private let ports: [Int]
+
+    public var first: ServiceProcess { instances[0] }
+
+    /// - Parameter databaseURL: nil makes a fresh database on the run's PostgreSQL.
+    public init(instances count: Int = 1, databaseURL: String? = nil, environment extra: [String: String] = [:]) async throws {
+        redis = try await PrivateRedis.start()
+        if let databaseURL {
+            self.databaseURL = databaseURL
+        } else {
+            self.databaseURL = try await Self.freshDatabase()
+        }
+        let environment = [
+            "REDIS_URL": redis.url,
+            "DATABASE_URL": self.databaseURL,
+            "ADMIN_API_KEYS": Self.adminKey,
+            "CLIENT_API_KEYS": Self.clientKey,
+            "HEALTH_INTERVAL_MS": "500",
+            "PG_QUERY_TIMEOUT_MS": "2000",
+            "FLAGS_RESYNC_MS": "2000",
+        ].merging(extra) { $1 }
+        self.environment = environment
+        let ports = (0..<count).map { _ in freePort() }
+        self.ports = ports
+        instances = try ports.map { try ServiceProcess(executable: "FlagService", portVariable: "FLAG_PORT", port: $0, environment: environment) }
+        for instance in instances {
+            guard await Self.waitReady(instance) else {
+                throw Shell.Failure(command: ["FlagService"], status: -1, output: "not ready:\n\(instance.log)")
+            }
+        }
+    }
+
+    /// Starts instance `index` again on its port (after it exited or was killed).
+    public func restart(_ index: Int, waitReady: Bool = true) async throws {
+        instances[index].signal(SIGKILL)
+        _ = await instances[index].waitForExit(timeout: .seconds(5))
+        instances[index] = try ServiceProcess(executable: "FlagService", portVariable: "FLAG_PORT", port: ports[index], environment: environment)
+        if waitReady, !(await Self.waitReady(instances[index])) {
+            throw Shell.Failure(command: ["FlagService"], status: -1, output: "not ready after restart:\n\(instances[index].log)")
+        }
+    }
+
+    public func stop() async {
+        for instance in instances { instance.signal(SIGTERM) }
+        for instance in instances where await instance.waitForExit(timeout: .seconds(10)) == nil {
+            instance.signal(SIGKILL)
+        }
+        try? await redis.stop()
+    }
+
+    public static func waitReady(_ instance: ServiceProcess) async -> Bool {
+        await eventually(timeout: .seconds(30)) {
+            try await HTTP.get(instance.baseURL + "/health/ready").status == 200
+        }
+    }
+
+    /// A new, empty database on the run's PostgreSQL; its URL.
+    public static func freshDatabase() async throws -> String {
+        // The name is made here from digits, never from input; CREATE DATABASE takes no
+        // parameters.
+        let name = "flags_\(UInt32.random(in: .min ... .max))"
+        try await withPostgres { try await $0.query("CREATE DATABASE \(name)") }
+        guard let slash = TestEnvironment.databaseURL.lastIndex(of: "/") else { return TestEnvironment.databaseURL }
+        return TestEnvironment.databaseURL[..<slash] + "/" + name
+    }
+
+    // MARK: - API helpers
+
+    public var admin: [String: String] { ["X-Api-Key": Self.adminKey] }
+
+    public func createFlag(_ json: String, instance: Int = 0) async throws -> HTTP.Result {
+        try await HTTP.post(instances[instance].baseURL + "/flags", json: json, headers: admin)
+    }
+
+    public func updateFlag(_ name: String, _ json: String, instance: Int = 0, headers: [String: String] = [:]) async throws -> HTTP.Result {
+        try await HTTP.send(
+            instances[instance].baseURL + "/flags/" + name, method: .PUT,
+            headers: admin.merging(headers) { $1 }.merging(["content-type": "application/json"]) { $1 },
+            body: Array(json.utf8), timeout: .seconds(5)
+        )
+    }
+
+    public func evaluate(_ user: String, _ flag: String, instance: Int = 0) async throws -> HTTP.Result {
+        try await HTTP.get(instances[instance].baseURL + "/users/\(user)/flags/\(flag)")
+    }
+}
