@@ -20,6 +20,28 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# A virtualenv under .build/python with tools/requirements.txt (the OpenFeature SDK and
+# OFREP provider, schemathesis), made once and reused while the requirements are unchanged.
+# Prints the venv's python.
+ensure_python_tools() {
+    local venv="$PWD/.build/python" stamp
+    stamp="$venv/.requirements"
+    if [ -x "$venv/bin/python" ] && cmp -s tools/requirements.txt "$stamp"; then
+        echo "$venv/bin/python"
+        return 0
+    fi
+    rm -rf "$venv"
+    if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+        ensure_packages python3 python3-venv >&2
+        rm -rf "$venv"
+        python3 -m venv "$venv" >&2
+    fi
+    log "installing Python test tools" >&2
+    "$venv/bin/pip" install -q --disable-pip-version-check -r tools/requirements.txt >&2
+    cp tools/requirements.txt "$stamp"
+    echo "$venv/bin/python"
+}
+
 pg_bin() {
     local dir
     dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_packages
+TEST_PYTHON=$(ensure_python_tools)
+export TEST_PYTHON
 
 tmp=$(mktemp -d /tmp/suite-test.XXXXXX)
 chmod 755 "$tmp"
