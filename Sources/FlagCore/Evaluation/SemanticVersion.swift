@@ -3,30 +3,63 @@
 /// ignored.
 public struct SemanticVersion: Sendable, Comparable {
     var core: (Int, Int, Int)
-    var prerelease: [Substring]
+    /// Kept whole and split only when two pre-releases are compared: parsing runs per
+    /// evaluation for context attributes, so it must not allocate.
+    var prereleaseText: Substring
+
+    var prerelease: [Substring] { prereleaseText.isEmpty ? [] : prereleaseText.split(separator: ".", omittingEmptySubsequences: false) }
 
     public init?(_ text: String) {
-        var rest = Substring(text)
-        if rest.first == "v" || rest.first == "V" { rest = rest.dropFirst() }
-        if let plus = rest.firstIndex(of: "+") { rest = rest[..<plus] }
-        var pre: Substring = ""
-        if let dash = rest.firstIndex(of: "-") {
-            pre = rest[rest.index(after: dash)...]
-            rest = rest[..<dash]
-            guard !pre.isEmpty else { return nil }
+        var parts = (0, 0, 0)
+        var part = 0
+        var digits = 0
+        var value = 0
+        var prereleaseStart: String.Index?
+        var index = text.utf8.startIndex
+        let utf8 = text.utf8
+        if index < utf8.endIndex, utf8[index] == UInt8(ascii: "v") || utf8[index] == UInt8(ascii: "V") { index = utf8.index(after: index) }
+        func store() -> Bool {
+            guard digits > 0, digits <= 9 else { return false }
+            switch part {
+            case 0: parts.0 = value
+            case 1: parts.1 = value
+            default: parts.2 = value
+            }
+            return true
         }
-        let numbers = rest.split(separator: ".", omittingEmptySubsequences: false)
-        guard (1...3).contains(numbers.count) else { return nil }
-        var parts = [0, 0, 0]
-        for (index, number) in numbers.enumerated() {
-            guard !number.isEmpty, number.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), number.count <= 9, let value = Int(number) else {
+        var end = utf8.endIndex
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte >= 0x30 && byte <= 0x39 {
+                value = value * 10 + Int(byte - 0x30)
+                digits += 1
+            } else if byte == UInt8(ascii: ".") {
+                guard store(), part < 2 else { return nil }
+                part += 1
+                digits = 0
+                value = 0
+            } else if byte == UInt8(ascii: "-") {
+                prereleaseStart = utf8.index(after: index)
+                break
+            } else if byte == UInt8(ascii: "+") {
+                end = index
+                break
+            } else {
                 return nil
             }
-            parts[index] = value
+            index = utf8.index(after: index)
         }
-        core = (parts[0], parts[1], parts[2])
-        prerelease = pre.isEmpty ? [] : pre.split(separator: ".", omittingEmptySubsequences: false)
-        guard !prerelease.contains(where: \.isEmpty) else { return nil }
+        guard store() else { return nil }
+        core = parts
+        if let prereleaseStart {
+            let rest = text[prereleaseStart...]
+            let pre = rest.firstIndex(of: "+").map { rest[..<$0] } ?? rest
+            guard !pre.isEmpty, !pre.hasPrefix("."), !pre.hasSuffix("."), !pre.contains("..") else { return nil }
+            prereleaseText = pre
+        } else {
+            _ = end
+            prereleaseText = ""
+        }
     }
 
     public static func < (lhs: SemanticVersion, rhs: SemanticVersion) -> Bool {

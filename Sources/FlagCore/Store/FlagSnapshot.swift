@@ -56,7 +56,7 @@ public final class FlagSnapshot: Sendable {
     /// This snapshot with every change newer than what it holds for that entity applied;
     /// also returns the changes that took. Older or repeated changes are ignored, so a full
     /// reload and late pub/sub messages can be applied in any order.
-    func applying(_ changes: [EntityChange], logger: Logger?) -> (FlagSnapshot, [EntityChange]) {
+    public func applying(_ changes: [EntityChange], logger: Logger?) -> (FlagSnapshot, [EntityChange]) {
         var entities = self.entities
         var applied: [EntityChange] = []
         for change in changes.sorted(by: { $0.version < $1.version }) {
