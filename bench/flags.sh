@@ -28,7 +28,6 @@ start_throwaway "$tmp"
 swift build -c release --product FlagService >/dev/null
 swift build -c release --product FlagBench >/dev/null
 bin=$(swift build -c release --show-bin-path)
-export REDIS_URL="redis://127.0.0.1:$redis_port" DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
 export ADMIN_API_KEYS=$key LOG_LEVEL=error
 ports=()
 for i in 1 2 3; do

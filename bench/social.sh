@@ -28,7 +28,6 @@ start_throwaway "$tmp"
 swift build -c release --product ProfileService >/dev/null
 swift build -c release --product PostService >/dev/null
 bin=$(swift build -c release --show-bin-path)
-export REDIS_URL="redis://127.0.0.1:$redis_port" DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
 export PROFILE_URL="http://127.0.0.1:$profile_port" PROFILE_TIMEOUT_MS=$timeout_ms LOG_LEVEL=error
 PROFILE_PORT=$profile_port "$bin/ProfileService" >"$tmp/profile.log" 2>&1 & profile_pid=$!; pids+=($profile_pid)
 POST_PORT=$post_port BENCH_BARE_ROUTE=1 BENCH_BARE_BYTES=300 "$bin/PostService" >"$tmp/post.log" 2>&1 & pids+=($!)

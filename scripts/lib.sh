@@ -124,7 +124,8 @@ pg_reachable_dir() { # preferred
 }
 
 # Starts a throwaway Redis and PostgreSQL on free ports under DIR (which the caller removes);
-# sets redis_port and pg_port. stop_throwaway DIR stops both.
+# sets redis_port and pg_port and exports REDIS_URL and DATABASE_URL for them.
+# stop_throwaway DIR stops both.
 start_throwaway() { # dir
     chmod 755 "$1"
     redis_port=$(free_port)
@@ -132,6 +133,7 @@ start_throwaway() { # dir
     redis_start "$1/redis" "$redis_port"
     pg_init "$1/pg"
     pg_start "$1/pg" "$pg_port"
+    export REDIS_URL="redis://127.0.0.1:$redis_port" DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
 }
 
 stop_throwaway() { # dir

@@ -10,6 +10,9 @@ import Shared
 /// with ten targeting rules, none of which match, so every evaluation walks all ten and
 /// then hashes the user for the 50% fallthrough.
 ///
+/// `FlagBench evaluate SECONDS KIND` puts ten rules of one kind (0 `in`, 1 `eq`, 2 `gt`,
+/// 3 `ends_with`, 4 `semver_lt`) on the flag; `FlagBench hash` times the bucket hash alone.
+///
 /// `FlagBench propagate WRITES ADMIN_KEY URL...`: for each write to the first instance, the
 /// time from its 2xx until every instance answers with the new value; prints p50/p99/max.
 
@@ -100,5 +103,5 @@ case "propagate":
     let rest = Array(arguments.dropFirst())
     try await propagate(writes: Int(rest[0])!, key: rest[1], urls: Array(rest[2...]))
 default:
-    print("usage: FlagBench evaluate [SECONDS] | propagate WRITES ADMIN_KEY URL...")
+    print("usage: FlagBench evaluate [SECONDS [KIND]] | hash | propagate WRITES ADMIN_KEY URL...")
 }

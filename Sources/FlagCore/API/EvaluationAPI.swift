@@ -108,7 +108,7 @@ public struct EvaluationAPI: Sendable {
             // with any flag change that matters to this context, and with the context.
             let body = writer.buffer
             let digest = SHA256.hash(data: body.readableBytesView)
-            let etag = "\"" + digest.prefix(16).map { String(format: "%02x", $0) }.joined() + "\""
+            let etag = "\"" + hex(digest.prefix(16)) + "\""
             if let condition = request.headers[.ifNoneMatch], ETag.matches(condition, etag) {
                 return Response(status: .notModified, headers: [.eTag: etag])
             }

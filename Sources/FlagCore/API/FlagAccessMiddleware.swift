@@ -68,8 +68,6 @@ public struct FlagAccessMiddleware: RouterMiddleware {
     static func actor(_ context: Context) -> String {
         guard let key = context.apiKey else { return "anonymous" }
         let digest = SHA256.hash(data: Array(key.utf8))
-        return "key:" + digest.prefix(6).map { String(format: "%02x", $0) }.joined()
+        return "key:" + hex(digest.prefix(6))
     }
 }
-
-import Foundation

@@ -27,7 +27,6 @@ public struct SemanticVersion: Sendable, Comparable {
             }
             return true
         }
-        var end = utf8.endIndex
         while index < utf8.endIndex {
             let byte = utf8[index]
             if byte >= 0x30 && byte <= 0x39 {
@@ -42,7 +41,6 @@ public struct SemanticVersion: Sendable, Comparable {
                 prereleaseStart = utf8.index(after: index)
                 break
             } else if byte == UInt8(ascii: "+") {
-                end = index
                 break
             } else {
                 return nil
@@ -57,7 +55,6 @@ public struct SemanticVersion: Sendable, Comparable {
             guard !pre.isEmpty, !pre.hasPrefix("."), !pre.hasSuffix("."), !pre.contains("..") else { return nil }
             prereleaseText = pre
         } else {
-            _ = end
             prereleaseText = ""
         }
     }

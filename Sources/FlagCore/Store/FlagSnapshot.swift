@@ -20,6 +20,15 @@ public final class FlagSnapshot: Sendable {
         var flagDefinitions: [String: FlagDefinition] = [:]
         for entity in entities.values where !entity.deleted {
             guard let json = entity.definition else { continue }
+            // An entity at the version the previous snapshot held was validated then: only
+            // what changed is parsed again, not every flag on every change.
+            if let previous, previous.entities[entity.key]?.version == entity.version {
+                switch entity.kind {
+                case .flag: flagDefinitions[entity.name] = previous.flagDefinitions[entity.name]
+                case .segment: segmentDefinitions[entity.name] = previous.segmentDefinitions[entity.name]
+                }
+                continue
+            }
             do {
                 switch entity.kind {
                 case .flag: flagDefinitions[entity.name] = try FlagDefinition(json: json)

@@ -107,21 +107,9 @@ public struct FlagSyncService: Service {
     }
 
     private func loadUntilDone() async {
-        let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
-        var attempt = 0
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                let entities = try await repository.loadAll()
-                store.apply(entities, fullLoad: true)
-                logger.info("flags loaded", metadata: ["flags.count": "\(store.snapshot.flagDefinitions.count)"])
-                return
-            } catch {
-                attempt += 1
-                if attempt == 1 || attempt % 20 == 0 {
-                    logger.warning("flags not loaded yet", metadata: ["error": "\(error)"])
-                }
-                try? await Task.sleep(for: backoff.delay(attempt: attempt))
-            }
+        await retryUntilDone(logger: logger, "flags not loaded yet") {
+            store.apply(try await repository.loadAll(), fullLoad: true)
+            logger.info("flags loaded", metadata: ["flags.count": "\(store.snapshot.flagDefinitions.count)"])
         }
     }
 

@@ -6,9 +6,7 @@ extension Request {
     /// body limit, 400 when it is not JSON, 422 naming the field that is missing, null or of
     /// the wrong type.
     public func decodeJSON<T: Decodable>(as type: T.Type, context: ServiceRequestContext) async throws -> T {
-        var request = self
-        let buffer = try await request.collectBody(upTo: context.maxUploadSize)
-        if buffer.readableBytes == 0 { throw ProblemDetails.malformed("request body is empty; a JSON object is expected") }
+        let buffer = try await nonEmptyBody(context: context)
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
@@ -20,10 +18,16 @@ extension Request {
     /// (`NaN`, `Infinity`, which some JSON writers emit) are read as such, so validation can
     /// answer 422 naming their field instead of a bare 400.
     public func decodeJSONValue(context: ServiceRequestContext) async throws -> JSONValue {
+        let buffer = try await nonEmptyBody(context: context)
+        return try JSONValue.parse(Data(buffer: buffer))
+    }
+
+    /// The body up to the limit (413 above it); 400 when empty.
+    private func nonEmptyBody(context: ServiceRequestContext) async throws -> ByteBuffer {
         var request = self
         let buffer = try await request.collectBody(upTo: context.maxUploadSize)
         if buffer.readableBytes == 0 { throw ProblemDetails.malformed("request body is empty; a JSON object is expected") }
-        return try JSONValue.parse(Data(buffer: buffer))
+        return buffer
     }
 
     /// A query parameter that must be present and non-empty (422 naming it otherwise).

@@ -20,20 +20,9 @@ public final class MigrationService: Service, Sendable {
     public var isComplete: Bool { done.withLockedValue { $0 } }
 
     public func run() async throws {
-        let backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
-        var attempt = 0
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            do {
-                try await migrator.migrate(client, logger: logger)
-                done.withLockedValue { $0 = true }
-                break
-            } catch {
-                attempt += 1
-                if attempt == 1 || attempt % 20 == 0 {
-                    logger.warning("migrations not applied yet", metadata: ["postgres.schema": "\(migrator.schema)", "error": "\(error)"])
-                }
-                try? await Task.sleep(for: backoff.delay(attempt: attempt))
-            }
+        await retryUntilDone(logger: logger, "migrations not applied yet", metadata: ["postgres.schema": "\(migrator.schema)"]) {
+            try await migrator.migrate(client, logger: logger)
+            done.withLockedValue { $0 = true }
         }
         try? await gracefulShutdown()
     }
