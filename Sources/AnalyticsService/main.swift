@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "analytics", portVariable: "ANALYTICS_PORT", defaultPort: 8083)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

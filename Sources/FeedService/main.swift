@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "feed", portVariable: "FEED_PORT", defaultPort: 8087)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

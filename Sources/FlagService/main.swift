@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "flags", portVariable: "FLAG_PORT", defaultPort: 8081)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

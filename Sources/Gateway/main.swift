@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "gateway", portVariable: "GATEWAY_PORT", defaultPort: 8080)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

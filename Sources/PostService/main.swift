@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "post", portVariable: "POST_PORT", defaultPort: 8086)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "profile", portVariable: "PROFILE_PORT", defaultPort: 8085)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

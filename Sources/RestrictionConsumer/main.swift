@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "restriction", portVariable: "RESTRICTION_PORT", defaultPort: 8082)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

@@ -2,4 +2,4 @@ import Shared
 
 let configuration = ServiceConfiguration(service: "stream", portVariable: "STREAM_PORT", defaultPort: 8084)
 let app = buildApplication(config: configuration)
-try await app.runService()
+await app.runServiceOrExit()

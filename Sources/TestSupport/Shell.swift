@@ -46,34 +46,39 @@ public enum Shell {
     }
 }
 
-/// Ports already handed out in this test process: the kernel may offer a just-closed
-/// ephemeral port again, and two tests starting servers at once must not get the same one.
+/// Ports already handed out in this test process, so two tests starting servers at once
+/// never get the same one.
 private let handedOut = NIOLockedValueBox<Set<Int>>([])
+
+/// Test servers listen below the kernel's ephemeral range (32768–60999 on Linux): a port
+/// taken from that range with bind(0) and released can be reused by any outgoing
+/// connection (a client of Redis, PostgreSQL, a test's HTTP client) before the server binds it.
+private let testPorts = 20000..<32768
 
 /// A TCP port nobody listens on right now, and that no other test of this run was given.
 public func freePort() -> Int {
-    while true {
-        let port = ephemeralPort()
-        let fresh = handedOut.withLockedValue { $0.insert(port).inserted }
-        if fresh { return port }
+    let span = testPorts.count
+    let start = Int.random(in: 0..<span)
+    for offset in 0..<span {
+        let port = testPorts.lowerBound + (start + offset) % span
+        guard handedOut.withLockedValue({ !$0.contains(port) }), canBind(port) else { continue }
+        if handedOut.withLockedValue({ $0.insert(port).inserted }) { return port }
     }
+    fatalError("no free test port in \(testPorts)")
 }
 
-private func ephemeralPort() -> Int {
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafeMutablePointer(to: &address) {
+    address.sin_port = UInt16(port).bigEndian
+    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-    }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-    }
-    return Int(UInt16(bigEndian: address.sin_port))
+    } == 0
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held. The poll
