@@ -57,12 +57,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // One-shot SHA-256 on the CPU's SHA extensions, for flag bucketing.
+        .target(name: "CSHA256"),
         // FlagService's model, evaluation, snapshot store and routes, a library so the unit
         // tests and the benchmark reach them.
         .target(
             name: "FlagCore",
             dependencies: [
                 "Shared",
+                "CSHA256",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -92,6 +95,8 @@ let package = Package(
             name: "FlagTests",
             dependencies: [
                 "FlagCore",
+                "CSHA256",
+                .product(name: "Crypto", package: "swift-crypto"),
                 "Shared",
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,3 +1,4 @@
+import CSHA256
 import Crypto
 
 /// The deterministic hashes that place a user.
@@ -8,37 +9,43 @@ import Crypto
 public enum Bucketing {
     /// 0..<100.
     public static func bucket(key: String, flag: String) -> Int {
-        let digest = hash(key, flag, suffix: false)
-        return digest.withUnsafeBytes { bytes in
-            var remainder = 0
-            for byte in bytes { remainder = (remainder << 8 | Int(byte)) % 100 }
-            return remainder
+        // Horner's rule over 32-bit words: 8 divisions instead of 32 byte-wise ones.
+        digest(key, flag, suffix: false) { bytes in
+            var remainder: UInt64 = 0
+            for offset in stride(from: 0, to: 32, by: 4) {
+                remainder = (remainder << 32 | UInt64(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))) % 100
+            }
+            return Int(remainder)
         }
     }
 
     /// 64 bits for the variant choice, independent of ``bucket(key:flag:)``.
     public static func variantSeed(key: String, flag: String) -> UInt64 {
-        let digest = hash(key, flag, suffix: true)
-        return digest.withUnsafeBytes { bytes in
-            bytes.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        digest(key, flag, suffix: true) { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
+    }
+
+    /// SHA-256 of `"<key>:<flag>"` (with `":variant"` when `suffix`), laid out in one stack
+    /// buffer and hashed in one call, on the CPU's SHA extensions where there are some.
+    private static func digest<Result>(_ key: String, _ flag: String, suffix: Bool, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+        var key = key
+        var flag = flag
+        return key.withUTF8 { key in
+            flag.withUTF8 { flag in
+                let length = key.count + 1 + flag.count + (suffix ? 8 : 0)
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length + 32) { buffer in
+                    let message = UnsafeMutableBufferPointer(rebasing: buffer[..<length])
+                    var offset = message.initialize(fromContentsOf: key)
+                    message[offset] = UInt8(ascii: ":")
+                    offset = message[(offset + 1)...].initialize(fromContentsOf: flag)
+                    if suffix { _ = message[offset...].initialize(fromContentsOf: ":variant".utf8) }
+                    let output = UnsafeMutableBufferPointer(rebasing: buffer[length...])
+                    if csha256_hardware(message.baseAddress, length, output.baseAddress) != 0 {
+                        return body(UnsafeRawBufferPointer(output))
+                    }
+                    return SHA256.hash(data: UnsafeRawBufferPointer(message)).withUnsafeBytes(body)
+                }
+            }
         }
-    }
-
-    private static let colon: [UInt8] = [0x3A]
-    private static let variantSuffix = Array(":variant".utf8)
-
-    private static func hash(_ key: String, _ flag: String, suffix: Bool) -> SHA256.Digest {
-        var hasher = SHA256()
-        update(&hasher, key)
-        hasher.update(data: colon)
-        update(&hasher, flag)
-        if suffix { hasher.update(data: variantSuffix) }
-        return hasher.finalize()
-    }
-
-    private static func update(_ hasher: inout SHA256, _ string: String) {
-        var string = string
-        string.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
     /// Weighted rendezvous hashing: each variant scores `-ln(u) / weight` with `u` uniform

@@ -24,23 +24,24 @@ public struct FlagEvaluator: Sendable {
     }
 
     func evaluate(_ flag: CompiledFlag, context: EvaluationContext, depth: Int) throws(EvaluationError) -> Evaluation {
-        let definition = flag.definition
-        if definition.killed { return off(flag, .disabled, cause: "killed") }
-        if !definition.status { return off(flag, .disabled, cause: "status") }
+        // Fields are read through `flag.definition.` rather than a local copy of the
+        // definition: copying the struct retains each of its strings and arrays.
+        if flag.definition.killed { return off(flag, .disabled, cause: "killed") }
+        if !flag.definition.status { return off(flag, .disabled, cause: "status") }
         if flag.hasSchedule {
             let time = now()
-            if let enableAt = definition.enableAt, time < enableAt { return off(flag, .disabled, cause: "schedule") }
-            if let disableAt = definition.disableAt, time >= disableAt { return off(flag, .disabled, cause: "schedule") }
+            if let enableAt = flag.definition.enableAt, time < enableAt { return off(flag, .disabled, cause: "schedule") }
+            if let disableAt = flag.definition.disableAt, time >= disableAt { return off(flag, .disabled, cause: "schedule") }
         }
-        for prerequisite in definition.prerequisites {
+        for prerequisite in flag.definition.prerequisites {
             guard depth < Self.maxDepth, let required = snapshot.compiled[prerequisite.flagName],
                   let result = try? evaluate(required, context: context, depth: depth + 1),
                   result.enabled, prerequisite.variant == nil || prerequisite.variant == result.variant
             else { return off(flag, .disabled, cause: "prerequisite:" + prerequisite.flagName) }
         }
-        for (index, rule) in flag.rules.enumerated() where rule.conditions.allSatisfy({ $0.matches(context) }) {
+        if let index = flag.rules.firstIndex(where: { $0.matches(context) }) {
             let cause = "rule:\(index)"
-            switch rule.serve {
+            switch flag.rules[index].serve {
             case .enabled(true): return try on(flag, context, .targetingMatch, cause: cause)
             case .enabled(false): return off(flag, .targetingMatch, cause: cause)
             case .variant(let name):
@@ -56,7 +57,7 @@ public struct FlagEvaluator: Sendable {
             }
         }
         let reason: Evaluation.Reason = flag.fallthroughIsSplit ? .split : flag.rules.isEmpty ? .staticValue : .defaultValue
-        return try inRollout(flag, context, definition.rolloutPercentage)
+        return try inRollout(flag, context, flag.definition.rolloutPercentage)
             ? on(flag, context, reason, cause: nil)
             : off(flag, reason, cause: nil)
     }

@@ -10,14 +10,28 @@ public struct SemanticVersion: Sendable, Comparable {
     var prerelease: [Substring] { prereleaseText.isEmpty ? [] : prereleaseText.split(separator: ".", omittingEmptySubsequences: false) }
 
     public init?(_ text: String) {
+        var text = text
+        // On the UTF-8 bytes in place: String.UTF8View indexing checks every step.
+        guard let (core, prereleaseOffset) = text.withUTF8(Self.parseCore) else { return nil }
+        self.core = core
+        guard let prereleaseOffset else {
+            prereleaseText = ""
+            return
+        }
+        let rest = text[text.utf8.index(text.startIndex, offsetBy: prereleaseOffset)...]
+        let pre = rest.firstIndex(of: "+").map { rest[..<$0] } ?? rest
+        guard !pre.isEmpty, !pre.hasPrefix("."), !pre.hasSuffix("."), !pre.contains("..") else { return nil }
+        prereleaseText = pre
+    }
+
+    /// `major[.minor[.patch]]` after an optional `v`, and where a pre-release starts.
+    private static func parseCore(_ bytes: UnsafeBufferPointer<UInt8>) -> ((Int, Int, Int), Int?)? {
         var parts = (0, 0, 0)
         var part = 0
         var digits = 0
         var value = 0
-        var prereleaseStart: String.Index?
-        var index = text.utf8.startIndex
-        let utf8 = text.utf8
-        if index < utf8.endIndex, utf8[index] == UInt8(ascii: "v") || utf8[index] == UInt8(ascii: "V") { index = utf8.index(after: index) }
+        var index = 0
+        if index < bytes.count, bytes[index] == UInt8(ascii: "v") || bytes[index] == UInt8(ascii: "V") { index += 1 }
         func store() -> Bool {
             guard digits > 0, digits <= 9 else { return false }
             switch part {
@@ -27,8 +41,8 @@ public struct SemanticVersion: Sendable, Comparable {
             }
             return true
         }
-        while index < utf8.endIndex {
-            let byte = utf8[index]
+        while index < bytes.count {
+            let byte = bytes[index]
             if byte >= 0x30 && byte <= 0x39 {
                 value = value * 10 + Int(byte - 0x30)
                 digits += 1
@@ -38,25 +52,17 @@ public struct SemanticVersion: Sendable, Comparable {
                 digits = 0
                 value = 0
             } else if byte == UInt8(ascii: "-") {
-                prereleaseStart = utf8.index(after: index)
-                break
+                guard store() else { return nil }
+                return (parts, index + 1)
             } else if byte == UInt8(ascii: "+") {
                 break
             } else {
                 return nil
             }
-            index = utf8.index(after: index)
+            index += 1
         }
         guard store() else { return nil }
-        core = parts
-        if let prereleaseStart {
-            let rest = text[prereleaseStart...]
-            let pre = rest.firstIndex(of: "+").map { rest[..<$0] } ?? rest
-            guard !pre.isEmpty, !pre.hasPrefix("."), !pre.hasSuffix("."), !pre.contains("..") else { return nil }
-            prereleaseText = pre
-        } else {
-            prereleaseText = ""
-        }
+        return (parts, nil)
     }
 
     public static func < (lhs: SemanticVersion, rhs: SemanticVersion) -> Bool {
