@@ -12,6 +12,10 @@ let services = [
     "StreamFilter", "ProfileService", "PostService", "FeedService",
 ]
 
+/// Services whose model, store and routes live in a library of their own, for the tests
+/// and benchmarks.
+let serviceLibraries = ["FlagService": "FlagCore", "RestrictionConsumer": "RestrictionCore"]
+
 let package = Package(
     name: "suite",
     platforms: [.macOS(.v15)],
@@ -68,6 +72,18 @@ let package = Package(
                 "CSHA256",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // RestrictionConsumer's rules, event log, applier, consumer and routes.
+        .target(
+            name: "RestrictionCore",
+            dependencies: [
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -132,7 +148,8 @@ let package = Package(
     ] + services.map {
         .executableTarget(
             name: $0,
-            dependencies: ["Shared"] + ($0 == "FlagService" ? ["FlagCore"] : []),
+            dependencies: ["Shared", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]
+                + (serviceLibraries[$0].map { [.target(name: $0)] } ?? []),
             swiftSettings: swiftSettings
         )
     }

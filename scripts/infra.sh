@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # infra.sh COMMAND ARGS: start and stop the throwaway Redis and PostgreSQL servers. Used by
 # test.sh, run.sh and by the tests that stop a server on purpose.
-#   redis-start DIR PORT | redis-stop DIR PORT
+#   redis-start DIR PORT [OPTIONS...] | redis-stop DIR PORT
 #   pg-init DIR | pg-start DIR PORT | pg-stop DIR [MODE] | pg-clone TEMPLATE DIR
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

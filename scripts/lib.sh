@@ -70,10 +70,10 @@ wait_for() { # seconds, command...
     done
 }
 
-redis_start() { # dir port
+redis_start() { # dir port [redis-server options, e.g. --appendonly yes]
     mkdir -p "$1"
     redis-server --port "$2" --bind 127.0.0.1 --dir "$1" --save '' --appendonly no \
-        --daemonize yes --pidfile "$1/redis-$2.pid" --logfile "$1/redis-$2.log"
+        --daemonize yes --pidfile "$1/redis-$2.pid" --logfile "$1/redis-$2.log" "${@:3}"
     wait_for 10 redis-cli -p "$2" ping || { log "redis did not start"; cat "$1/redis-$2.log" >&2; return 1; }
 }
 

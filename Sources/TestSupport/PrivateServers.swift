@@ -6,19 +6,26 @@ public final class PrivateRedis: Sendable {
     public let directory: String
     public var url: String { "redis://127.0.0.1:\(port)" }
 
-    private init(port: Int, directory: String) {
+    /// Extra redis-server options, the same at every start.
+    private let options: [String]
+
+    private init(port: Int, directory: String, options: [String]) {
         self.port = port
         self.directory = directory
+        self.options = options
     }
 
-    public static func start() async throws -> PrivateRedis {
-        let server = PrivateRedis(port: freePort(), directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis"))
+    /// - Parameter durable: an append-only file synced on every write, so a stop and start
+    ///   keeps every acknowledged write (the suite's test servers keep nothing otherwise).
+    public static func start(durable: Bool = false) async throws -> PrivateRedis {
+        let options = durable ? ["--appendonly", "yes", "--appendfsync", "always"] : []
+        let server = PrivateRedis(port: freePort(), directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis"), options: options)
         try await server.start()
         return server
     }
 
     public func start() async throws {
-        try await Shell.infra("redis-start", directory, String(port))
+        try await Shell.run(["bash", TestEnvironment.infraScript, "redis-start", directory, String(port)] + options)
     }
 
     public func stop() async throws {

@@ -80,7 +80,12 @@ public final class RedisClient: Service, Sendable {
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisReply {
         let reply = try await pool.run { try $0.execute(command) }
-        if case .error(let message) = reply { throw RedisError(message: message) }
+        if case .error(let message) = reply {
+            // A server still loading its data after a restart answers every command this
+            // way: unavailable for now (503 and retry), not a failed command.
+            if message.hasPrefix("LOADING") { throw DependencyUnavailableError(dependency: "redis", reason: message) }
+            throw RedisError(message: message)
+        }
         return reply
     }
 

@@ -1,0 +1,212 @@
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// The consumer-group worker: reads the event stream in batches and applies each entry with
+/// ``EventApplier`` (which acknowledges it in the same script).
+///
+/// A consumer that dies leaves its entries pending; every `claimInterval` the live ones take
+/// over entries idle longer than `claimIdle` (`XAUTOCLAIM`). An entry delivered more than
+/// `maxDeliveries` times, or one that is not an event at all, goes to the dead-letter
+/// stream. Every second it re-arms tripwires whose window has calmed down.
+public final class EventConsumer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var group: String
+        /// Stable across restarts to pick up its own pending entries at once; otherwise they
+        /// wait for `claimIdle` and another consumer.
+        public var name: String
+        public var batchSize: Int
+        public var claimIdle: Duration
+        public var claimInterval: Duration
+        public var maxDeliveries: Int
+        public var rearmInterval: Duration
+
+        public init(
+            group: String = "restrictions", name: String, batchSize: Int = 256, claimIdle: Duration = .seconds(30),
+            claimInterval: Duration = .seconds(1), maxDeliveries: Int = 5, rearmInterval: Duration = .seconds(1)
+        ) {
+            self.group = group
+            self.name = name
+            self.batchSize = batchSize
+            self.claimIdle = claimIdle
+            self.claimInterval = claimInterval
+            self.maxDeliveries = maxDeliveries
+            self.rearmInterval = rearmInterval
+        }
+    }
+
+    let redis: RedisClient
+    let applier: EventApplier
+    let configuration: Configuration
+    let time: WallTime
+    let metrics: RestrictionMetrics
+    let logger: Logger
+
+    public init(redis: RedisClient, applier: EventApplier, configuration: Configuration, time: WallTime, metrics: RestrictionMetrics, logger: Logger) {
+        self.redis = redis
+        self.applier = applier
+        self.configuration = configuration
+        self.time = time
+        self.metrics = metrics
+        var logger = logger
+        logger[metadataKey: "restrictions.consumer"] = .string(configuration.name)
+        self.logger = logger
+    }
+
+    private var stream: String { applier.keys.stream }
+
+    /// What one consumer carries between batches.
+    struct State {
+        /// Own pending entries are read first (from a previous life under the same name).
+        var ownPendingFrom: String? = "0"
+        /// Entries waiting for an earlier event of their user, by id.
+        var deferred: [String: RedisStreamEntry] = [:]
+        var nextClaim: Int64 = 0
+        var claimCursor = "0-0"
+        var nextRearm: Int64 = 0
+        var failures = 0
+    }
+
+    static let maxDeferred = 10_000
+
+    public func run() async throws {
+        await retryUntilDone(logger: logger, "consumer group not created yet") {
+            try await redis.xgroupCreate(stream, group: configuration.group, startID: "0")
+        }
+        var state = State()
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await step(&state)
+                state.failures = 0
+            } catch let error as RedisError where error.code == "NOGROUP" {
+                // Redis lost the group (restarted without its data): make it again.
+                logger.warning("consumer group missing, creating it")
+                try? await redis.xgroupCreate(stream, group: configuration.group, startID: "0")
+            } catch {
+                state.failures += 1
+                if state.failures == 1 || state.failures % 20 == 0 {
+                    logger.warning("consumer step failed", metadata: ["error": "\(error)"])
+                }
+                try? await Task.sleep(for: Backoff(initial: .milliseconds(50), maximum: .seconds(1)).delay(attempt: state.failures))
+            }
+        }
+        logger.info("consumer stopped")
+    }
+
+    /// One round: claim, read, apply, re-arm.
+    func step(_ state: inout State) async throws {
+        let now = time.milliseconds
+        var entries: [RedisStreamEntry] = []
+        if now >= state.nextClaim {
+            entries += try await claim(&state)
+            state.nextClaim = now + Int64(configuration.claimInterval.seconds * 1000)
+        }
+        if let from = state.ownPendingFrom {
+            let own = try await redis.xreadgroup(
+                group: configuration.group, consumer: configuration.name, streams: [(stream, from)], count: configuration.batchSize
+            )
+            state.ownPendingFrom = own.last?.id
+            entries += own
+        } else {
+            entries += try await redis.xreadgroup(
+                group: configuration.group, consumer: configuration.name, streams: [(stream, ">")],
+                count: configuration.batchSize, block: state.deferred.isEmpty && entries.isEmpty ? .seconds(1) : .milliseconds(5)
+            )
+        }
+        for entry in entries { state.deferred[entry.id] = nil }
+        let batch = (Array(state.deferred.values) + entries).sorted { StreamID($0.id) < StreamID($1.id) }
+        state.deferred = [:]
+        if !batch.isEmpty { try await apply(batch, &state) }
+        if !state.deferred.isEmpty {
+            // Still ours, only waiting: reset their idle time (JUSTID leaves the delivery
+            // count alone) so no consumer claims them and counts a delivery towards the
+            // dead-letter limit while their predecessor is being applied.
+            try await redis.send(RedisCommand(["XCLAIM", stream, configuration.group, configuration.name, 0] + state.deferred.keys.map { $0 as any RedisArgument } + ["JUSTID"]))
+        }
+        if now >= state.nextRearm {
+            for rule in try await applier.rearm(now: time.milliseconds) {
+                metrics.rule(rule, "rearmed")
+                logger.notice("tripwire re-armed", metadata: ["restrictions.rule": "\(rule)", "restrictions.by": "rate"])
+            }
+            state.nextRearm = now + Int64(configuration.rearmInterval.seconds * 1000)
+        }
+    }
+
+    private func apply(_ batch: [RedisStreamEntry], _ state: inout State) async throws {
+        let results = try await applier.apply(batch, now: time.milliseconds)
+        var counts: [String: Int] = [:]
+        for (entry, result) in zip(batch, results) {
+            switch result {
+            case .success(.applied(let outcomes)):
+                counts["applied", default: 0] += 1
+                for outcome in outcomes {
+                    let parts = outcome.split(separator: ":", maxSplits: 1).map(String.init)
+                    guard parts.count == 2 else { continue }
+                    metrics.rule(parts[1], parts[0])
+                    if parts[0] == "tripped" {
+                        logger.warning("tripwire tripped", metadata: ["restrictions.rule": "\(parts[1])", "restrictions.entry": "\(entry.id)"])
+                    }
+                }
+            case .success(.duplicate):
+                counts["duplicate", default: 0] += 1
+            case .success(.deferred):
+                counts["deferred", default: 0] += 1
+                if state.deferred.count < Self.maxDeferred { state.deferred[entry.id] = entry }
+            case .success(.malformed(let reason)):
+                try await deadLetter(entry, reason: "malformed: " + reason, deliveries: 1)
+            case .failure(let error):
+                // Left pending: delivered again after claimIdle, dead-lettered if it keeps failing.
+                counts["failed", default: 0] += 1
+                logger.warning("event not applied", metadata: ["restrictions.entry": "\(entry.id)", "error": "\(error)"])
+            }
+        }
+        for (outcome, count) in counts { metrics.events(outcome, count) }
+    }
+
+    /// Takes over entries idle longer than `claimIdle` (ours from before a restart, or a dead
+    /// consumer's); the ones delivered too often are dead-lettered instead.
+    private func claim(_ state: inout State) async throws -> [RedisStreamEntry] {
+        let (next, claimed) = try await redis.xautoclaim(
+            stream, group: configuration.group, consumer: configuration.name, minIdle: configuration.claimIdle,
+            start: state.claimCursor, count: configuration.batchSize
+        )
+        state.claimCursor = next
+        if claimed.isEmpty { return [] }
+        let replies = try await redis.pipeline(claimed.map { RedisCommand("XPENDING", stream, configuration.group, $0.id, $0.id, 1) })
+        var live: [RedisStreamEntry] = []
+        for (entry, reply) in zip(claimed, replies) {
+            let deliveries = reply.array?.first?.array?[3].int ?? 1
+            if deliveries > configuration.maxDeliveries {
+                try await deadLetter(entry, reason: "delivered \(deliveries) times", deliveries: deliveries)
+            } else {
+                live.append(entry)
+            }
+        }
+        logger.info("claimed idle entries", metadata: ["restrictions.claimed": "\(claimed.count)"])
+        return live
+    }
+
+    private func deadLetter(_ entry: RedisStreamEntry, reason: String, deliveries: Int) async throws {
+        try await applier.deadLetter(entry, reason: reason, deliveries: deliveries)
+        metrics.events("dead_lettered")
+        logger.error("event dead-lettered", metadata: [
+            "restrictions.entry": "\(entry.id)", "restrictions.reason": "\(reason)", "restrictions.deliveries": "\(deliveries)",
+        ])
+    }
+}
+
+/// A stream id (`<ms>-<seq>`) ordered as Redis orders them.
+struct StreamID: Comparable {
+    let milliseconds: UInt64
+    let sequence: UInt64
+
+    init(_ text: String) {
+        let parts = text.split(separator: "-", maxSplits: 1)
+        milliseconds = parts.first.flatMap { UInt64($0) } ?? 0
+        sequence = parts.count > 1 ? UInt64(parts[1]) ?? 0 : 0
+    }
+
+    static func < (lhs: StreamID, rhs: StreamID) -> Bool {
+        (lhs.milliseconds, lhs.sequence) < (rhs.milliseconds, rhs.sequence)
+    }
+}

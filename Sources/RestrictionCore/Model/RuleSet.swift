@@ -1,0 +1,165 @@
+import Foundation
+import Shared
+
+/// The event catalog, the per-user metrics and the rules over them: all data, so a new rule
+/// of the same kinds (thresholds on counts, sums, distinct counts and their ratios) needs a
+/// rules file, not code. ``RuleSet/defaults`` are the three rules of the design.
+public struct RuleSet: Sendable, Equatable {
+    public var events: [EventDefinition]
+    public var metrics: [MetricDefinition]
+    public var rules: [RuleDefinition]
+
+    /// Checked: every reference resolves, names are unique and key-safe.
+    public init(events: [EventDefinition], metrics: [MetricDefinition], rules: [RuleDefinition]) throws(RuleSetError) {
+        self.events = events
+        self.metrics = metrics
+        self.rules = rules
+        try validate()
+    }
+
+    public func event(_ name: String) -> EventDefinition? { events.first { $0.name == name } }
+
+    /// The metrics an event updates, in definition order.
+    public func metrics(updatedBy event: String) -> [MetricDefinition] { metrics.filter { $0.event == event } }
+
+    /// The rules to check after an event: those reading a metric it updates.
+    public func rules(affectedBy event: String) -> [RuleDefinition] {
+        let updated = Set(metrics(updatedBy: event).map(\.name))
+        return rules.filter { rule in rule.conditions.contains { updated.contains($0.metric) || $0.per.map(updated.contains) == true } }
+    }
+
+    /// Names become parts of Redis keys and metric labels.
+    private static func isValidName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 64 else { return false }
+        return bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    private func validate() throws(RuleSetError) {
+        func checkName(_ name: String, _ what: String) throws(RuleSetError) {
+            guard Self.isValidName(name) else {
+                throw RuleSetError("\(what) '\(name)': names are lower-case letters, digits and _ (at most 64)")
+            }
+        }
+        func checkUnique(_ names: [String], _ what: String) throws(RuleSetError) {
+            var seen = Set<String>()
+            for name in names where !seen.insert(name).inserted { throw RuleSetError("\(what) '\(name)' is defined twice") }
+        }
+        try checkUnique(events.map(\.name), "event")
+        try checkUnique(metrics.map(\.name), "metric")
+        try checkUnique(rules.map(\.name), "rule")
+        for event in events {
+            try checkName(event.name, "event")
+            for field in event.fields where field.name == "user_id" {
+                throw RuleSetError("event '\(event.name)': user_id is implicit, do not list it")
+            }
+        }
+        for metric in metrics {
+            try checkName(metric.name, "metric")
+            guard let event = event(metric.event) else { throw RuleSetError("metric '\(metric.name)': no event '\(metric.event)'") }
+            switch metric.kind {
+            case .count: break
+            case .sum(let field):
+                guard event.fields.contains(where: { $0.name == field && $0.type == .amount }) else {
+                    throw RuleSetError("metric '\(metric.name)': '\(metric.event)' has no amount field '\(field)'")
+                }
+            case .distinct(let field):
+                guard event.fields.contains(where: { $0.name == field }) else {
+                    throw RuleSetError("metric '\(metric.name)': '\(metric.event)' has no field '\(field)'")
+                }
+            }
+        }
+        let metricNames = Set(metrics.map(\.name))
+        for rule in rules {
+            try checkName(rule.name, "rule")
+            try checkName(rule.clears, "access")
+            guard !rule.conditions.isEmpty else { throw RuleSetError("rule '\(rule.name)' has no conditions") }
+            for condition in rule.conditions {
+                for metric in [condition.metric] + (condition.per.map { [$0] } ?? []) where !metricNames.contains(metric) {
+                    throw RuleSetError("rule '\(rule.name)': no metric '\(metric)'")
+                }
+                guard condition.value.isFinite else { throw RuleSetError("rule '\(rule.name)': thresholds are finite numbers") }
+            }
+        }
+    }
+}
+
+/// A rules file that does not hold together; the message says where.
+public struct RuleSetError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// An event `POST /event` accepts: `user_id` always, plus its fields.
+public struct EventDefinition: Sendable, Equatable {
+    public struct Field: Sendable, Equatable {
+        public enum FieldType: String, Sendable { case text, amount }
+        public var name: String
+        public var type: FieldType
+        public init(_ name: String, _ type: FieldType) {
+            self.name = name
+            self.type = type
+        }
+    }
+
+    public var name: String
+    public var fields: [Field]
+
+    public init(_ name: String, fields: [Field] = []) {
+        self.name = name
+        self.fields = fields
+    }
+}
+
+/// A per-user aggregate of one event: how many, the sum of an amount, or how many distinct
+/// values of a field.
+public struct MetricDefinition: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case count
+        case sum(field: String)
+        case distinct(field: String)
+    }
+
+    public var name: String
+    public var event: String
+    public var kind: Kind
+
+    public init(_ name: String, event: String, kind: Kind) {
+        self.name = name
+        self.event = event
+        self.kind = kind
+    }
+}
+
+/// When every condition holds for a user, the rule takes `clears` (an access such as
+/// `can_purchase`) away. Restrictions stay once applied: later events never give access back.
+public struct RuleDefinition: Sendable, Equatable {
+    public var name: String
+    public var description: String
+    public var conditions: [RuleCondition]
+    public var clears: String
+
+    public init(_ name: String, description: String, conditions: [RuleCondition], clears: String) {
+        self.name = name
+        self.description = description
+        self.conditions = conditions
+        self.clears = clears
+    }
+}
+
+/// `metric op value`, or `metric / per op value` (false while `per` is 0).
+public struct RuleCondition: Sendable, Equatable {
+    public enum Operator: String, Sendable, CaseIterable { case gt = ">", gte = ">=", lt = "<", lte = "<=" }
+
+    public var metric: String
+    public var per: String?
+    public var op: Operator
+    public var value: Double
+
+    public init(_ metric: String, per: String? = nil, _ op: Operator, _ value: Double) {
+        self.metric = metric
+        self.per = per
+        self.op = op
+        self.value = value
+    }
+}

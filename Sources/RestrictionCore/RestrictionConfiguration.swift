@@ -1,0 +1,61 @@
+import Foundation
+import Shared
+
+/// RestrictionConsumer's own settings, read from the environment.
+///
+/// | variable | default | |
+/// |---|---|---|
+/// | `RESTRICTIONS_ROLE` | `all` | `api` (ingest and queries only) or `consumer` (the worker only) |
+/// | `RESTRICTIONS_RULES_FILE` | none | JSON events/metrics/rules replacing the three defaults |
+/// | `RESTRICTIONS_STREAM` | `restrictions:events` | the event stream (dead letters in `<stream>:dead`) |
+/// | `RESTRICTIONS_STREAM_MAXLEN` | 1000000 | `MAXLEN ~`; keep above the largest backlog |
+/// | `RESTRICTIONS_IDEMPOTENCY_TTL_S` | 86400 | how long an `event_id` is remembered |
+/// | `RESTRICTIONS_GROUP` | `restrictions` | consumer group |
+/// | `RESTRICTIONS_CONSUMER` | the instance id | consumer name; stable names resume their own pending entries |
+/// | `RESTRICTIONS_BATCH` | 256 | entries per read |
+/// | `RESTRICTIONS_CLAIM_IDLE_MS` | 30000 | entries idle this long are taken over |
+/// | `RESTRICTIONS_MAX_DELIVERIES` | 5 | more deliveries than this: dead letter |
+/// | `TRIPWIRE_WINDOW_S` | 300 | |
+/// | `TRIPWIRE_RATIO` | 0.05 | share of known users |
+/// | `TRIPWIRE_MIN_USERS` | 10 | the fewest users that can trip a rule |
+public struct RestrictionConfiguration: Sendable {
+    public enum Role: String, Sendable { case all, api, consumer }
+
+    public var role: Role
+    public var rules: RuleSet
+    public var keys: RestrictionKeys
+    public var log: EventLog.Configuration
+    public var consumer: EventConsumer.Configuration
+    public var tripwire: TripwireConfiguration
+
+    public init(service: ServiceConfiguration) throws {
+        let env = service.environment
+        guard let role = Role(rawValue: env.string("RESTRICTIONS_ROLE", default: "all").lowercased()) else {
+            throw RuleSetError("RESTRICTIONS_ROLE is all, api or consumer")
+        }
+        self.role = role
+        if let path = env.string("RESTRICTIONS_RULES_FILE") {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            rules = try RuleSet(json: try JSONValue.parse(data))
+        } else {
+            rules = .defaults
+        }
+        keys = RestrictionKeys(stream: env.string("RESTRICTIONS_STREAM"))
+        log = .init(
+            maxLength: env.int("RESTRICTIONS_STREAM_MAXLEN", default: 1_000_000),
+            idempotencyTTL: .seconds(env.int("RESTRICTIONS_IDEMPOTENCY_TTL_S", default: 86_400))
+        )
+        consumer = .init(
+            group: env.string("RESTRICTIONS_GROUP", default: "restrictions"),
+            name: env.string("RESTRICTIONS_CONSUMER") ?? service.instance,
+            batchSize: max(1, env.int("RESTRICTIONS_BATCH", default: 256)),
+            claimIdle: env.milliseconds("RESTRICTIONS_CLAIM_IDLE_MS", default: .seconds(30)),
+            maxDeliveries: max(1, env.int("RESTRICTIONS_MAX_DELIVERIES", default: 5))
+        )
+        tripwire = .init(
+            window: .seconds(env.int("TRIPWIRE_WINDOW_S", default: 300)),
+            ratio: env.double("TRIPWIRE_RATIO", default: 0.05),
+            minimumUsers: env.int("TRIPWIRE_MIN_USERS", default: 10)
+        )
+    }
+}

@@ -1,0 +1,105 @@
+import Crypto
+import Shared
+
+/// Appends events to the stream, one round trip each: the script numbers the event within
+/// its user (`seq`, what the consumer orders and deduplicates by), adds it with
+/// `MAXLEN ~`, and records an idempotency key's answer, all atomically.
+public struct EventLog: Sendable {
+    public struct Configuration: Sendable {
+        /// `MAXLEN ~` of the stream. Redis trims regardless of consumer groups, so this must
+        /// stay above the largest backlog the consumers may fall behind by.
+        public var maxLength: Int
+        /// How long a repeated post with the same key is answered from the first one.
+        public var idempotencyTTL: Duration
+
+        public init(maxLength: Int = 1_000_000, idempotencyTTL: Duration = .seconds(86_400)) {
+            self.maxLength = maxLength
+            self.idempotencyTTL = idempotencyTTL
+        }
+    }
+
+    /// The stream id, and whether it is the answer to an earlier post with the same key.
+    public struct Appended: Sendable, Equatable {
+        public let id: String
+        public let replayed: Bool
+    }
+
+    let redis: RedisClient
+    let keys: RestrictionKeys
+    let configuration: Configuration
+
+    public init(redis: RedisClient, keys: RestrictionKeys, configuration: Configuration) {
+        self.redis = redis
+        self.keys = keys
+        self.configuration = configuration
+    }
+
+    /// Appends `event`; with an idempotency key already used for a different event, throws
+    /// ``IdempotencyConflict``.
+    public func append(_ event: IncomingEvent, receivedAt: Int64) async throws -> Appended {
+        let reply = try await redis.run(Self.script, keys: scriptKeys(event), arguments: scriptArguments(event, receivedAt: receivedAt))
+        return try Self.appended(reply, event)
+    }
+
+    /// Many events in one pipeline, in order (benchmarks and bulk loads).
+    public func append(_ events: [IncomingEvent], receivedAt: Int64) async throws -> [Appended] {
+        let commands = events.map { event in
+            RedisCommand(["EVALSHA", Self.script.sha1, scriptKeys(event).count] + scriptKeys(event) + scriptArguments(event, receivedAt: receivedAt))
+        }
+        _ = try await redis.send("SCRIPT", "LOAD", Self.script.source)
+        let replies = try await redis.pipeline(commands)
+        return try zip(replies, events).map { reply, event in
+            if case .error(let message) = reply { throw RedisError(message: message) }
+            return try Self.appended(reply, event)
+        }
+    }
+
+    private func scriptKeys(_ event: IncomingEvent) -> [String] {
+        [keys.stream, keys.user(event.userID)] + (event.idempotencyKey.map { [keys.idempotency($0)] } ?? [])
+    }
+
+    private func scriptArguments(_ event: IncomingEvent, receivedAt: Int64) -> [any RedisArgument] {
+        var arguments: [any RedisArgument] = [
+            configuration.maxLength, max(1, Int(configuration.idempotencyTTL.seconds)), event.fingerprintDigest,
+            "name", event.name, "user_id", event.userID, "at", Int(receivedAt),
+        ]
+        if let key = event.idempotencyKey { arguments += ["event_id", key] }
+        for (field, value) in event.fields { arguments += [field, value] }
+        return arguments
+    }
+
+    private static func appended(_ reply: RedisReply, _ event: IncomingEvent) throws -> Appended {
+        guard let parts = reply.array, parts.count == 3, let id = parts[0].string else {
+            throw RedisError(message: "unexpected reply to the ingest script")
+        }
+        let replayed = parts[1].int == 1
+        if replayed, parts[2].string != event.fingerprintDigest { throw IdempotencyConflict() }
+        return Appended(id: id, replayed: replayed)
+    }
+
+    /// KEYS: stream, user, [idempotency]. ARGV: maxlen, ttl s, fingerprint, field/value….
+    static let script = RedisScript("""
+    if KEYS[3] then
+      local previous = redis.call('HMGET', KEYS[3], 'id', 'fingerprint')
+      if previous[1] then return {previous[1], 1, previous[2]} end
+    end
+    local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+    local command = {'XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq}
+    for i = 4, #ARGV do command[#command + 1] = ARGV[i] end
+    local id = redis.call(unpack(command))
+    if KEYS[3] then
+      redis.call('HSET', KEYS[3], 'id', id, 'fingerprint', ARGV[3])
+      redis.call('EXPIRE', KEYS[3], ARGV[2])
+    end
+    return {id, 0, ARGV[3]}
+    """)
+}
+
+/// An idempotency key reused for a different event.
+public struct IdempotencyConflict: Error {}
+
+extension IncomingEvent {
+    var fingerprintDigest: String {
+        hex(SHA256.hash(data: Array(fingerprint.utf8)))
+    }
+}

@@ -1,0 +1,32 @@
+/// Where RestrictionConsumer keeps its state in Redis. Every key starts with the prefix;
+/// the parts after a fixed tag are a single user id or name, so no two kinds of key collide
+/// whatever a user id contains.
+public struct RestrictionKeys: Sendable {
+    public let prefix: String
+    /// The event log (a stream) and where entries that could not be applied go.
+    public let stream: String
+    public let deadLetters: String
+
+    public init(prefix: String = "restrictions", stream: String? = nil) {
+        self.prefix = prefix
+        self.stream = stream ?? "\(prefix):events"
+        self.deadLetters = "\(self.stream):dead"
+    }
+
+    /// A user's state: `seq` (events received), `applied` (last applied), `m:<metric>`,
+    /// `r:<access>` (restrictions), `h:<rule>` (held by a tripped rule), `skip:<seq>`.
+    public func user(_ id: String) -> String { "\(prefix):u:\(id)" }
+    /// The members behind a distinct-count metric.
+    public func distinct(_ metric: String, user: String) -> String { "\(prefix):d:\(metric):\(user)" }
+    /// Every user an event was applied for: the tripwires' "known users".
+    public var users: String { "\(prefix):users" }
+    /// Counters: `applied`, `duplicates`, `dead`.
+    public var stats: String { "\(prefix):stats" }
+    /// A rule's tripwire state: `tripped`, `tripped_at`, `restricted`, `held`, `trips`.
+    public func rule(_ name: String) -> String { "\(prefix):rule:\(name)" }
+    /// The users a rule decided to restrict, scored by when: the tripwire's window.
+    public func window(_ rule: String) -> String { "\(prefix):rule:\(rule):window" }
+    public func idempotency(_ key: String) -> String { "\(prefix):idem:\(key)" }
+    /// Tripwire alerts go out on `tripwire.<rule>`.
+    public static func alertChannel(_ rule: String) -> String { "tripwire.\(rule)" }
+}

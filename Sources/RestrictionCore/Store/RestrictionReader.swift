@@ -1,0 +1,138 @@
+import Shared
+
+/// What the query routes read: one user's access and restrictions, the rules' tripwire
+/// state, the stream's progress.
+public struct RestrictionReader: Sendable {
+    let redis: RedisClient
+    let applier: EventApplier
+
+    public init(redis: RedisClient, applier: EventApplier) {
+        self.redis = redis
+        self.applier = applier
+    }
+
+    var keys: RestrictionKeys { applier.keys }
+
+    /// One `HEXISTS`: a user never seen has every access.
+    public func has(_ access: String, user: String) async throws -> Bool {
+        try await redis.send("HEXISTS", keys.user(user), "r:" + access).int != 1
+    }
+
+    public struct Restriction: Sendable, Equatable {
+        public let access: String
+        public let rule: String
+        /// Milliseconds since 1970.
+        public let at: Int64
+        /// The stream id of the event that crossed the threshold.
+        public let event: String
+    }
+
+    public struct UserState: Sendable {
+        public var restrictions: [Restriction] = []
+        /// Rules that matched while tripped: (rule, at, event).
+        public var held: [Restriction] = []
+        public var metrics: [String: Double] = [:]
+        public var received = 0
+        public var applied = 0
+    }
+
+    public func user(_ id: String) async throws -> UserState {
+        let reply = try await redis.send("HGETALL", keys.user(id))
+        var state = UserState()
+        let flat = reply.array ?? []
+        for index in stride(from: 0, to: flat.count - 1, by: 2) {
+            guard let field = flat[index].string, let value = flat[index + 1].string else { continue }
+            if field.hasPrefix("m:") {
+                state.metrics[String(field.dropFirst(2))] = Double(value) ?? 0
+            } else if field.hasPrefix("r:") || field.hasPrefix("h:") {
+                let parts = value.split(separator: "|", maxSplits: 2).map(String.init)
+                if field.hasPrefix("r:"), parts.count == 3 {
+                    state.restrictions.append(Restriction(access: String(field.dropFirst(2)), rule: parts[0], at: Int64(parts[1]) ?? 0, event: parts[2]))
+                } else if parts.count == 2 {
+                    let rule = String(field.dropFirst(2))
+                    let access = applier.rules.rules.first { $0.name == rule }?.clears ?? ""
+                    state.held.append(Restriction(access: access, rule: rule, at: Int64(parts[0]) ?? 0, event: parts[1]))
+                }
+            } else if field == "seq" {
+                state.received = Int(value) ?? 0
+            } else if field == "applied" {
+                state.applied = Int(value) ?? 0
+            }
+        }
+        state.restrictions.sort { $0.access < $1.access }
+        state.held.sort { $0.rule < $1.rule }
+        return state
+    }
+
+    public struct RuleState: Sendable {
+        public let rule: RuleDefinition
+        public let tripped: Bool
+        public let trippedAt: Int64?
+        public let windowUsers: Int
+        public let knownUsers: Int
+        public let restricted: Int
+        public let held: Int
+        public let trips: Int
+    }
+
+    public func rules(now: Int64) async throws -> [RuleState] {
+        let windowStart = Int(now) - Int(applier.tripwire.window.seconds * 1000)
+        var commands = [RedisCommand("SCARD", keys.users)]
+        for rule in applier.rules.rules {
+            commands.append(RedisCommand("HGETALL", keys.rule(rule.name)))
+            commands.append(RedisCommand("ZCOUNT", keys.window(rule.name), "(\(windowStart)", "+inf"))
+        }
+        let replies = try await redis.pipeline(commands)
+        let known = replies[0].int ?? 0
+        return applier.rules.rules.enumerated().map { index, rule in
+            var fields: [String: String] = [:]
+            let flat = replies[1 + 2 * index].array ?? []
+            for offset in stride(from: 0, to: flat.count - 1, by: 2) {
+                if let name = flat[offset].string { fields[name] = flat[offset + 1].string }
+            }
+            let tripped = fields["tripped"] == "1"
+            return RuleState(
+                rule: rule, tripped: tripped, trippedAt: tripped ? fields["tripped_at"].flatMap { Int64($0) } : nil,
+                windowUsers: replies[2 + 2 * index].int ?? 0, knownUsers: known,
+                restricted: fields["restricted"].flatMap { Int($0) } ?? 0, held: fields["held"].flatMap { Int($0) } ?? 0,
+                trips: fields["trips"].flatMap { Int($0) } ?? 0
+            )
+        }
+    }
+
+    public struct StreamStatus: Sendable, Equatable {
+        public var length = 0
+        /// Entries not yet delivered to the group (Redis' `lag`), and delivered but not acknowledged.
+        public var lag = 0
+        public var pending = 0
+        public var deadLetters = 0
+        public var applied = 0
+        public var duplicates = 0
+    }
+
+    public func stream() async throws -> StreamStatus {
+        let replies = try await redis.pipeline([
+            RedisCommand("XLEN", keys.stream),
+            RedisCommand("XINFO", "GROUPS", keys.stream),
+            RedisCommand("XLEN", keys.deadLetters),
+            RedisCommand("HMGET", keys.stats, "applied", "duplicates"),
+        ])
+        var status = StreamStatus()
+        status.length = replies[0].int ?? 0
+        for group in replies[1].array ?? [] {
+            let flat = group.array ?? []
+            var fields: [String: RedisReply] = [:]
+            for offset in stride(from: 0, to: flat.count - 1, by: 2) {
+                if let name = flat[offset].string { fields[name] = flat[offset + 1] }
+            }
+            guard fields["name"]?.string == applier.group else { continue }
+            status.pending = fields["pending"]?.int ?? 0
+            status.lag = fields["lag"]?.int ?? 0
+        }
+        status.deadLetters = replies[2].int ?? 0
+        let stats = replies[3].array ?? []
+        status.applied = stats.first?.string.flatMap { Int($0) } ?? 0
+        status.duplicates = stats.dropFirst().first?.string.flatMap { Int($0) } ?? 0
+        return status
+    }
+}

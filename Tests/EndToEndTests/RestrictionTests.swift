@@ -1,0 +1,197 @@
+import Foundation
+import Shared
+import Testing
+import TestSupport
+
+@Suite("RestrictionConsumer")
+struct RestrictionTests {
+    /// Posts events for `user` in order and waits until all are applied.
+    func send(_ cluster: RestrictionCluster, _ user: String, _ events: [(String, [String: JSONValue])], appliedBefore: Int) async throws {
+        for (name, properties) in events {
+            var properties = properties
+            properties["user_id"] = .string(user)
+            let response = try await cluster.post(name, properties)
+            #expect(response.status == 200, "\(response.text)")
+        }
+        let applied = await cluster.waitApplied(user, appliedBefore + events.count)
+        #expect(applied, "events of \(user) not applied")
+    }
+
+    func card(_ id: String, _ zip: String) -> (String, [String: JSONValue]) {
+        ("credit_card_added", ["card_id": .string(id), "zip_code": .string(zip)])
+    }
+
+    @Test func eachRuleAtItsThreshold() async throws {
+        let cluster = try await RestrictionCluster()
+        defer { Task { await cluster.stop() } }
+
+        // Scam messages: one flag leaves messaging, the second takes it.
+        try await send(cluster, "scam", [("scam_message_flagged", [:])], appliedBefore: 0)
+        #expect(try await cluster.can("can_message", "scam") == true)
+        try await send(cluster, "scam", [("scam_message_flagged", [:])], appliedBefore: 1)
+        #expect(try await cluster.can("can_message", "scam") == false)
+        #expect(try await cluster.can("can_purchase", "scam") == true)
+
+        // Exactly 2 cards with 2 zip codes (ratio 1) is not "more than 2 cards"; the third
+        // card with a third zip code (3 / 3) crosses it.
+        try await send(cluster, "two", [card("c1", "10001"), card("c2", "20002")], appliedBefore: 0)
+        #expect(try await cluster.can("can_purchase", "two") == true)
+        try await send(cluster, "two", [card("c3", "30003")], appliedBefore: 2)
+        #expect(try await cluster.can("can_purchase", "two") == false)
+
+        // 3 cards over 2 zips (0.67), then 4 over 3: exactly 0.75 is not above it; 5 over 4 is.
+        try await send(cluster, "edge", [card("c1", "10001"), card("c2", "20002"), card("c3", "10001")], appliedBefore: 0)
+        #expect(try await cluster.can("can_purchase", "edge") == true)
+        try await send(cluster, "edge", [card("c4", "30003")], appliedBefore: 3)
+        #expect(try await cluster.can("can_purchase", "edge") == true)
+        // The same card again is not another card.
+        try await send(cluster, "edge", [card("c4", "40004")], appliedBefore: 4)
+        #expect(try await cluster.user("edge")["metrics"]?["cards"] == 4)
+        #expect(try await cluster.can("can_purchase", "edge") == false, "4 cards over 4 zip codes is 1.0")
+
+        // Chargebacks: exactly 10% of spend keeps purchasing, a cent more takes it.
+        try await send(cluster, "buyer", [("purchase_made", ["amount": 1000]), ("chargeback_occurred", ["amount": 100])], appliedBefore: 0)
+        #expect(try await cluster.can("can_purchase", "buyer") == true)
+        try await send(cluster, "buyer", [("chargeback_occurred", ["amount": 0.01])], appliedBefore: 2)
+        #expect(try await cluster.can("can_purchase", "buyer") == false)
+        // No spend: no ratio, no restriction.
+        try await send(cluster, "nospend", [("chargeback_occurred", ["amount": 50])], appliedBefore: 0)
+        #expect(try await cluster.can("can_purchase", "nospend") == true)
+
+        // A user never seen may do both.
+        #expect(try await cluster.can("can_message", "stranger") == true)
+        #expect(try await cluster.can("can_purchase", "stranger") == true)
+
+        // The user's restrictions say which rule and which event.
+        let buyer = try await cluster.user("buyer")
+        guard case .array(let restrictions)? = buyer["restrictions"], let restriction = restrictions.first else {
+            Issue.record("no restrictions listed: \(buyer)")
+            return
+        }
+        #expect(restriction["access"] == "can_purchase")
+        #expect(restriction["rule"] == "chargeback_ratio")
+        #expect(buyer["can_purchase"] == false && buyer["can_message"] == true)
+        #expect(buyer["metrics"]?["spend"] == 1000)
+
+        // Restrictions stay: more spend brings the ratio under 10% but not the access back.
+        try await send(cluster, "buyer", [("purchase_made", ["amount": 100_000])], appliedBefore: 3)
+        #expect(try await cluster.can("can_purchase", "buyer") == false)
+    }
+
+    @Test func ingestRefusesWhatIsNotAnEvent() async throws {
+        let cluster = try await RestrictionCluster()
+        defer { Task { await cluster.stop() } }
+        let url = cluster.api.baseURL + "/event"
+        let json = ["Content-Type": "application/json"]
+        let cases: [(String, Int, String?)] = [
+            (#"{"name": "nope", "event_properties": {"user_id": "u"}}"#, 422, "name"),
+            (#"{"event_properties": {"user_id": "u"}}"#, 422, "name"),
+            (#"{"name": "purchase_made"}"#, 422, "event_properties"),
+            (#"{"name": "purchase_made", "event_properties": [1]}"#, 422, "event_properties"),
+            (#"{"name": "purchase_made", "event_properties": {"amount": 1}}"#, 422, "event_properties.user_id"),
+            (#"{"name": "purchase_made", "event_properties": {"user_id": "", "amount": 1}}"#, 422, "event_properties.user_id"),
+            (#"{"name": "purchase_made", "event_properties": {"user_id": {"a": 1}, "amount": 1}}"#, 422, "event_properties.user_id"),
+            (#"{"name": "purchase_made", "event_properties": {"user_id": "u"}}"#, 422, "event_properties.amount"),
+            (#"{"name": "purchase_made", "event_properties": {"user_id": "u", "amount": -1}}"#, 422, "event_properties.amount"),
+            (#"{"name": "purchase_made", "event_properties": {"user_id": "u", "amount": "5"}}"#, 422, "event_properties.amount"),
+            (#"{"name": "purchase_made", "event_properties": {"user_id": "u", "amount": NaN}}"#, 422, "event_properties.amount"),
+            (#"{"name": "purchase_made", "event_properties": {"user_id": "u", "amount": Infinity}}"#, 422, "event_properties.amount"),
+            (#"{"name": "credit_card_added", "event_properties": {"user_id": "u", "card_id": "c"}}"#, 422, "event_properties.zip_code"),
+            (#"{"name": "credit_card_added", "event_properties": {"user_id": "u", "zip_code": "z"}}"#, 422, "event_properties.card_id"),
+            (#"{"name": "scam_message_flagged", "event_properties": {"user_id": "u"}, "event_id": 5}"#, 422, "event_id"),
+            ("[1, 2]", 422, ""),
+            ("{not json", 400, nil),
+            ("", 400, nil),
+        ]
+        for (body, status, field) in cases {
+            let response = try await HTTP.post(url, json: body, headers: json)
+            #expect(response.status == status, "\(body) → \(response.status) \(response.text)")
+            #expect(response.header("content-type") == "application/problem+json", "\(body)")
+            if let field { #expect(response.json?["field"] == .string(field), "\(body) → \(response.text)") }
+        }
+        let unknown = try await HTTP.post(url, json: #"{"name": "nope", "event_properties": {"user_id": "u"}}"#, headers: json)
+        #expect(unknown.json?["known_events"] == ["scam_message_flagged", "credit_card_added", "purchase_made", "chargeback_occurred"])
+        let long = try await cluster.post("scam_message_flagged", ["user_id": .string(String(repeating: "x", count: 300))])
+        #expect(long.status == 422)
+        let oversized = try await HTTP.post(url, bytes: Array(repeating: UInt8(ascii: " "), count: 2 << 20), headers: json)
+        #expect(oversized.status == 413)
+        #expect(try await HTTP.get(cluster.api.baseURL + "/canmessage").status == 422)
+        #expect(try await HTTP.get(cluster.api.baseURL + "/canpurchase?user_id=").status == 422)
+
+        // Nothing of that reached the stream; ids given as numbers are kept as text.
+        #expect(try await cluster.stream()["length"] == 0)
+        let numeric = try await cluster.post("credit_card_added", ["user_id": 42, "card_id": 7, "zip_code": 10001])
+        #expect(numeric.status == 200)
+        #expect(await cluster.waitApplied("42", 1))
+        #expect(try await cluster.user("42")["metrics"]?["zip_codes"] == 1)
+        #expect(cluster.api.isRunning)
+    }
+
+    @Test func aRepeatedEventIDIsANoOpWithTheFirstAnswer() async throws {
+        let cluster = try await RestrictionCluster()
+        defer { Task { await cluster.stop() } }
+        let first = try await cluster.post("scam_message_flagged", ["user_id": "u"], eventID: "evt-1")
+        let again = try await cluster.post("scam_message_flagged", ["user_id": "u"], eventID: "evt-1")
+        #expect(first.status == 200 && again.status == 200)
+        #expect(first.json?["status"] == "Event 'scam_message_flagged' added to the stream.")
+        #expect(first.json?["stream_id"] != nil && first.json?["stream_id"] == again.json?["stream_id"])
+        #expect(first.header("idempotent-replayed") == nil)
+        #expect(again.header("idempotent-replayed") == "true")
+        // The header form is the same key space.
+        let viaHeader = try await HTTP.post(
+            cluster.api.baseURL + "/event", json: #"{"name": "scam_message_flagged", "event_properties": {"user_id": "u"}}"#,
+            headers: ["Content-Type": "application/json", "Idempotency-Key": "evt-1"]
+        )
+        #expect(viaHeader.json?["stream_id"] == first.json?["stream_id"])
+        // The same key for another event is refused.
+        let other = try await cluster.post("scam_message_flagged", ["user_id": "someone-else"], eventID: "evt-1")
+        #expect(other.status == 422 && other.json?["field"] == "event_id")
+
+        #expect(await cluster.waitApplied("u", 1))
+        #expect(try await cluster.stream()["length"] == 1)
+        #expect(try await cluster.can("can_message", "u") == true, "one flag, not three")
+    }
+
+    @Test func anEntryThatKeepsFailingIsDeadLetteredAndTheUserGoesOn() async throws {
+        let cluster = try await RestrictionCluster(environment: [
+            "RESTRICTIONS_CLAIM_IDLE_MS": "200", "RESTRICTIONS_MAX_DELIVERIES": "2",
+        ])
+        defer { Task { await cluster.stop() } }
+        try await withRedis(url: cluster.redis.url) { redis in
+            // Not an event at all: dead-lettered at once.
+            try await redis.xadd("restrictions:events", fields: [("junk", "1")])
+            // A key of the wrong type makes applying this user's card fail every time.
+            try await redis.set("restrictions:d:cards:victim", "not a set")
+        }
+        #expect(try await cluster.post("credit_card_added", ["user_id": "victim", "card_id": "c1", "zip_code": "1"]).status == 200)
+        #expect(try await cluster.post("scam_message_flagged", ["user_id": "victim"]).status == 200)
+        let deadLettered = await eventually(timeout: .seconds(20)) { try await cluster.stream()["dead_letters"] == 2 }
+        let status = try await cluster.stream()
+        #expect(deadLettered, "\(status)")
+        // The user's next event was applied once the failing one was set aside.
+        #expect(await cluster.waitApplied("victim", 2))
+        #expect(try await cluster.user("victim")["metrics"]?["scam_flags"] == 1)
+        try await withRedis(url: cluster.redis.url) { redis in
+            let dead = try await redis.send("XRANGE", "restrictions:events:dead", "-", "+")
+            let reasons = (dead.array ?? []).compactMap { RedisStreamEntryReasons.reason($0) }
+            #expect(reasons.contains { $0.hasPrefix("malformed") }, "\(reasons)")
+            #expect(reasons.contains("delivered 3 times"), "\(reasons)")
+        }
+        let stream = try await cluster.stream()
+        #expect(stream["pending"] == 0 && stream["lag"] == 0)
+        let metrics = try await HTTP.get(cluster.api.baseURL + "/metrics").text
+        #expect(metrics.contains(#"restrictions_events_total{outcome="dead_lettered"} 2"#), "\(metrics)")
+        #expect(cluster.api.log.contains("event dead-lettered"))
+    }
+}
+
+/// Reads the `reason` field of an `XRANGE` entry.
+enum RedisStreamEntryReasons {
+    static func reason(_ entry: RedisReply) -> String? {
+        guard let pair = entry.array, pair.count == 2, let fields = pair[1].array else { return nil }
+        for index in stride(from: 0, to: fields.count - 1, by: 2) where fields[index].string == "reason" {
+            return fields[index + 1].string
+        }
+        return nil
+    }
+}
