@@ -120,8 +120,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "RestrictionTests",
+            dependencies: ["RestrictionCore", "Shared", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
+                "RestrictionCore",
                 "Shared",
                 "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
