@@ -151,6 +151,17 @@ let package = Package(
             path: "bench/flags",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "RestrictionBench",
+            dependencies: [
+                "RestrictionCore",
+                "Shared",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/restrictions",
+            swiftSettings: swiftSettings
+        ),
     ] + services.map {
         .executableTarget(
             name: $0,

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# bench/restrictions.sh: RestrictionConsumer in one run (release build, loopback):
+#  1. POST /event at CONNECTIONS=64 beside the bare route of the same process (role api, so
+#     no consumer competes), with p50/p99;
+#  2. one consumer's events applied per second (EVENTS=200000 preloaded);
+#  3. the lag from a post to the restriction being visible, p50/p99, with the stream fed at
+#     half the consumer's rate;
+#  4. redis-benchmark XADD on the same server, for scale.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+. bench/wrk.sh
+ensure_packages wrk
+
+connections=${CONNECTIONS:-64}
+seconds=${SECONDS_PER_RUN:-10}
+events=${EVENTS:-200000}
+tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    stop_throwaway "$tmp"; rm -rf "$tmp"
+}
+trap cleanup EXIT
+start_throwaway "$tmp"
+
+swift build -c release --product RestrictionConsumer >/dev/null
+swift build -c release --product RestrictionBench >/dev/null
+bin=$(swift build -c release --show-bin-path)
+export LOG_LEVEL=error
+
+# 1. Ingest vs bare.
+port=$(free_port)
+RESTRICTION_PORT=$port RESTRICTIONS_ROLE=api BENCH_BARE_ROUTE=1 BENCH_BARE_BYTES=100 \
+    "$bin/RestrictionConsumer" >"$tmp/api.log" 2>&1 & pids+=($!)
+wait_for 60 curl -sf "http://127.0.0.1:$port/health/ready"
+base="http://127.0.0.1:$port"
+cat >"$tmp/post.lua" <<'LUA'
+local counter = 0
+request = function()
+  counter = counter + 1
+  local body = '{"name":"purchase_made","event_properties":{"user_id":"u' .. (counter % 10000) .. '","amount":12.5}}'
+  return wrk.format("POST", "/event", {["Content-Type"] = "application/json"}, body)
+end
+LUA
+wrk_run "$base/event" 8 2 "$tmp/post.lua" >/dev/null # warm up
+read -r bare_rps bare_p50 bare_p99 bare_bad bare_err <<<"$(wrk_run "$base/_bench/bare" "$connections" "$seconds")"
+read -r post_rps post_p50 post_p99 post_bad post_err <<<"$(wrk_run "$base/event" "$connections" "$seconds" "$tmp/post.lua")"
+printf '%-34s %10s %9s %9s %8s %8s\n' case req/s p50_ms p99_ms non-2xx "vs bare"
+printf '%-34s %10s %9s %9s %8s %8s\n' "bare route (same process)" "$bare_rps" "$bare_p50" "$bare_p99" "$bare_bad" 1.00
+printf '%-34s %10s %9s %9s %8s %8s\n' "POST /event" "$post_rps" "$post_p50" "$post_p99" "$post_bad" "$(python3 -c "print(f'{$post_rps/$bare_rps:.2f}')")"
+echo "(wrk -t2 -c$connections -d${seconds}s, release, loopback, one machine)"
+kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true; pids=()
+redis-cli -p "$redis_port" flushall >/dev/null
+
+# 2. One consumer's throughput.
+consume=$("$bin/RestrictionBench" consume "$REDIS_URL" "$events")
+echo "$consume"
+rate=$(python3 -c "import re,sys; print(int(float(re.search(r'([\d.]+) events/s', sys.argv[1]).group(1)) / 2))" "$consume")
+redis-cli -p "$redis_port" flushall >/dev/null
+
+# 3. Lag at half that rate, through the real service (API and consumer in one process).
+port=$(free_port)
+RESTRICTION_PORT=$port TRIPWIRE_MIN_USERS=100000000 "$bin/RestrictionConsumer" >"$tmp/all.log" 2>&1 & pids+=($!)
+wait_for 60 curl -sf "http://127.0.0.1:$port/health/ready"
+"$bin/RestrictionBench" lag "$REDIS_URL" "http://127.0.0.1:$port" "$rate" "$seconds"
+kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true; pids=()
+
+# 4. The server's own XADD rate.
+redis-benchmark -p "$redis_port" -c 32 -n 200000 -q XADD bench:stream MAXLEN '~' 100000 '*' name purchase_made user_id u1 amount 12.5 \
+    | tr '\r' '\n' | grep -E 'XADD|requests per second' | tail -1 | sed 's/^/redis-benchmark /'
