@@ -3,7 +3,7 @@
 # Redis and PostgreSQL run as plain local processes under a directory we own; no Docker,
 # no system services. When we are root, PostgreSQL (which refuses root) runs as `postgres`.
 
-APT_PACKAGES=(redis-server redis-tools postgresql libhiredis-dev libpq-dev pkg-config python3 curl)
+APT_PACKAGES=(redis-server redis-tools postgresql libhiredis-dev libpq-dev pkg-config python3 curl iproute2)
 
 log() { printf '[suite] %s\n' "$*" >&2; }
 
@@ -58,6 +58,23 @@ as_pg() {
     fi
 }
 
+# The span TestSupport.freePort() takes test servers' ports from. Reserving it keeps the kernel
+# from choosing one as the source port of an outgoing connection, whatever the machine's
+# ephemeral range is; explicit binds still work. Needs root; best effort otherwise.
+test_port_span=20000-32767
+reserved_ports_file=/proc/sys/net/ipv4/ip_local_reserved_ports
+
+reserve_test_ports() { # prints the previous reservation, for release_test_ports
+    cat "$reserved_ports_file" 2>/dev/null || true
+    if ! { echo "$test_port_span" > "$reserved_ports_file"; } 2>/dev/null; then
+        log "could not reserve ports $test_port_span (ephemeral range: $(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null))"
+    fi
+}
+
+release_test_ports() { # previous reservation
+    { echo "${1:-}" > "$reserved_ports_file"; } 2>/dev/null || true
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -74,7 +91,11 @@ redis_start() { # dir port [redis-server options, e.g. --appendonly yes]
     mkdir -p "$1"
     redis-server --port "$2" --bind 127.0.0.1 --dir "$1" --save '' --appendonly no \
         --daemonize yes --pidfile "$1/redis-$2.pid" --logfile "$1/redis-$2.log" "${@:3}"
-    wait_for 10 redis-cli -p "$2" ping || { log "redis did not start"; cat "$1/redis-$2.log" >&2; return 1; }
+    wait_for 10 redis-cli -p "$2" ping || {
+        log "redis did not start"; cat "$1/redis-$2.log" >&2
+        log "sockets on port $2:"; ss -tanpH "( sport = :$2 or dport = :$2 )" >&2 || true
+        return 1
+    }
 }
 
 redis_stop() { # dir port
@@ -106,7 +127,10 @@ CONF
 
 pg_start() { # dir port
     local bin; bin=$(pg_bin) || return 1
-    as_pg "$bin/pg_ctl" -D "$1" -o "-p $2" -l "$1/server.log" -w -t 30 start >/dev/null
+    as_pg "$bin/pg_ctl" -D "$1" -o "-p $2" -l "$1/server.log" -w -t 30 start >/dev/null || {
+        log "postgres did not start"; tail -n 20 "$1/server.log" >&2
+        return 1
+    }
 }
 
 pg_stop() { # dir [mode]

@@ -13,6 +13,7 @@ export TEST_PYTHON
 
 tmp=$(mktemp -d /tmp/suite-test.XXXXXX)
 chmod 755 "$tmp"
+previous_reservation=$(reserve_test_ports)
 redis_port=$(free_port)
 pg_port=$(free_port)
 
@@ -28,11 +29,12 @@ teardown() {
     done
     pkill -9 -f "$tmp/" 2>/dev/null
     rm -rf "$tmp"
+    release_test_ports "$previous_reservation"
     exit $status
 }
 trap teardown EXIT INT TERM
 
-log "redis on $redis_port, postgres on $pg_port, in $tmp"
+log "redis on $redis_port, postgres on $pg_port, in $tmp; ephemeral ports $(cat /proc/sys/net/ipv4/ip_local_port_range), reserved $(cat "$reserved_ports_file")"
 redis_start "$tmp/redis" "$redis_port"
 pg_init "$tmp/pg-template"
 cp -a "$tmp/pg-template" "$tmp/pg"

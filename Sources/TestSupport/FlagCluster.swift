@@ -37,7 +37,7 @@ public final class FlagCluster: @unchecked Sendable {
         self.ports = ports
         instances = try ports.map { try ServiceProcess(executable: "FlagService", portVariable: "FLAG_PORT", port: $0, environment: environment) }
         for instance in instances {
-            guard await Self.waitReady(instance) else {
+            guard await instance.waitReady() else {
                 throw Shell.Failure(command: ["FlagService"], status: -1, output: "not ready:\n\(instance.log)")
             }
         }
@@ -48,7 +48,7 @@ public final class FlagCluster: @unchecked Sendable {
         instances[index].signal(SIGKILL)
         _ = await instances[index].waitForExit(timeout: .seconds(5))
         instances[index] = try ServiceProcess(executable: "FlagService", portVariable: "FLAG_PORT", port: ports[index], environment: environment)
-        if waitReady, !(await Self.waitReady(instances[index])) {
+        if waitReady, !(await instances[index].waitReady()) {
             throw Shell.Failure(command: ["FlagService"], status: -1, output: "not ready after restart:\n\(instances[index].log)")
         }
     }
@@ -59,12 +59,6 @@ public final class FlagCluster: @unchecked Sendable {
             instance.signal(SIGKILL)
         }
         try? await redis.stop()
-    }
-
-    public static func waitReady(_ instance: ServiceProcess) async -> Bool {
-        await eventually(timeout: .seconds(30)) {
-            try await HTTP.get(instance.baseURL + "/health/ready").status == 200
-        }
     }
 
     /// A new, empty database on the run's PostgreSQL; its URL.

@@ -19,9 +19,11 @@ public final class PrivateRedis: Sendable {
     ///   keeps every acknowledged write (the suite's test servers keep nothing otherwise).
     public static func start(durable: Bool = false) async throws -> PrivateRedis {
         let options = durable ? ["--appendonly", "yes", "--appendfsync", "always"] : []
-        let server = PrivateRedis(port: freePort(), directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis"), options: options)
-        try await server.start()
-        return server
+        return try await onFreePort { port in
+            let server = PrivateRedis(port: port, directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis"), options: options)
+            try await server.start()
+            return server
+        }
     }
 
     public func start() async throws {
@@ -58,14 +60,17 @@ public final class PrivatePostgres: Sendable {
     }
 
     public static func start() async throws -> PrivatePostgres {
-        let server = PrivatePostgres(port: freePort(), directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("pg"))
+        let directory = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("pg")
         if let template = TestEnvironment.pgTemplate {
-            try await Shell.infra("pg-clone", template, server.directory)
+            try await Shell.infra("pg-clone", template, directory)
         } else {
-            try await Shell.infra("pg-init", server.directory)
+            try await Shell.infra("pg-init", directory)
         }
-        try await server.start()
-        return server
+        return try await onFreePort { port in
+            let server = PrivatePostgres(port: port, directory: directory)
+            try await server.start()
+            return server
+        }
     }
 
     public func start() async throws {

@@ -27,7 +27,7 @@ public final class RestrictionCluster: @unchecked Sendable {
             executable: "RestrictionConsumer", portVariable: "RESTRICTION_PORT",
             environment: environment.merging(["RESTRICTIONS_ROLE": role, "RESTRICTIONS_CONSUMER": "api-consumer"]) { $1 }
         )
-        guard await Self.waitReady(api) else {
+        guard await api.waitReady() else {
             throw Shell.Failure(command: ["RestrictionConsumer"], status: -1, output: "not ready:\n\(api.log)")
         }
     }
@@ -40,7 +40,7 @@ public final class RestrictionCluster: @unchecked Sendable {
             environment: environment.merging(["RESTRICTIONS_ROLE": "consumer", "RESTRICTIONS_CONSUMER": name]) { $1 }.merging(extra) { $1 }
         )
         consumers[name] = process
-        guard await Self.waitReady(process) else {
+        guard await process.waitReady() else {
             throw Shell.Failure(command: ["RestrictionConsumer"], status: -1, output: "consumer not ready:\n\(process.log)")
         }
         return process
@@ -53,12 +53,6 @@ public final class RestrictionCluster: @unchecked Sendable {
             process.signal(SIGKILL)
         }
         try? await redis.stop()
-    }
-
-    public static func waitReady(_ instance: ServiceProcess) async -> Bool {
-        await eventually(timeout: .seconds(30)) {
-            try await HTTP.get(instance.baseURL + "/health/ready").status == 200
-        }
     }
 
     // MARK: - API helpers

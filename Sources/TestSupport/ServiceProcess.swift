@@ -64,6 +64,15 @@ public final class ServiceProcess: @unchecked Sendable {
         return exitStatus
     }
 
+    /// Polls `/health/ready` until it answers 200; false on timeout or when the process exits.
+    public func waitReady(timeout: Duration = .seconds(30)) async -> Bool {
+        let settled = await eventually(timeout: timeout) {
+            guard self.isRunning else { return true }
+            return try await HTTP.get(self.baseURL + "/health/ready").status == 200
+        }
+        return settled && isRunning
+    }
+
     public var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     deinit {

@@ -55,6 +55,20 @@ private let handedOut = NIOLockedValueBox<Set<Int>>([])
 /// connection (a client of Redis, PostgreSQL, a test's HTTP client) before the server binds it.
 private let testPorts = 20000..<32768
 
+/// Starts something on a fresh port, and on a fresh port again if the port was taken between
+/// the probe and the server's bind (scripts/test.sh reserves the span, which should make this
+/// rare; without root it cannot).
+public func onFreePort<T>(attempts: Int = 3, _ start: (Int) async throws -> T) async throws -> T {
+    for attempt in 1... {
+        do {
+            return try await start(freePort())
+        } catch let failure as Shell.Failure where attempt < attempts && failure.output.contains("Address already in use") {
+            continue
+        }
+    }
+    fatalError("unreachable")
+}
+
 /// A TCP port nobody listens on right now, and that no other test of this run was given.
 public func freePort() -> Int {
     let span = testPorts.count

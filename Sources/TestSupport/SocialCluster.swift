@@ -39,7 +39,7 @@ public final class SocialCluster: @unchecked Sendable {
         self.post = try ServiceProcess(executable: "PostService", portVariable: "POST_PORT", environment: env)
         self.feed = try ServiceProcess(executable: "FeedService", portVariable: "FEED_PORT", environment: env)
         for service in [profile, post, feed] {
-            guard await Self.waitReady(service) else {
+            guard await service.waitReady() else {
                 throw Shell.Failure(command: [service.executable], status: -1, output: "not ready:\n\(service.log)")
             }
         }
@@ -49,7 +49,7 @@ public final class SocialCluster: @unchecked Sendable {
     public func restartProfile() async throws {
         _ = await profile.waitForExit(timeout: .seconds(5))
         profile = try ServiceProcess(executable: "ProfileService", portVariable: "PROFILE_PORT", port: profilePort, environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profilePort))
-        guard await Self.waitReady(profile) else {
+        guard await profile.waitReady() else {
             throw Shell.Failure(command: ["ProfileService"], status: -1, output: "not ready after restart:\n\(profile.log)")
         }
     }
@@ -63,11 +63,5 @@ public final class SocialCluster: @unchecked Sendable {
             if await service.waitForExit(timeout: .seconds(10)) == nil { service.signal(SIGKILL) }
         }
         try? await redis.stop()
-    }
-
-    static func waitReady(_ service: ServiceProcess) async -> Bool {
-        await eventually(timeout: .seconds(30)) {
-            try await HTTP.get(service.baseURL + "/health/ready").status == 200
-        }
     }
 }
