@@ -43,7 +43,10 @@ struct ConnectionPoolTests {
 
     @Test func reusesConnectionsAndNeverExceedsItsSize() async throws {
         let factory = Factory()
-        let pool = pool(size: 3, factory: factory)
+        // Counts are under test, not time: in the parallel pass this chain of 50 leases can
+        // wait seconds for a cooperative thread, which the default 5 s lease timeout mistook
+        // for a pool that never hands connections over.
+        let pool = pool(size: 3, leaseTimeout: .seconds(60), factory: factory)
         let busy = NIOLockedValueBox((now: 0, peak: 0))
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<50 {

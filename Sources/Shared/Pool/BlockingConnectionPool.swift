@@ -193,27 +193,28 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
 
     /// Takes an idle connection, a slot to create one, or a place in the queue.
     private func acquire() async throws -> Grant {
-        let decision = state.withLockedValue { state -> Decision in
-            if state.closed { return .fail(closedError) }
-            if let connection = state.idle.popLast() {
-                state.leased += 1
-                return .grant(.connection(connection))
-            }
-            if state.open < configuration.size {
-                if let retryAt = state.retryAt, retryAt > .now() {
-                    let wait = Duration.nanoseconds((retryAt - .now()).nanoseconds)
-                    return .fail(DependencyUnavailableError(dependency: dependency, reason: state.lastFailure, retryAfter: wait))
-                }
-                state.open += 1
-                return .grant(.create)
-            }
-            return .wait
-        }
-        switch decision {
+        switch state.withLockedValue({ decide(&$0) }) {
         case .grant(let grant): return grant
         case .fail(let error): throw error
         case .wait: return try await waitForGrant()
         }
+    }
+
+    private func decide(_ state: inout State) -> Decision {
+        if state.closed { return .fail(closedError) }
+        if let connection = state.idle.popLast() {
+            state.leased += 1
+            return .grant(.connection(connection))
+        }
+        if state.open < configuration.size {
+            if let retryAt = state.retryAt, retryAt > .now() {
+                let wait = Duration.nanoseconds((retryAt - .now()).nanoseconds)
+                return .fail(DependencyUnavailableError(dependency: dependency, reason: state.lastFailure, retryAfter: wait))
+            }
+            state.open += 1
+            return .grant(.create)
+        }
+        return .wait
     }
 
     private func waitForGrant() async throws -> Grant {
@@ -224,14 +225,22 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         let timeout = configuration.leaseTimeout
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Grant, any Error>) in
-                let enqueued = state.withLockedValue { state -> Bool in
-                    if state.closed { return false }
-                    state.waiters.append(Waiter(id: id, continuation: continuation))
-                    return true
+                // Decided again under the lock that enqueues: a connection released since
+                // `acquire` looked would otherwise sit idle while this waiter times out.
+                let decision = state.withLockedValue { state -> Decision in
+                    let decision = decide(&state)
+                    if case .wait = decision { state.waiters.append(Waiter(id: id, continuation: continuation)) }
+                    return decision
                 }
-                guard enqueued else {
-                    continuation.resume(throwing: closedError)
+                switch decision {
+                case .grant(let grant):
+                    continuation.resume(returning: grant)
                     return
+                case .fail(let error):
+                    continuation.resume(throwing: error)
+                    return
+                case .wait:
+                    break
                 }
                 let timer = timerLoop.scheduleTask(in: TimeAmount(timeout)) {
                     self.failWaiter(id: id, with: DependencyUnavailableError(

@@ -22,6 +22,8 @@ public struct Migration: Sendable {
 public struct Migrator: Sendable {
     public let schema: String
     public let migrations: [Migration]
+    /// How long an instance waits for another one's migration to finish.
+    public var lockWait: Duration = .seconds(120)
 
     /// - Precondition: `schema` is a plain lower-case identifier (it cannot be a parameter).
     public init(schema: String, migrations: [Migration]) {
@@ -38,7 +40,7 @@ public struct Migrator: Sendable {
     @discardableResult
     public func migrate(_ client: PostgresClient, logger: Logger) async throws -> [Int] {
         let applied = try await client.withTransaction { transaction -> [Int] in
-            try await transaction.query("SELECT pg_advisory_xact_lock(hashtext($1))", ["schema_migrations:\(schema)"])
+            try await lock(transaction)
             try await transaction.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
             try await transaction.query("""
                 CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (
@@ -67,5 +69,21 @@ public struct Migrator: Sendable {
             logger.info("migrated", metadata: ["postgres.schema": "\(schema)", "postgres.versions": "\(applied)"])
         }
         return applied
+    }
+
+    /// Takes the schema's advisory lock, polling: a blocking `pg_advisory_xact_lock` would be
+    /// cut off by the query timeout whenever another instance's migration runs longer than it.
+    private func lock(_ transaction: PostgresTransaction) async throws {
+        let deadline = ContinuousClock.now + lockWait
+        var pause = Duration.milliseconds(10)
+        while true {
+            let row = try await transaction.query("SELECT pg_try_advisory_xact_lock(hashtext($1)) AS locked", ["schema_migrations:\(schema)"]).first
+            if try row?.decode("locked", as: Bool.self) == true { return }
+            guard ContinuousClock.now < deadline else {
+                throw DependencyUnavailableError(dependency: "postgres", reason: "another instance's migration of \(schema) holds the lock")
+            }
+            try await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(500))
+        }
     }
 }
