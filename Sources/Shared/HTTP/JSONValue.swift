@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Any JSON value, for documents whose shape is data (OpenAPI, problem extensions, flag
 /// variant values).
@@ -51,24 +52,21 @@ public enum JSONValue: Codable, Sendable, Equatable, ExpressibleByStringLiteral,
         }
     }
 
-    /// Strict JSON, or else JSON with bare `NaN`/`Infinity` (read as non-finite numbers);
-    /// anything else is a 400.
+    /// Strict JSON, plus bare `NaN`/`Infinity`/`-Infinity` (read as non-finite numbers);
+    /// anything else is a 400 saying where it went wrong.
     public static func parse(_ data: Data) throws -> JSONValue {
-        if let value = try? JSONDecoder().decode(JSONValue.self, from: data) { return value }
-        let lenient = JSONDecoder()
-        lenient.allowsJSON5 = true
-        guard let value = try? lenient.decode(JSONValue.self, from: data), value.containsNonFinite else {
-            throw ProblemDetails.malformed("request body is not valid JSON")
-        }
-        return value
+        try data.withUnsafeBytes { try parse(bytes: $0) }
     }
 
-    var containsNonFinite: Bool {
-        switch self {
-        case .number(let number): !number.isFinite
-        case .array(let items): items.contains { $0.containsNonFinite }
-        case .object(let members): members.values.contains { $0.containsNonFinite }
-        default: false
+    public static func parse(_ buffer: ByteBuffer) throws -> JSONValue {
+        try buffer.withUnsafeReadableBytes { try parse(bytes: $0) }
+    }
+
+    private static func parse(bytes: UnsafeRawBufferPointer) throws -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw ProblemDetails.malformed("request body is not valid JSON: \(error)")
         }
     }
 
