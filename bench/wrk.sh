@@ -18,3 +18,9 @@ errors = re.search(r"Socket errors:.*", text)
 print(f"{rps:.0f} {p50:.2f} {p99:.2f} {int(bad.group(1)) if bad else 0}{(chr(32) + errors.group(0).replace(chr(32), chr(95))) if errors else chr(32) + chr(48)}")
 '
 }
+
+# wrk_median LINE... -> the wrk_run line with the median req/s (for cases measured in rounds,
+# alternating with their baseline, so a noisy neighbour does not land on one case only)
+wrk_median() {
+    printf '%s\n' "$@" | sort -n -k1,1 | sed -n "$((($# + 1) / 2))p"
+}

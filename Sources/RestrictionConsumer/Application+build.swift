@@ -23,9 +23,10 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
         redis: runtime.redis, keys: restrictions.keys, group: restrictions.consumer.group,
         rules: restrictions.rules, tripwire: restrictions.tripwire
     )
+    let batcher = RedisBatcher(redis: runtime.redis, configuration: restrictions.ingestBatching)
     let api = RestrictionAPI(
         rules: restrictions.rules,
-        log: EventLog(redis: runtime.redis, keys: restrictions.keys, configuration: restrictions.log),
+        log: EventLog(redis: runtime.redis, batcher: batcher, keys: restrictions.keys, configuration: restrictions.log),
         reader: RestrictionReader(redis: runtime.redis, applier: applier),
         applier: applier,
         time: time
@@ -34,6 +35,7 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
     let router = runtime.makeRouter(openAPI: RestrictionOpenAPI.document)
     var services: [any Service] = []
     if restrictions.role != .consumer {
+        services.append(batcher)
         api.registerIngest(on: router)
         api.registerQueries(on: router)
         api.registerAdmin(on: router.group().add(middleware: APIKeyMiddleware(keys: config.adminAPIKeys)))

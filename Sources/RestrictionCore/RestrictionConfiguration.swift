@@ -10,6 +10,8 @@ import Shared
 /// | `RESTRICTIONS_STREAM` | `restrictions:events` | the event stream (dead letters in `<stream>:dead`) |
 /// | `RESTRICTIONS_STREAM_MAXLEN` | 1000000 | `MAXLEN ~`; keep above the largest backlog |
 /// | `RESTRICTIONS_IDEMPOTENCY_TTL_S` | 86400 | how long an `event_id` is remembered |
+/// | `RESTRICTIONS_INGEST_FLUSHERS` | 4 | ingest pipelines in flight at once |
+/// | `RESTRICTIONS_INGEST_BATCH` | 256 | the most appends in one pipeline |
 /// | `RESTRICTIONS_GROUP` | `restrictions` | consumer group |
 /// | `RESTRICTIONS_CONSUMER` | the instance id | consumer name; stable names resume their own pending entries |
 /// | `RESTRICTIONS_BATCH` | 256 | entries per read |
@@ -25,6 +27,7 @@ public struct RestrictionConfiguration: Sendable {
     public var rules: RuleSet
     public var keys: RestrictionKeys
     public var log: EventLog.Configuration
+    public var ingestBatching: RedisBatcher.Configuration
     public var consumer: EventConsumer.Configuration
     public var tripwire: TripwireConfiguration
 
@@ -44,6 +47,10 @@ public struct RestrictionConfiguration: Sendable {
         log = .init(
             maxLength: env.int("RESTRICTIONS_STREAM_MAXLEN", default: 1_000_000),
             idempotencyTTL: .seconds(env.int("RESTRICTIONS_IDEMPOTENCY_TTL_S", default: 86_400))
+        )
+        ingestBatching = .init(
+            flushers: env.int("RESTRICTIONS_INGEST_FLUSHERS", default: 4),
+            maximumBatch: env.int("RESTRICTIONS_INGEST_BATCH", default: 256)
         )
         consumer = .init(
             group: env.string("RESTRICTIONS_GROUP", default: "restrictions"),

@@ -31,12 +31,21 @@ public struct RestrictionAPI: Sendable {
             } catch is IdempotencyConflict {
                 throw ProblemDetails.invalidField("event_id", "already used for a different event")
             }
-            var answer: [String: JSONValue] = [
-                "status": .string("Event '\(event.name)' added to the stream."),
-                "stream_id": .string(appended.id),
-            ]
-            if let key = event.idempotencyKey { answer["event_id"] = .string(key) }
-            return try Response.json(JSONValue.object(answer), headers: appended.replayed ? [.idempotentReplayed: "true"] : [:])
+            // Members in sorted order, as the other answers' encoder writes them.
+            var writer = JSONWriter(capacity: 128)
+            writer.beginObject()
+            if let key = event.idempotencyKey {
+                writer.key("event_id")
+                writer.string(key)
+            }
+            writer.key("status")
+            writer.string("Event '\(event.name)' added to the stream.")
+            writer.key("stream_id")
+            writer.string(appended.id)
+            writer.endObject()
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if appended.replayed { headers[.idempotentReplayed] = "true" }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: writer.buffer))
         }
     }
 

@@ -1,9 +1,10 @@
 import Crypto
 import Shared
 
-/// Appends events to the stream, one round trip each: the script numbers the event within
-/// its user (`seq`, what the consumer orders and deduplicates by), adds it with
-/// `MAXLEN ~`, and records an idempotency key's answer, all atomically.
+/// Appends events to the stream: one script per event numbers it within its user (`seq`,
+/// what the consumer orders and deduplicates by), adds it with `MAXLEN ~`, and records an
+/// idempotency key's answer, all atomically. With a ``RedisBatcher``, concurrent appends share
+/// pipelines; each script still runs on its own, in the order the appends arrived.
 public struct EventLog: Sendable {
     public struct Configuration: Sendable {
         /// `MAXLEN ~` of the stream. Redis trims regardless of consumer groups, so this must
@@ -25,11 +26,13 @@ public struct EventLog: Sendable {
     }
 
     let redis: RedisClient
+    let batcher: RedisBatcher?
     let keys: RestrictionKeys
     let configuration: Configuration
 
-    public init(redis: RedisClient, keys: RestrictionKeys, configuration: Configuration) {
+    public init(redis: RedisClient, batcher: RedisBatcher? = nil, keys: RestrictionKeys, configuration: Configuration) {
         self.redis = redis
+        self.batcher = batcher
         self.keys = keys
         self.configuration = configuration
     }
@@ -37,7 +40,19 @@ public struct EventLog: Sendable {
     /// Appends `event`; with an idempotency key already used for a different event, throws
     /// ``IdempotencyConflict``.
     public func append(_ event: IncomingEvent, receivedAt: Int64) async throws -> Appended {
-        let reply = try await redis.run(Self.script, keys: scriptKeys(event), arguments: scriptArguments(event, receivedAt: receivedAt))
+        let keys = scriptKeys(event)
+        let arguments = scriptArguments(event, receivedAt: receivedAt)
+        let reply: RedisReply
+        if let batcher {
+            do {
+                reply = try await batcher.send(RedisCommand(["EVALSHA", Self.script.sha1, keys.count] + keys + arguments))
+            } catch let error as RedisError where error.code == "NOSCRIPT" {
+                // Loads the script (once, after a Redis restart) and runs this one event.
+                reply = try await redis.run(Self.script, keys: keys, arguments: arguments)
+            }
+        } else {
+            reply = try await redis.run(Self.script, keys: keys, arguments: arguments)
+        }
         return try Self.appended(reply, event)
     }
 

@@ -79,7 +79,12 @@ public final class RedisClient: Service, Sendable {
     /// Sends one command. An error reply throws ``RedisError``.
     @discardableResult
     public func send(_ command: RedisCommand) async throws -> RedisReply {
-        let reply = try await pool.run { try $0.execute(command) }
+        try Self.checked(try await pool.run { try $0.execute(command) })
+    }
+
+    /// The reply, or the error it is: ``RedisError``, or ``DependencyUnavailableError`` for
+    /// a server that is still loading.
+    static func checked(_ reply: RedisReply) throws -> RedisReply {
         if case .error(let message) = reply {
             // A server still loading its data after a restart answers every command this
             // way: unavailable for now (503 and retry), not a failed command.

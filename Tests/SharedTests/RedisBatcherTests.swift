@@ -1,0 +1,100 @@
+import Foundation
+import ServiceLifecycle
+import Shared
+import Testing
+import TestSupport
+
+@Suite("Redis batcher")
+struct RedisBatcherTests {
+    /// Runs `body` with a batcher whose flushers run until `body` returns, then shuts it down
+    /// gracefully and waits for it to end.
+    func withBatcher(
+        _ configuration: RedisBatcher.Configuration = .init(),
+        _ body: @Sendable (RedisBatcher, RedisClient) async throws -> Void
+    ) async throws {
+        try await withRedis { redis in
+            let batcher = RedisBatcher(redis: redis, configuration: configuration)
+            let group = ServiceGroup(services: [batcher], logger: TestEnvironment.logger)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                do {
+                    try await body(batcher, redis)
+                } catch {
+                    await group.triggerGracefulShutdown()
+                    throw error
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        }
+    }
+
+    @Test func concurrentCommandsShareRoundTripsAndEachGetsItsOwnReply() async throws {
+        try await withBatcher(.init(flushers: 2)) { batcher, redis in
+            let key = TestEnvironment.unique("batch:counter")
+            let count = 2000
+            let replies = try await withThrowingTaskGroup(of: (Int, String?, Int?).self) { group in
+                for i in 0..<count {
+                    group.addTask {
+                        let echo = try await batcher.send(RedisCommand("ECHO", "value \(i)")).string
+                        let counter = try await batcher.send(RedisCommand("INCR", key)).int
+                        return (i, echo, counter)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(replies.allSatisfy { $0.1 == "value \($0.0)" })
+            #expect(Set(replies.compactMap(\.2)) == Set(1...count))
+            #expect(try await redis.send("GET", key).string == "\(count)")
+            let usage = batcher.usage
+            #expect(usage.commands == 2 * count)
+            // Far fewer round trips than commands: that is the point of it.
+            #expect(usage.pipelines < usage.commands / 4, "\(usage)")
+            try await redis.delete(key)
+        }
+    }
+
+    @Test func anErrorReplyFailsOnlyItsOwnCommand() async throws {
+        try await withBatcher { batcher, redis in
+            let key = TestEnvironment.unique("batch:string")
+            try await redis.set(key, "not a number")
+            async let bad = batcher.send(RedisCommand("INCR", key))
+            async let good = batcher.send(RedisCommand("ECHO", "fine"))
+            do {
+                _ = try await bad
+                Issue.record("INCR of a string did not fail")
+            } catch let error as RedisError {
+                #expect(error.code == "ERR")
+            }
+            #expect(try await good.string == "fine")
+            try await redis.delete(key)
+        }
+    }
+
+    @Test func shutdownAnswersWhatWasQueuedAndRefusesWhatComesAfter() async throws {
+        let server = try await PrivateRedis.start()
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: TestEnvironment.logger)
+        let batcher = RedisBatcher(redis: redis, configuration: .init(flushers: 1))
+        let group = ServiceGroup(services: [batcher], logger: TestEnvironment.logger)
+        async let running: Void = group.run()
+        try await redis.ping()
+        // A frozen server holds the one flusher's pipeline in flight, so what follows stays
+        // queued while shutdown begins.
+        try await server.freeze()
+        async let first = batcher.send(RedisCommand("ECHO", "first"))
+        #expect(await eventually { batcher.usage.commands == 1 })
+        async let replies = withThrowingTaskGroup(of: String?.self) { tasks in
+            for i in 0..<200 { tasks.addTask { try await batcher.send(RedisCommand("ECHO", "\(i)")).string } }
+            return try await tasks.reduce(into: []) { $0.append($1) }
+        }
+        #expect(await eventually { batcher.usage.queued == 200 }, "\(batcher.usage)")
+        await group.triggerGracefulShutdown()
+        try await server.thaw()
+        #expect(try await first.string == "first")
+        #expect(try await Set(replies.compactMap { $0 }) == Set((0..<200).map(String.init)))
+        try await running
+        await #expect(throws: DependencyUnavailableError.self) { try await batcher.send(RedisCommand("PING")) }
+        await redis.shutdown()
+        try await server.stop()
+    }
+}
