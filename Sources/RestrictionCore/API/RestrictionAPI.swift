@@ -24,7 +24,7 @@ public struct RestrictionAPI: Sendable {
     public func registerIngest(on router: some RouterMethods<ServiceRequestContext>) {
         router.post("/event") { request, context in
             let body = try await request.decodeJSONValue(context: context)
-            let event = try IncomingEvent(json: body, headerKey: request.headers[.idempotencyKey], rules: rules)
+            let event = try IncomingEvent(json: body, headerKey: request.headers.first(.idempotencyKey), rules: rules)
             let appended: EventLog.Appended
             do {
                 appended = try await log.append(event, receivedAt: time.milliseconds)

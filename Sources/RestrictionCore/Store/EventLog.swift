@@ -40,47 +40,58 @@ public struct EventLog: Sendable {
     /// Appends `event`; with an idempotency key already used for a different event, throws
     /// ``IdempotencyConflict``.
     public func append(_ event: IncomingEvent, receivedAt: Int64) async throws -> Appended {
-        let keys = scriptKeys(event)
-        let arguments = scriptArguments(event, receivedAt: receivedAt)
+        let command = command(event, receivedAt: receivedAt)
         let reply: RedisReply
         if let batcher {
             do {
-                reply = try await batcher.send(RedisCommand(["EVALSHA", Self.script.sha1, keys.count] + keys + arguments))
+                reply = try await batcher.send(command)
             } catch let error as RedisError where error.code == "NOSCRIPT" {
-                // Loads the script (once, after a Redis restart) and runs this one event.
-                reply = try await redis.run(Self.script, keys: keys, arguments: arguments)
+                reply = try await redis.run(command, of: Self.script)
             }
         } else {
-            reply = try await redis.run(Self.script, keys: keys, arguments: arguments)
+            reply = try await redis.run(command, of: Self.script)
         }
         return try Self.appended(reply, event)
     }
 
     /// Many events in one pipeline, in order (benchmarks and bulk loads).
     public func append(_ events: [IncomingEvent], receivedAt: Int64) async throws -> [Appended] {
-        let commands = events.map { event in
-            RedisCommand(["EVALSHA", Self.script.sha1, scriptKeys(event).count] + scriptKeys(event) + scriptArguments(event, receivedAt: receivedAt))
-        }
         _ = try await redis.send("SCRIPT", "LOAD", Self.script.source)
-        let replies = try await redis.pipeline(commands)
+        let replies = try await redis.pipeline(events.map { command($0, receivedAt: receivedAt) })
         return try zip(replies, events).map { reply, event in
             if case .error(let message) = reply { throw RedisError(message: message) }
             return try Self.appended(reply, event)
         }
     }
 
-    private func scriptKeys(_ event: IncomingEvent) -> [String] {
-        [keys.stream, keys.user(event.userID)] + (event.idempotencyKey.map { [keys.idempotency($0)] } ?? [])
-    }
-
-    private func scriptArguments(_ event: IncomingEvent, receivedAt: Int64) -> [any RedisArgument] {
-        var arguments: [any RedisArgument] = [
-            configuration.maxLength, max(1, Int(configuration.idempotencyTTL.seconds)), event.fingerprintDigest,
-            "name", event.name, "user_id", event.userID, "at", Int(receivedAt),
-        ]
-        if let key = event.idempotencyKey { arguments += ["event_id", key] }
-        for (field, value) in event.fields { arguments += [field, value] }
-        return arguments
+    /// `EVALSHA` of the script. KEYS: stream, user, [idempotency]. ARGV: maxlen, ttl s,
+    /// fingerprint (only with a key), then the entry's fields and values.
+    private func command(_ event: IncomingEvent, receivedAt: Int64) -> RedisCommand {
+        var command = RedisCommand(reservingCapacity: 256, arguments: 16 + 2 * event.fields.count)
+        command.append("EVALSHA")
+        command.append(Self.script.sha1)
+        command.append(event.idempotencyKey == nil ? 2 : 3)
+        command.append(keys.stream)
+        command.append(keys.user(event.userID))
+        if let key = event.idempotencyKey { command.append(keys.idempotency(key)) }
+        command.append(configuration.maxLength)
+        command.append(max(1, Int(configuration.idempotencyTTL.seconds)))
+        command.append(event.idempotencyKey == nil ? "" : event.fingerprintDigest)
+        command.append("name")
+        command.append(event.name)
+        command.append("user_id")
+        command.append(event.userID)
+        command.append("at")
+        command.append(Int(receivedAt))
+        if let key = event.idempotencyKey {
+            command.append("event_id")
+            command.append(key)
+        }
+        for (field, value) in event.fields {
+            command.append(field)
+            command.append(value)
+        }
+        return command
     }
 
     private static func appended(_ reply: RedisReply, _ event: IncomingEvent) throws -> Appended {

@@ -11,7 +11,7 @@ public struct BodyLimitMiddleware: RouterMiddleware {
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+        if let length = request.headers.first(.contentLength).flatMap(Int.init), length > limit {
             throw ProblemDetails.tooLarge(limit: limit)
         }
         var context = context

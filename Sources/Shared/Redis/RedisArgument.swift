@@ -42,6 +42,18 @@ public struct RedisCommand: Sendable, CustomStringConvertible {
         self.init(arguments)
     }
 
+    /// An empty command to build with ``append(_:)``, for hot paths where an array of
+    /// existentials would cost more than the command.
+    public init(reservingCapacity bytes: Int, arguments: Int) {
+        storage.reserveCapacity(bytes)
+        ends.reserveCapacity(arguments)
+    }
+
+    public mutating func append(_ argument: some RedisArgument) {
+        argument.appendRedisArgument(to: &storage)
+        ends.append(storage.count)
+    }
+
     /// The command word only: values stay out of logs.
     public var name: String {
         guard let end = ends.first else { return "" }

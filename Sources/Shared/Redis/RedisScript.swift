@@ -15,16 +15,19 @@ public struct RedisScript: Sendable {
 extension RedisClient {
     /// Runs `script` with `keys` and `arguments`; reloads it once on `NOSCRIPT`.
     public func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws -> RedisReply {
-        let evalsha = RedisCommand(["EVALSHA", script.sha1, keys.count] + keys + arguments)
+        try await run(RedisCommand(["EVALSHA", script.sha1, keys.count] + keys + arguments), of: script)
+    }
+
+    /// Sends `evalsha`, an `EVALSHA` of `script` the caller built; reloads the script once
+    /// on `NOSCRIPT`.
+    public func run(_ evalsha: RedisCommand, of script: RedisScript) async throws -> RedisReply {
         do {
             return try await send(evalsha)
         } catch let error as RedisError where error.code == "NOSCRIPT" {
             logger.debug("script reload", metadata: ["redis.script": "\(script.sha1)"])
             // Load and call on the same connection so a second NOSCRIPT cannot happen in between.
             let load = RedisCommand("SCRIPT", "LOAD", script.source)
-            let replies = try await pipeline([load, evalsha])
-            if case .error(let message) = replies[1] { throw RedisError(message: message) }
-            return replies[1]
+            return try Self.checked(try await pipeline([load, evalsha])[1])
         }
     }
 }
