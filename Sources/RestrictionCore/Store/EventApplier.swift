@@ -85,10 +85,10 @@ public struct EventApplier: Sendable {
         if commands.isEmpty { return results.map { $0! } }
         var replies = try await redis.pipeline(commands)
         if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
-            // After a Redis restart: load and run the batch again. Entries the first pass
-            // applied are duplicates now, which the script answers by acknowledging only.
-            _ = try await redis.send("SCRIPT", "LOAD", Self.applyScript.source)
-            replies = try await redis.pipeline(commands)
+            // After a Redis restart: load and run the batch again, in one pipeline so a
+            // flush cannot fall in between. Entries the first pass applied are duplicates
+            // now, which the script answers by acknowledging only.
+            replies = Array(try await redis.pipeline([RedisCommand("SCRIPT", "LOAD", Self.applyScript.source)] + commands).dropFirst())
         }
         var next = replies.makeIterator()
         return results.map { result in
