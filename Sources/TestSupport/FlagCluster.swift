@@ -11,7 +11,6 @@ public final class FlagCluster: @unchecked Sendable {
     public let databaseURL: String
     public let environment: [String: String]
     public private(set) var instances: [ServiceProcess]
-    private let ports: [Int]
 
     public var first: ServiceProcess { instances[0] }
 
@@ -33,13 +32,11 @@ public final class FlagCluster: @unchecked Sendable {
             "FLAGS_RESYNC_MS": "2000",
         ].merging(extra) { $1 }
         self.environment = environment
-        let ports = (0..<count).map { _ in freePort() }
-        self.ports = ports
-        instances = try ports.map { try ServiceProcess(executable: "FlagService", portVariable: "FLAG_PORT", port: $0, environment: environment) }
-        for instance in instances {
-            guard await instance.waitReady() else {
-                throw Shell.Failure(command: ["FlagService"], status: -1, output: "not ready:\n\(instance.log)")
+        instances = try await withThrowingTaskGroup(of: (Int, ServiceProcess).self) { group in
+            for index in 0..<count {
+                group.addTask { (index, try await ServiceProcess.start("FlagService", portVariable: "FLAG_PORT", environment: environment)) }
             }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }.sorted { $0.key < $1.key }.map(\.value)
         }
     }
 
@@ -47,9 +44,11 @@ public final class FlagCluster: @unchecked Sendable {
     public func restart(_ index: Int, waitReady: Bool = true) async throws {
         instances[index].signal(SIGKILL)
         _ = await instances[index].waitForExit(timeout: .seconds(5))
-        instances[index] = try ServiceProcess(executable: "FlagService", portVariable: "FLAG_PORT", port: ports[index], environment: environment)
-        if waitReady, !(await instances[index].waitReady()) {
-            throw Shell.Failure(command: ["FlagService"], status: -1, output: "not ready after restart:\n\(instances[index].log)")
+        let port = instances[index].port
+        if waitReady {
+            instances[index] = try await ServiceProcess.start("FlagService", portVariable: "FLAG_PORT", port: port, environment: environment)
+        } else {
+            instances[index] = try ServiceProcess(executable: "FlagService", portVariable: "FLAG_PORT", port: port, environment: environment)
         }
     }
 

@@ -23,26 +23,20 @@ public final class RestrictionCluster: @unchecked Sendable {
             // Tests that are not about tripwires must not trip them.
             "TRIPWIRE_MIN_USERS": "1000000",
         ].merging(extra) { $1 }
-        api = try ServiceProcess(
-            executable: "RestrictionConsumer", portVariable: "RESTRICTION_PORT",
+        api = try await ServiceProcess.start(
+            "RestrictionConsumer", portVariable: "RESTRICTION_PORT",
             environment: environment.merging(["RESTRICTIONS_ROLE": role, "RESTRICTIONS_CONSUMER": "api-consumer"]) { $1 }
         )
-        guard await api.waitReady() else {
-            throw Shell.Failure(command: ["RestrictionConsumer"], status: -1, output: "not ready:\n\(api.log)")
-        }
     }
 
     /// Starts a consumer-only instance named `name`.
     @discardableResult
     public func startConsumer(_ name: String, environment extra: [String: String] = [:]) async throws -> ServiceProcess {
-        let process = try ServiceProcess(
-            executable: "RestrictionConsumer", portVariable: "RESTRICTION_PORT",
+        let process = try await ServiceProcess.start(
+            "RestrictionConsumer", portVariable: "RESTRICTION_PORT",
             environment: environment.merging(["RESTRICTIONS_ROLE": "consumer", "RESTRICTIONS_CONSUMER": name]) { $1 }.merging(extra) { $1 }
         )
         consumers[name] = process
-        guard await process.waitReady() else {
-            throw Shell.Failure(command: ["RestrictionConsumer"], status: -1, output: "consumer not ready:\n\(process.log)")
-        }
         return process
     }
 

@@ -7,24 +7,24 @@ public final class SocialCluster: @unchecked Sendable {
     public let redis: PrivateRedis
     public var redisURL: String { redis.url }
     public let databaseURL: String
-    public let profilePort: Int
+    public var profilePort: Int { profile.port }
     public private(set) var profile: ServiceProcess
     public let post: ServiceProcess
     public let feed: ServiceProcess
     /// Profile's call timeout as the callers use it.
     public static let profileTimeout: Duration = .milliseconds(500)
 
-    static func environment(redisURL: String, databaseURL: String, profilePort: Int) -> [String: String] {
+    /// - Parameter profilePort: where Post and Feed find Profile (nil for Profile itself).
+    static func environment(redisURL: String, databaseURL: String, profilePort: Int?) -> [String: String] {
         [
             "REDIS_URL": redisURL,
             "DATABASE_URL": databaseURL,
-            "PROFILE_URL": "http://127.0.0.1:\(profilePort)",
             "PROFILE_TIMEOUT_MS": String(profileTimeout.millisecondsRoundedUp),
             // The production default: 1.5 s of silence before a service counts as down, so
             // a heartbeat delayed by a busy test machine does not open breakers by itself.
             "HEALTH_INTERVAL_MS": "500",
             "PG_QUERY_TIMEOUT_MS": "2000",
-        ]
+        ].merging(profilePort.map { ["PROFILE_URL": "http://127.0.0.1:\($0)"] } ?? [:]) { $1 }
     }
 
     public init(databaseURL: String = TestEnvironment.databaseURL) async throws {
@@ -32,26 +32,26 @@ public final class SocialCluster: @unchecked Sendable {
         let redisURL = redis.url
         self.redis = redis
         self.databaseURL = databaseURL
-        let profilePort = freePort()
-        self.profilePort = profilePort
-        let env = Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profilePort)
-        self.profile = try ServiceProcess(executable: "ProfileService", portVariable: "PROFILE_PORT", port: profilePort, environment: env)
-        self.post = try ServiceProcess(executable: "PostService", portVariable: "POST_PORT", environment: env)
-        self.feed = try ServiceProcess(executable: "FeedService", portVariable: "FEED_PORT", environment: env)
-        for service in [profile, post, feed] {
-            guard await service.waitReady() else {
-                throw Shell.Failure(command: [service.executable], status: -1, output: "not ready:\n\(service.log)")
-            }
-        }
+        // Profile first: Post and Feed are told its port.
+        let profile = try await ServiceProcess.start(
+            "ProfileService", portVariable: "PROFILE_PORT",
+            environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: nil)
+        )
+        self.profile = profile
+        let env = Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profile.port)
+        async let post = ServiceProcess.start("PostService", portVariable: "POST_PORT", environment: env)
+        async let feed = ServiceProcess.start("FeedService", portVariable: "FEED_PORT", environment: env)
+        self.post = try await post
+        self.feed = try await feed
     }
 
     /// Starts Profile again on the same port (after a SIGKILL) and waits until it is ready.
     public func restartProfile() async throws {
         _ = await profile.waitForExit(timeout: .seconds(5))
-        profile = try ServiceProcess(executable: "ProfileService", portVariable: "PROFILE_PORT", port: profilePort, environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profilePort))
-        guard await profile.waitReady() else {
-            throw Shell.Failure(command: ["ProfileService"], status: -1, output: "not ready after restart:\n\(profile.log)")
-        }
+        profile = try await ServiceProcess.start(
+            "ProfileService", portVariable: "PROFILE_PORT", port: profilePort,
+            environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profilePort)
+        )
     }
 
     public func stop() async {

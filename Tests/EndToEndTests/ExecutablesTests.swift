@@ -37,17 +37,12 @@ struct ExecutablesTests {
         let events = EventCollector(subscriber.events)
         #expect(await events.waitFor { $0 == .subscribed } != nil)
 
-        let process = try ServiceProcess(executable: executable.name, portVariable: executable.portVariable, environment: [
+        let process = try await ServiceProcess.start(executable.name, portVariable: executable.portVariable, environment: [
             "REDIS_URL": TestEnvironment.redisURL,
             "DATABASE_URL": TestEnvironment.databaseURL,
             "INSTANCE_ID": instance,
             "HEALTH_INTERVAL_MS": "200",
         ])
-        let ready = await eventually(timeout: .seconds(30)) {
-            try await HTTP.get(process.baseURL + "/health/ready").status == 200
-        }
-        #expect(ready, "\(executable.name) never became ready:\n\(process.log)")
-        guard ready else { return }
 
         #expect(try await HTTP.get(process.baseURL + "/health/live").status == 200)
         let health = try await HTTP.get(process.baseURL + "/health")
