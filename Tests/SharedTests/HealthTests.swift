@@ -48,6 +48,29 @@ struct HealthRegistryTests {
         #expect(registry.availability(of: "post") == .down)
     }
 
+    @Test func upURLsAreThoseOfFreshInstancesNotSayingDown() {
+        let registry = HealthRegistry(interval: .milliseconds(100), clock: clock)
+        func beat(_ instance: String, _ status: HealthStatus = .up, url: String?) {
+            registry.ingest(HealthMessage(service: "post", instance: instance, status: status, at: 0, url: url))
+        }
+        #expect(registry.upURLs(of: "post") == []) // channel not up yet: nothing is known
+        registry.channelRestored()
+        beat("b", url: "http://b:1")
+        beat("a", url: "http://a:1")
+        beat("c", .degraded, url: "http://c:1")
+        beat("old", url: nil) // a sender from before URLs were sent
+        #expect(registry.upURLs(of: "post") == ["http://a:1", "http://b:1", "http://c:1"])
+        beat("c", .down, url: "http://c:1")
+        clock.advance(by: .milliseconds(250))
+        beat("b", url: "http://b:1")
+        clock.advance(by: .milliseconds(100)) // a is now 350 ms silent: stale
+        #expect(registry.upURLs(of: "post") == ["http://b:1"])
+        registry.ingest(HealthMessage(service: "post", instance: "*", status: .down, source: .peer, reporter: "feed", at: 0))
+        #expect(registry.upURLs(of: "post") == []) // a peer's report stands until an up heartbeat
+        registry.channelLost()
+        #expect(registry.upURLs(of: "post") == [])
+    }
+
     @Test func aPeerReportStandsUntilANewerUpHeartbeat() {
         let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
         registry.channelRestored()

@@ -15,12 +15,15 @@ import Logging
 /// | `LOG_LEVEL` | `info` |
 /// | `LOG_FORMAT` | `text` (or `json`) |
 /// | `INSTANCE_ID` | `<hostname>-<pid>` |
+/// | `ADVERTISE_URL` | `http://<HOST>:<port>` (`127.0.0.1` for a wildcard `HOST`), sent in heartbeats |
 public struct ServiceConfiguration: Sendable {
     /// Short service name used in channels and metrics, e.g. `profile` ⇒ `health.profile`.
     public var service: String
     public var host: String
     public var port: Int
     public var instance: String
+    /// Where other services reach this instance; the gateway routes to it.
+    public var advertisedURL: String
     public var version: String
     public var redis: RedisClient.Configuration
     public var postgres: PostgresClient.Configuration
@@ -41,6 +44,8 @@ public struct ServiceConfiguration: Sendable {
         self.host = env.string("HOST", default: "127.0.0.1")
         self.port = env.int(portVariable, default: defaultPort)
         self.instance = env.string("INSTANCE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let reachableHost = ["0.0.0.0", "::", "*"].contains(host) ? "127.0.0.1" : host
+        self.advertisedURL = env.string("ADVERTISE_URL") ?? "http://\(reachableHost.contains(":") ? "[\(reachableHost)]" : reachableHost):\(port)"
         self.version = env.string("SERVICE_VERSION", default: SuiteVersion.current)
         self.redis = RedisClient.Configuration(environment: env)
         self.postgres = PostgresClient.Configuration(environment: env, applicationName: service)

@@ -65,7 +65,7 @@ public struct ServiceRuntime: Sendable {
         }
         self.health = HealthReporter(
             service: configuration.service, instance: configuration.instance, version: configuration.version,
-            checks: checks + extraChecks, interval: configuration.healthInterval, publishingTo: redis, logger: logger
+            url: configuration.advertisedURL, checks: checks + extraChecks, interval: configuration.healthInterval, publishingTo: redis, logger: logger
         )
         self.registry = HealthRegistry(interval: configuration.healthInterval, clock: ContinuousClock())
         self.registryService = HealthRegistryService(registry: registry, redis: configuration.redis, logger: logger)

@@ -24,11 +24,12 @@ public final class HealthRegistry: Sendable {
         public var status: HealthStatus
         public var checks: [String: HealthStatus]
         public var version: String
+        public var url: String?
         /// Time since its last heartbeat.
         public var age: Duration
         public var stale: Bool
 
-        enum CodingKeys: String, CodingKey { case instance, status, checks, version, ageMs = "age_ms", stale }
+        enum CodingKeys: String, CodingKey { case instance, status, checks, version, url, ageMs = "age_ms", stale }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -36,6 +37,7 @@ public final class HealthRegistry: Sendable {
             status = try c.decode(HealthStatus.self, forKey: .status)
             checks = try c.decode([String: HealthStatus].self, forKey: .checks)
             version = try c.decode(String.self, forKey: .version)
+            url = try c.decodeIfPresent(String.self, forKey: .url)
             age = .milliseconds(try c.decode(Int64.self, forKey: .ageMs))
             stale = try c.decode(Bool.self, forKey: .stale)
         }
@@ -46,15 +48,17 @@ public final class HealthRegistry: Sendable {
             try c.encode(status, forKey: .status)
             try c.encode(checks, forKey: .checks)
             try c.encode(version, forKey: .version)
+            try c.encodeIfPresent(url, forKey: .url)
             try c.encode(age.millisecondsRoundedUp, forKey: .ageMs)
             try c.encode(stale, forKey: .stale)
         }
 
-        init(instance: String, status: HealthStatus, checks: [String: HealthStatus], version: String, age: Duration, stale: Bool) {
+        init(instance: String, status: HealthStatus, checks: [String: HealthStatus], version: String, url: String?, age: Duration, stale: Bool) {
             self.instance = instance
             self.status = status
             self.checks = checks
             self.version = version
+            self.url = url
             self.age = age
             self.stale = stale
         }
@@ -168,6 +172,7 @@ public final class HealthRegistry: Sendable {
                             status: age > staleAfter ? .down : instance.message.status,
                             checks: instance.message.checks,
                             version: instance.message.version,
+                            url: instance.message.url,
                             age: age,
                             stale: age > staleAfter
                         )
@@ -181,6 +186,18 @@ public final class HealthRegistry: Sendable {
     /// Instances of `service` that are up now, for balancing.
     public func upInstances(of service: String) -> [String] {
         snapshot().first { $0.service == service }?.instances.filter { $0.status != .down }.map(\.instance) ?? []
+    }
+
+    /// The URLs of the instances of `service` heard from within the staleness limit and not
+    /// saying `down`, sorted; empty when none is known or the channel is lost.
+    public func upURLs(of service: String) -> [String] {
+        let now = clock.now
+        return state.withLockedValue { state in
+            guard state.channelUp, let record = state.services[service], record.peerReporter == nil else { return [] }
+            return record.instances.values.compactMap { instance in
+                now - instance.seenAt > staleAfter || instance.message.status == .down ? nil : instance.message.url
+            }.sorted()
+        }
     }
 
     // MARK: Evaluation

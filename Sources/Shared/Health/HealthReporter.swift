@@ -21,6 +21,7 @@ public final class HealthReporter: Service, Sendable {
     public let service: String
     public let instance: String
     public let version: String
+    public let url: String?
     private let checks: NIOLockedValueBox<[HealthCheck]>
     private let interval: Duration
     private let redis: RedisClient?
@@ -32,6 +33,7 @@ public final class HealthReporter: Service, Sendable {
         service: String,
         instance: String,
         version: String = SuiteVersion.current,
+        url: String? = nil,
         checks: [HealthCheck],
         interval: Duration,
         publishingTo redis: RedisClient?,
@@ -40,6 +42,7 @@ public final class HealthReporter: Service, Sendable {
         self.service = service
         self.instance = instance
         self.version = version
+        self.url = url
         self.checks = NIOLockedValueBox(checks)
         self.interval = interval
         self.redis = redis
@@ -128,7 +131,7 @@ public final class HealthReporter: Service, Sendable {
         guard let redis else { return }
         let message = HealthMessage(
             service: service, instance: instance, status: status, checks: checks,
-            at: Int64(Date().timeIntervalSince1970 * 1000), version: version
+            at: Int64(Date().timeIntervalSince1970 * 1000), version: version, url: url
         )
         do {
             try await redis.publish(HealthMessage.channel(for: service), try JSONEncoder().encode(message).bytes)

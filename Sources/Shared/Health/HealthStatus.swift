@@ -23,6 +23,9 @@ public struct HealthMessage: Codable, Sendable, Equatable {
     /// Unix milliseconds.
     public var at: Int64
     public var version: String
+    /// Where the instance answers HTTP (beyond the fixed message: the gateway balances over
+    /// the instances it hears from).
+    public var url: String?
 
     public init(
         service: String,
@@ -32,7 +35,8 @@ public struct HealthMessage: Codable, Sendable, Equatable {
         source: Source = .self,
         reporter: String? = nil,
         at: Int64,
-        version: String = SuiteVersion.current
+        version: String = SuiteVersion.current,
+        url: String? = nil
     ) {
         self.service = service
         self.instance = instance
@@ -42,6 +46,7 @@ public struct HealthMessage: Codable, Sendable, Equatable {
         self.reporter = reporter
         self.at = at
         self.version = version
+        self.url = url
     }
 
     public static func channel(for service: String) -> String { "health.\(service)" }
