@@ -14,7 +14,7 @@ let services = [
 
 /// Services whose model, store and routes live in a library of their own, for the tests
 /// and benchmarks.
-let serviceLibraries = ["FlagService": "FlagCore", "RestrictionConsumer": "RestrictionCore"]
+let serviceLibraries = ["FlagService": "FlagCore", "RestrictionConsumer": "RestrictionCore", "Gateway": "GatewayCore"]
 
 let package = Package(
     name: "suite",
@@ -88,6 +88,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The gateway's route table, proxy, protection and dashboard.
+        .target(
+            name: "GatewayCore",
+            dependencies: [
+                "Shared",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Helpers for the tests: private Redis/PostgreSQL servers, a manual clock, processes.
         .target(
             name: "TestSupport",
@@ -117,6 +129,11 @@ let package = Package(
                 "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: ["GatewayCore", "Shared", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,11 +1,61 @@
+import AsyncHTTPClient
+import Foundation
+import GatewayCore
 import Hummingbird
+import ServiceLifecycle
 import Shared
 
 /// Front door: routing, breakers per upstream, rate limits, API keys, health dashboard.
 ///
-/// The composition root: everything the service runs is made and wired here.
+/// The composition root: everything the service runs is made and wired here. The gateway
+/// routes without Redis (static URLs, in-process rate limits), so Redis only degrades it.
 func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol {
-    let runtime = ServiceRuntime(configuration: config, dependencies: .init())
+    let runtime = ServiceRuntime(configuration: config, dependencies: .init(redisRequired: false))
+    let env = config.environment
+    let table: RouteTable
+    do {
+        table = try RouteTable.load(env, maxBodyBytes: config.maxBodyBytes)
+    } catch {
+        runtime.logger.critical("invalid route table", metadata: ["error": "\(error)"])
+        exit(1)
+    }
+    // Its own client: many keep-alive connections per upstream (the default soft limit of 8
+    // would queue requests), no redirects followed and no decompression, since a proxy passes
+    // both on as they are.
+    // A refused connection fails at once instead of being retried until the request's
+    // deadline: the gateway retries on another instance itself, and its breaker must hear
+    // of the failure.
+    var pool = HTTPClient.Configuration.ConnectionPool(
+        idleTimeout: .seconds(60),
+        concurrentHTTP1ConnectionsPerHostSoftLimit: env.int("GATEWAY_UPSTREAM_CONNECTIONS", default: 128)
+    )
+    pool.retryConnectionEstablishment = false
+    let upstreams = HTTPClientService(client: HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: .init(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(Int64(env.milliseconds("GATEWAY_CONNECT_TIMEOUT_MS", default: .seconds(1)).millisecondsRoundedUp))),
+            connectionPool: pool,
+            decompression: .disabled
+        )
+    ))
+    let apiKeys = env.list("GATEWAY_API_KEYS").isEmpty ? config.adminAPIKeys : Set(env.list("GATEWAY_API_KEYS"))
+    let proxy = GatewayProxy(
+        client: upstreams.client,
+        balancer: UpstreamBalancer(registry: runtime.registry),
+        breakers: runtime.breakers,
+        limiter: RateLimiter(redis: runtime.redis, keyPrefix: "gateway:ratelimit:", clock: ContinuousClock(), logger: runtime.logger),
+        apiKeys: apiKeys
+    )
+    let board = DashboardBoard(registry: runtime.registry)
+
     let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Gateway"))
-    return runtime.makeApplication(router: router)
+    GatewayAPI(table: table, proxy: proxy).register(on: router)
+    DashboardAPI(board: board).register(on: router)
+    runtime.logger.info("routes", metadata: [
+        "gateway.routes": "\(table.routes.map { "\($0.prefix) → \($0.service) \($0.urls)" })",
+    ])
+    return runtime.makeApplication(router: router, services: [
+        upstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
+    ])
 }

@@ -1,0 +1,184 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import Shared
+
+/// Sends one request to its route's upstream and streams the answer back.
+///
+/// In order: API key on writes, body size, rate limit, the upstream's breaker (open: 503 at
+/// once, the upstream untouched), then the call through the pooled HTTP client, bodies
+/// streamed both ways. Idempotent requests without a body are tried on the next instance when
+/// one cannot be reached, within the retry budget. Only transport failures (unreachable,
+/// timed out) count against the breaker: an upstream's own 5xx is its answer, passed on.
+public struct GatewayProxy: Sendable {
+    let client: HTTPClient
+    let balancer: UpstreamBalancer
+    let breakers: BreakerBoard
+    let breakerConfiguration: CircuitBreaker.Configuration
+    let limiter: RateLimiter?
+    let apiKeys: Set<String>
+    let budget: RetryBudget
+
+    public init(
+        client: HTTPClient, balancer: UpstreamBalancer, breakers: BreakerBoard,
+        breakerConfiguration: CircuitBreaker.Configuration = .init(), limiter: RateLimiter?,
+        apiKeys: Set<String>, budget: RetryBudget = RetryBudget()
+    ) {
+        self.client = client
+        self.balancer = balancer
+        self.breakers = breakers
+        self.breakerConfiguration = breakerConfiguration
+        self.limiter = limiter
+        self.apiKeys = apiKeys
+        self.budget = budget
+    }
+
+    /// Headers that describe one connection, never forwarded (RFC 9110 §7.6.1), plus the
+    /// ones the gateway sets itself.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+        "transfer-encoding", "upgrade", "host", "content-length", "x-forwarded-proto", "x-request-id",
+    ]
+
+    public func forward(_ request: Request, context: ServiceRequestContext, route: GatewayRoute, upstreamPath: Substring) async throws -> Response {
+        let isRead = request.method == .get || request.method == .head || request.method == .options
+        let presented = APIKeyMiddleware.presentedKey(request)
+        let verifiedKey = presented.flatMap { apiKeys.contains($0) ? $0 : nil }
+        if !isRead && route.keysOnWrites {
+            guard let presented else { throw ProblemDetails.unauthorized("an API key is required (X-Api-Key)") }
+            guard verifiedKey != nil else { throw ProblemDetails.forbidden("the API key is not valid") }
+            _ = presented
+        }
+
+        let length = request.headers.first(.contentLength).flatMap(Int.init)
+        if let length, length > route.maxBodyBytes { throw ProblemDetails.tooLarge(limit: route.maxBodyBytes) }
+        let hasBody = (length ?? 0) > 0 || request.headers.first(.transferEncoding) != nil
+
+        var limitHeaders: HTTPFields = [:]
+        if let policy = route.rateLimit, let limiter {
+            let client = verifiedKey.map { "key:" + $0 } ?? "ip:" + (context.remoteAddress?.ipAddress ?? "unknown")
+            let decision = await limiter.check(route.prefix + "|" + client, policy: policy)
+            limitHeaders = decision.headers
+            guard decision.allowed else { throw ProblemDetails.rateLimited(retryAfter: decision.retryAfter, headers: limitHeaders) }
+        }
+
+        let breaker = breakers.breaker(for: route.service, configuration: breakerConfiguration)
+        let permit = try breaker.acquire()
+        let candidates = balancer.candidates(for: route)
+        guard !candidates.isEmpty else {
+            throw DependencyUnavailableError(dependency: route.service, reason: "no instance known")
+        }
+
+        var outgoing = HTTPClientRequest(url: "")
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        outgoing.headers = forwardedHeaders(request, context: context)
+        if hasBody {
+            outgoing.body = .stream(
+                LimitedBody(base: request.body, limit: route.maxBodyBytes),
+                length: length.map { .known(Int64($0)) } ?? .unknown
+            )
+        }
+        let target = String(upstreamPath) + (request.uri.query.map { "?" + $0 } ?? "")
+        let retryable = isRead && !hasBody
+        budget.recordAttempt()
+
+        let start = ContinuousClock.now
+        var attempt = 0
+        while true {
+            outgoing.url = candidates[attempt % candidates.count] + target
+            do {
+                let response = try await client.execute(outgoing, timeout: TimeAmount(route.timeout), logger: context.logger)
+                breaker.record(permit, outcome: .success, duration: ContinuousClock.now - start)
+                return Response(
+                    status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+                    headers: responseHeaders(response.headers, adding: limitHeaders),
+                    body: ResponseBody(asyncSequence: response.body)
+                )
+            } catch let error as HTTPClientError where error == .deadlineExceeded {
+                breaker.record(permit, outcome: .failure, duration: ContinuousClock.now - start)
+                throw ProblemDetails(status: .gatewayTimeout, type: "/problems/upstream-timeout",
+                                     detail: "\(route.service) did not answer within \(route.timeout)")
+            } catch let error as LimitedBody.TooLarge {
+                breaker.record(permit, outcome: .success, duration: ContinuousClock.now - start)
+                throw ProblemDetails.tooLarge(limit: error.limit)
+            } catch {
+                attempt += 1
+                if retryable, attempt <= route.retries, budget.tryWithdraw() {
+                    context.logger.debug("retrying on another instance", metadata: ["gateway.service": "\(route.service)", "error": "\(error)"])
+                    continue
+                }
+                breaker.record(permit, outcome: .failure, duration: ContinuousClock.now - start)
+                context.logger.warning("upstream unreachable", metadata: ["gateway.service": "\(route.service)", "error": "\(error)"])
+                throw ProblemDetails(status: .badGateway, type: "/problems/upstream-unreachable", detail: "\(route.service) could not be reached")
+            }
+        }
+    }
+
+    private func forwardedHeaders(_ request: Request, context: ServiceRequestContext) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        // Fields named in Connection are hop-by-hop too.
+        let named = Set(request.headers[values: .connection].flatMap { $0.split(separator: ",") }.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        })
+        var forwardedFor: [String] = []
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if name == "x-forwarded-for" {
+                forwardedFor.append(field.value)
+            } else if !Self.hopByHop.contains(name), !named.contains(name) {
+                headers.add(name: field.name.rawName, value: field.value)
+            }
+        }
+        if let address = context.remoteAddress?.ipAddress { forwardedFor.append(address) }
+        if !forwardedFor.isEmpty { headers.add(name: "X-Forwarded-For", value: forwardedFor.joined(separator: ", ")) }
+        headers.add(name: "X-Forwarded-Proto", value: "http")
+        headers.add(name: "X-Request-Id", value: context.requestID)
+        return headers
+    }
+
+    private func responseHeaders(_ upstream: HTTPHeaders, adding extra: HTTPFields) -> HTTPFields {
+        var fields = HTTPFields()
+        for (name, value) in upstream {
+            let lower = name.lowercased()
+            // The gateway's own request id and rate-limit headers win over the upstream's.
+            guard lower != "connection", lower != "keep-alive", lower != "transfer-encoding", lower != "x-request-id",
+                  let fieldName = HTTPField.Name(name), extra[fieldName] == nil
+            else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
+        }
+        fields.append(contentsOf: extra)
+        return fields
+    }
+}
+
+/// A request body that stops at `limit` bytes, for bodies without a `Content-Length`.
+struct LimitedBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    struct TooLarge: Error {
+        let limit: Int
+    }
+
+    let base: RequestBody
+    let limit: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: RequestBody.AsyncIterator
+        let limit: Int
+        var seen = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let buffer = try await base.next() else { return nil }
+            seen += buffer.readableBytes
+            if seen > limit { throw TooLarge(limit: limit) }
+            return buffer
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(base: base.makeAsyncIterator(), limit: limit)
+    }
+}

@@ -1,0 +1,149 @@
+import Foundation
+import Shared
+
+/// The gateway's routes, longest prefix first.
+///
+/// The default covers every service of the suite at its default port (each overridable with
+/// `<SERVICE>_URL`); `GATEWAY_ROUTES_FILE` replaces it with a JSON document:
+///
+/// ```json
+/// {"defaults": {"timeout_ms": 10000, "retries": 1, "keys_on_writes": true,
+///               "rate_limit": {"limit": 100, "period_s": 1}, "max_body_bytes": 1048576},
+///  "routes": [{"prefix": "/flags", "service": "flags", "urls": ["http://127.0.0.1:8081"],
+///              "timeout_ms": 2000, "rate_limit": null}]}
+/// ```
+/// A route's own fields override the defaults; `"rate_limit": null` switches limiting off.
+public struct RouteTable: Sendable {
+    public let routes: [GatewayRoute]
+
+    public init(_ routes: [GatewayRoute]) {
+        self.routes = routes.sorted { $0.prefix.count > $1.prefix.count }
+    }
+
+    /// The route taking `path`, and the path to send upstream.
+    public func match(_ path: Substring) -> (route: GatewayRoute, upstreamPath: Substring)? {
+        for route in routes {
+            if let upstream = route.upstreamPath(for: path) { return (route, upstream) }
+        }
+        return nil
+    }
+
+    /// The suite's services under their prefixes (see the README's route table).
+    public static let defaultPrefixes: [(prefix: String, service: String, urlVariable: String, port: Int)] = [
+        ("/flags", "flags", "FLAG_URL", 8081),
+        ("/restrictions", "restriction", "RESTRICTION_URL", 8082),
+        ("/analytics", "analytics", "ANALYTICS_URL", 8083),
+        ("/stream", "stream", "STREAM_URL", 8084),
+        ("/social/profile", "profile", "PROFILE_URL", 8085),
+        ("/social/post", "post", "POST_URL", 8086),
+        ("/social/feed", "feed", "FEED_URL", 8087),
+    ]
+
+    /// From `GATEWAY_ROUTES_FILE`, else the defaults with the environment's URLs and
+    /// `GATEWAY_RATE_LIMIT` (`<limit>/<seconds>`, default `100/1`, `off` for none),
+    /// `GATEWAY_TIMEOUT_MS` (10000), `GATEWAY_RETRIES` (1), `GATEWAY_KEYS_ON_WRITES` (true).
+    public static func load(_ env: EnvironmentReader, maxBodyBytes: Int) throws -> RouteTable {
+        var defaults = RouteDefaults(
+            timeout: env.milliseconds("GATEWAY_TIMEOUT_MS", default: .seconds(10)),
+            retries: env.int("GATEWAY_RETRIES", default: 1),
+            keysOnWrites: env.bool("GATEWAY_KEYS_ON_WRITES", default: true),
+            rateLimit: try parseRate(env.string("GATEWAY_RATE_LIMIT", default: "100/1")),
+            maxBodyBytes: maxBodyBytes
+        )
+        if let path = env.string("GATEWAY_ROUTES_FILE") {
+            let json = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: path)))
+            return try RouteTable(json: json, defaults: &defaults)
+        }
+        return RouteTable(defaultPrefixes.map { entry in
+            defaults.route(
+                prefix: entry.prefix, service: entry.service,
+                urls: env.list(entry.urlVariable).isEmpty ? ["http://127.0.0.1:\(entry.port)"] : env.list(entry.urlVariable)
+            )
+        })
+    }
+
+    init(json: JSONValue, defaults: inout RouteDefaults) throws {
+        if let object = json["defaults"] { try defaults.apply(object, at: "defaults") }
+        guard case .array(let entries)? = json["routes"], !entries.isEmpty else {
+            throw RouteTableError("routes: a non-empty array is required")
+        }
+        var routes: [GatewayRoute] = []
+        for (index, entry) in entries.enumerated() {
+            let at = "routes[\(index)]"
+            guard case .string(let prefix)? = entry["prefix"], prefix.hasPrefix("/") else {
+                throw RouteTableError("\(at).prefix: a path starting with / is required")
+            }
+            guard case .string(let service)? = entry["service"], !service.isEmpty else {
+                throw RouteTableError("\(at).service: a service name is required")
+            }
+            var urls: [String] = []
+            if case .array(let list)? = entry["urls"] {
+                for case .string(let url) in list {
+                    guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw RouteTableError("\(at).urls: \(url) is not an http(s) URL") }
+                    urls.append(url.hasSuffix("/") ? String(url.dropLast()) : url)
+                }
+            }
+            var own = defaults
+            try own.apply(entry, at: at)
+            routes.append(own.route(prefix: prefix.count > 1 && prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix, service: service, urls: urls))
+        }
+        guard Set(routes.map(\.prefix)).count == routes.count else { throw RouteTableError("routes: prefixes must be unique") }
+        self.init(routes)
+    }
+
+    static func parseRate(_ text: String) throws -> RateLimitPolicy? {
+        if text.lowercased() == "off" { return nil }
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let limit = Int(parts[0]), let seconds = Double(parts[1]), limit > 0, seconds > 0 else {
+            throw RouteTableError("GATEWAY_RATE_LIMIT: <limit>/<seconds> or off, not \(text)")
+        }
+        return RateLimitPolicy(name: "gateway", limit: limit, period: .milliseconds(Int64(seconds * 1000)))
+    }
+}
+
+/// What a route takes when it does not say.
+struct RouteDefaults {
+    var timeout: Duration
+    var retries: Int
+    var keysOnWrites: Bool
+    var rateLimit: RateLimitPolicy?
+    var maxBodyBytes: Int
+
+    func route(prefix: String, service: String, urls: [String]) -> GatewayRoute {
+        GatewayRoute(
+            prefix: prefix, service: service, urls: urls, timeout: timeout, retries: retries,
+            keysOnWrites: keysOnWrites, rateLimit: rateLimit, maxBodyBytes: maxBodyBytes
+        )
+    }
+
+    mutating func apply(_ object: JSONValue, at path: String) throws {
+        if case .number(let ms)? = object["timeout_ms"] {
+            guard ms > 0 else { throw RouteTableError("\(path).timeout_ms: must be positive") }
+            timeout = .milliseconds(Int64(ms))
+        }
+        if case .number(let count)? = object["retries"] {
+            guard count >= 0, count <= 5 else { throw RouteTableError("\(path).retries: 0 to 5") }
+            retries = Int(count)
+        }
+        if case .bool(let flag)? = object["keys_on_writes"] { keysOnWrites = flag }
+        if case .number(let bytes)? = object["max_body_bytes"] {
+            guard bytes > 0 else { throw RouteTableError("\(path).max_body_bytes: must be positive") }
+            maxBodyBytes = Int(bytes)
+        }
+        switch object["rate_limit"] {
+        case .null?: rateLimit = nil
+        case .object(let limit)?:
+            guard case .number(let count)? = limit["limit"], case .number(let seconds)? = limit["period_s"], count >= 1, seconds > 0 else {
+                throw RouteTableError("\(path).rate_limit: {\"limit\": ≥ 1, \"period_s\": > 0}")
+            }
+            rateLimit = RateLimitPolicy(name: "gateway", limit: Int(count), period: .milliseconds(Int64(seconds * 1000)))
+        default: break
+        }
+    }
+}
+
+/// A route table that cannot be used; the gateway refuses to start with it.
+public struct RouteTableError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
