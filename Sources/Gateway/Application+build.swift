@@ -55,7 +55,8 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
     runtime.logger.info("routes", metadata: [
         "gateway.routes": "\(table.routes.map { "\($0.prefix) → \($0.service) \($0.urls)" })",
     ])
-    return runtime.makeApplication(router: router, services: [
+    let relay = WebSocketRelay(table: table, proxy: proxy, maxFrameSize: config.maxBodyBytes)
+    return runtime.makeApplication(router: router, server: relay.server, services: [
         upstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
     ])
 }

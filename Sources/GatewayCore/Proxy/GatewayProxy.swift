@@ -43,23 +43,32 @@ public struct GatewayProxy: Sendable {
         "transfer-encoding", "upgrade", "host", "content-length", "x-forwarded-proto", "x-request-id",
     ]
 
-    public func forward(_ request: Request, context: ServiceRequestContext, route: GatewayRoute, upstreamPath: Substring) async throws -> Response {
-        let isRead = request.method == .get || request.method == .head || request.method == .options
-        let presented = APIKeyMiddleware.presentedKey(request)
+    /// A request let through to an upstream: the breaker's permit to record the outcome
+    /// against, the rate-limit headers to send back, where to send it.
+    struct Admission {
+        let breaker: CircuitBreaker
+        let permit: CircuitBreaker.Permit
+        let limitHeaders: HTTPFields
+        let candidates: [String]
+    }
+
+    /// The checks every request passes before anything is sent upstream, in order: API key
+    /// on writes, body size, rate limit, the upstream's breaker, a known instance.
+    func admit(method: HTTPRequest.Method, headers: HTTPFields, clientAddress: String?, route: GatewayRoute) async throws -> Admission {
+        let isRead = method == .get || method == .head || method == .options
+        let presented = APIKeyMiddleware.presentedKey(in: headers)
         let verifiedKey = presented.flatMap { apiKeys.contains($0) ? $0 : nil }
         if !isRead && route.keysOnWrites {
-            guard let presented else { throw ProblemDetails.unauthorized("an API key is required (X-Api-Key)") }
+            guard presented != nil else { throw ProblemDetails.unauthorized("an API key is required (X-Api-Key)") }
             guard verifiedKey != nil else { throw ProblemDetails.forbidden("the API key is not valid") }
-            _ = presented
         }
-
-        let length = request.headers.first(.contentLength).flatMap(Int.init)
-        if let length, length > route.maxBodyBytes { throw ProblemDetails.tooLarge(limit: route.maxBodyBytes) }
-        let hasBody = (length ?? 0) > 0 || request.headers.first(.transferEncoding) != nil
+        if let length = headers.first(.contentLength).flatMap(Int.init), length > route.maxBodyBytes {
+            throw ProblemDetails.tooLarge(limit: route.maxBodyBytes)
+        }
 
         var limitHeaders: HTTPFields = [:]
         if let policy = route.rateLimit, let limiter {
-            let client = verifiedKey.map { "key:" + $0 } ?? "ip:" + (context.remoteAddress?.ipAddress ?? "unknown")
+            let client = verifiedKey.map { "key:" + $0 } ?? "ip:" + (clientAddress ?? "unknown")
             let decision = await limiter.check(route.prefix + "|" + client, policy: policy)
             limitHeaders = decision.headers
             guard decision.allowed else { throw ProblemDetails.rateLimited(retryAfter: decision.retryAfter, headers: limitHeaders) }
@@ -69,12 +78,26 @@ public struct GatewayProxy: Sendable {
         let permit = try breaker.acquire()
         let candidates = balancer.candidates(for: route)
         guard !candidates.isEmpty else {
+            // Nothing was called: the permit goes back as a success so a half-open probe
+            // slot is not held forever.
+            breaker.record(permit, outcome: .success, duration: .zero)
             throw DependencyUnavailableError(dependency: route.service, reason: "no instance known")
         }
+        return Admission(breaker: breaker, permit: permit, limitHeaders: limitHeaders, candidates: candidates)
+    }
+
+    public func forward(_ request: Request, context: ServiceRequestContext, route: GatewayRoute, upstreamPath: Substring) async throws -> Response {
+        let admission = try await admit(
+            method: request.method, headers: request.headers, clientAddress: context.remoteAddress?.ipAddress, route: route
+        )
+        let (breaker, permit, limitHeaders, candidates) = (admission.breaker, admission.permit, admission.limitHeaders, admission.candidates)
+        let isRead = request.method == .get || request.method == .head || request.method == .options
+        let length = request.headers.first(.contentLength).flatMap(Int.init)
+        let hasBody = (length ?? 0) > 0 || request.headers.first(.transferEncoding) != nil
 
         var outgoing = HTTPClientRequest(url: "")
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        outgoing.headers = forwardedHeaders(request, context: context)
+        outgoing.headers = HTTPHeaders(Self.forwardedHeaders(request.headers, clientAddress: context.remoteAddress?.ipAddress, requestID: context.requestID).map { ($0.name.rawName, $0.value) })
         if hasBody {
             outgoing.body = .stream(
                 LimitedBody(base: request.body, limit: route.maxBodyBytes),
@@ -117,25 +140,27 @@ public struct GatewayProxy: Sendable {
         }
     }
 
-    private func forwardedHeaders(_ request: Request, context: ServiceRequestContext) -> HTTPHeaders {
-        var headers = HTTPHeaders()
+    /// The request's end-to-end headers plus the gateway's `X-Forwarded-For`/`-Proto` and
+    /// `X-Request-Id`.
+    static func forwardedHeaders(_ incoming: HTTPFields, clientAddress: String?, requestID: String, dropping extra: Set<String> = []) -> HTTPFields {
+        var headers = HTTPFields()
         // Fields named in Connection are hop-by-hop too.
-        let named = Set(request.headers[values: .connection].flatMap { $0.split(separator: ",") }.map {
+        let named = Set(incoming[values: .connection].flatMap { $0.split(separator: ",") }.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         })
         var forwardedFor: [String] = []
-        for field in request.headers {
+        for field in incoming {
             let name = field.name.canonicalName
             if name == "x-forwarded-for" {
                 forwardedFor.append(field.value)
-            } else if !Self.hopByHop.contains(name), !named.contains(name) {
-                headers.add(name: field.name.rawName, value: field.value)
+            } else if !hopByHop.contains(name), !named.contains(name), !extra.contains(name) {
+                headers.append(field)
             }
         }
-        if let address = context.remoteAddress?.ipAddress { forwardedFor.append(address) }
-        if !forwardedFor.isEmpty { headers.add(name: "X-Forwarded-For", value: forwardedFor.joined(separator: ", ")) }
-        headers.add(name: "X-Forwarded-Proto", value: "http")
-        headers.add(name: "X-Request-Id", value: context.requestID)
+        if let clientAddress { forwardedFor.append(clientAddress) }
+        if !forwardedFor.isEmpty { headers[.forwardedFor] = forwardedFor.joined(separator: ", ") }
+        headers[.forwardedProto] = "http"
+        headers[.requestID] = requestID
         return headers
     }
 

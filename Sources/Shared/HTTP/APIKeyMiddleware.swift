@@ -30,8 +30,13 @@ public struct APIKeyMiddleware: RouterMiddleware {
 
     /// The key in `X-Api-Key` or `Authorization: Bearer …`, if any.
     public static func presentedKey(_ request: Request) -> String? {
-        if let key = request.headers[.apiKey], !key.isEmpty { return key }
-        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer ") {
+        presentedKey(in: request.headers)
+    }
+
+    /// The key in `X-Api-Key` or `Authorization: Bearer …` of `headers`, if any.
+    public static func presentedKey(in headers: HTTPFields) -> String? {
+        if let key = headers[.apiKey], !key.isEmpty { return key }
+        if let authorization = headers[.authorization], authorization.hasPrefix("Bearer ") {
             return String(authorization.dropFirst(7))
         }
         return nil

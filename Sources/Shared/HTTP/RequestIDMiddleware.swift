@@ -11,12 +11,17 @@ public struct RequestIDMiddleware: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let id = request.headers[.requestID].flatMap(Self.acceptable) ?? UUID().uuidString.lowercased()
+        let id = Self.id(for: request.headers)
         context.requestID = id
         context.logger[metadataKey: "request.id"] = .string(id)
         var response = try await next(request, context)
         response.headers[.requestID] = id
         return response
+    }
+
+    /// The client's request id when it is acceptable, else a new one.
+    public static func id(for headers: HTTPFields) -> String {
+        headers[.requestID].flatMap(acceptable) ?? UUID().uuidString.lowercased()
     }
 
     /// Up to 128 characters of `[A-Za-z0-9._:-]`: anything else could forge log lines.

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 
@@ -96,7 +97,10 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// The application with every long-lived part as a service, in dependency order.
-    public func makeApplication(router: Router<ServiceRequestContext>, services: [any Service] = []) -> some ApplicationProtocol {
+    /// - Parameter server: the HTTP server (the gateway adds WebSocket upgrades).
+    public func makeApplication(
+        router: Router<ServiceRequestContext>, server: HTTPServerBuilder = .http1(), services: [any Service] = []
+    ) -> some ApplicationProtocol {
         var all: [any Service] = [redis]
         if let postgres { all.append(postgres) }
         all.append(http)
@@ -106,6 +110,7 @@ public struct ServiceRuntime: Sendable {
         all.append(health)
         return Application(
             router: router,
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: all,
             logger: logger

@@ -1,0 +1,137 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import HummingbirdWSClient
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOWebSocket
+import Shared
+import Testing
+import TestSupport
+
+/// WebSocket upgrades through the real gateway, to a WebSocket server in the test process
+/// (no service of the suite speaks WebSocket yet).
+@Suite("Gateway WebSockets")
+struct GatewayWebSocketTests {
+    let logger = Logger(label: "test.gateway.ws")
+
+    /// A WebSocket server that first says what it was asked (path, forwarded headers), then
+    /// echoes every message; `close <code>` makes it close with that code.
+    func startEchoServer() async throws -> (port: Int, task: Task<Void, any Error>) {
+        let port = NIOLockedValueBox<Int?>(nil)
+        let app = Application(
+            router: Router(),
+            server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20))) { request, _, _ in
+                .upgrade([:]) { inbound, outbound, _ in
+                    let fields = request.headerFields
+                    try await outbound.write(.text(
+                        "path=\(request.path ?? "") xff=\(fields[.forwardedFor] ?? "-") proto=\(fields[.forwardedProto] ?? "-") "
+                            + "rid=\(fields[.requestID] ?? "-") token=\(fields[.authorization] ?? "-")"
+                    ))
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        switch message {
+                        case .text(let text) where text.hasPrefix("close "):
+                            try await outbound.close(.init(codeNumber: Int(text.dropFirst(6)) ?? 1000), reason: "asked to")
+                            return
+                        case .text(let text): try await outbound.write(.text(text))
+                        case .binary(let bytes): try await outbound.write(.binary(bytes))
+                        }
+                    }
+                }
+            },
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.withLockedValue { $0 = channel.localAddress?.port } },
+            logger: logger
+        )
+        let task = Task { try await app.runService() }
+        guard await eventually({ port.withLockedValue { $0 } != nil }), let bound = port.withLockedValue({ $0 }) else {
+            task.cancel()
+            throw EchoServerDidNotStart()
+        }
+        return (bound, task)
+    }
+
+    struct EchoServerDidNotStart: Error {}
+
+    func startGateway(streamURL: String, redis: PrivateRedis) async throws -> ServiceProcess {
+        try await ServiceProcess.start("Gateway", portVariable: "GATEWAY_PORT", environment: [
+            "REDIS_URL": redis.url, "STREAM_URL": streamURL, "GATEWAY_RATE_LIMIT": "off", "HEALTH_INTERVAL_MS": "500",
+        ])
+    }
+
+    @Test func messagesAndFragmentsGoBothWaysAndCloseCodesComeBack() async throws {
+        let redis = try await PrivateRedis.start()
+        let (port, server) = try await startEchoServer()
+        let gateway = try await startGateway(streamURL: "http://127.0.0.1:\(port)", redis: redis)
+        defer {
+            server.cancel()
+            gateway.signal(SIGTERM)
+            Task { try? await redis.stop() }
+        }
+
+        let big = ByteBuffer(bytes: (0..<300_000).map { UInt8($0 % 251) })
+        let received = NIOLockedValueBox<[WebSocketMessage]>([])
+        let close = try await WebSocketClient.connect(
+            url: "ws://127.0.0.1:\(gateway.port)/stream/echo/room?since=5",
+            configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: [.authorization: "Bearer t0k", .requestID: "ws-req-1"]),
+            logger: logger
+        ) { inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            func receive() async throws {
+                if let message = try await messages.next() { received.withLockedValue { $0.append(message) } }
+            }
+            try await receive()
+            try await outbound.write(.text("hello ✓"))
+            try await receive()
+            // One message in three fragments: the relay passes each on, the server reassembles.
+            for (index, start) in stride(from: 0, to: big.readableBytes, by: 100_000).enumerated() {
+                let part = big.getSlice(at: start, length: min(100_000, big.readableBytes - start))!
+                let last = start + 100_000 >= big.readableBytes
+                try await outbound.write(.custom(WebSocketFrame(fin: last, opcode: index == 0 ? .binary : .continuation, data: part)))
+            }
+            try await receive()
+            try await outbound.write(.text("close 4001"))
+            while try await messages.next() != nil {}
+        }
+        let messages = received.withLockedValue { $0 }
+        #expect(messages.count == 3)
+        #expect(messages.first == .text("path=/echo/room?since=5 xff=127.0.0.1 proto=http rid=ws-req-1 token=Bearer t0k"))
+        #expect(messages.dropFirst().first == .text("hello ✓"))
+        #expect(messages.last == .binary(big))
+        #expect(close?.closeCode == .init(codeNumber: 4001))
+        #expect(gateway.isRunning)
+    }
+
+    @Test func anUnreachableUpstreamClosesWith1014ThenItsBreakerRefusesTheUpgrade() async throws {
+        let redis = try await PrivateRedis.start()
+        let gateway = try await startGateway(streamURL: "http://127.0.0.1:\(freePort())", redis: redis)
+        defer {
+            gateway.signal(SIGTERM)
+            Task { try? await redis.stop() }
+        }
+        let url = "ws://127.0.0.1:\(gateway.port)/stream/echo"
+        let first = try await WebSocketClient.connect(url: url, logger: logger) { inbound, _, _ in
+            for try await _ in inbound {}
+        }
+        #expect(first?.closeCode == .init(codeNumber: 1014))
+
+        // Each unreachable attempt counts against the breaker: soon the upgrade is refused
+        // before any 101, and plain HTTP to the route gets the breaker's 503.
+        var refused = false
+        for _ in 0..<50 where !refused {
+            do {
+                _ = try await WebSocketClient.connect(url: url, logger: logger) { inbound, _, _ in for try await _ in inbound {} }
+            } catch {
+                refused = true
+            }
+        }
+        #expect(refused)
+        let answer = try await HTTP.get("http://127.0.0.1:\(gateway.port)/stream/echo")
+        #expect(answer.status == 503)
+        #expect(answer.header("retry-after") != nil)
+        #expect(answer.header("content-type") == "application/problem+json")
+        #expect(gateway.isRunning)
+    }
+}
