@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
-ensure_packages
+ensure_packages chromium fonts-dejavu-core # the dashboard's browser test
 TEST_PYTHON=$(ensure_python_tools)
 export TEST_PYTHON
 
@@ -45,9 +45,13 @@ export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
 export TEST_DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
 export TEST_PG_TEMPLATE="$tmp/pg-template"
 export TEST_INFRA="$PWD/scripts/infra.sh"
+# Screenshots and the like, kept after the run.
+export TEST_ARTIFACTS_DIR="$PWD/.build/test-artifacts"
+rm -rf "$TEST_ARTIFACTS_DIR"
 
 swift build --build-tests
 # Everything in parallel, then the timing-exact suites (types named Exclusive…) alone. Each
 # pass has a deadline, so a hung test fails the run instead of stalling it.
 timeout -k 30 1200 swift test --skip-build --skip Exclusive "$@"
 timeout -k 30 600 swift test --skip-build --no-parallel --filter Exclusive
+log "test artifacts (screenshots): $TEST_ARTIFACTS_DIR"

@@ -70,7 +70,8 @@ enum DashboardPage {
         h.kind === "breaker" ? "breaker " + h.caller + " → " + h.dependency + ": " + h.from + " → " + h.to + " (" + h.reason + ")" :
         "tripwire " + h.rule + ": " + h.state))));
     }
-    const events = new EventSource("events");
+    // Relative to the page's own path, with or without its trailing slash.
+    const events = new EventSource(location.pathname.replace(/\/?$/, "/") + "events");
     events.addEventListener("state", e => { render(JSON.parse(e.data)); document.getElementById("connection").textContent = "live · " + new Date().toLocaleTimeString(); });
     events.onerror = () => { document.getElementById("connection").textContent = "reconnecting…"; };
     </script>
