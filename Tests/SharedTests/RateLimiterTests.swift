@@ -32,6 +32,22 @@ struct RateLimiterTests {
         #expect(GCRA.evaluate(tat: tat, now: 1_000_000, emission: emission, tolerance: tolerance).remaining == 9)
     }
 
+    @Test func limitsOverAMillionPerSecondAdmitInsteadOfDividingByZero() async throws {
+        let server = try await PrivateRedis.start()
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)
+        defer { Task { await redis.shutdown(); try? await server.stop() } }
+        let policies = [RateLimitPolicy(limit: 1_000_000_000, period: .seconds(1)), RateLimitPolicy(limit: .max, period: .seconds(1))]
+        for limiter in [RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger),
+                        RateLimiter(redis: nil, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger)] {
+            for policy in policies {
+                for _ in 0..<3 {
+                    let decision = await limiter.check("huge", policy: policy)
+                    #expect(decision.allowed && decision.remaining > 1_000, "\(decision)")
+                }
+            }
+        }
+    }
+
     @Test func withRedisStoppedTheLocalFallbackStillLimits() async throws {
         let server = try await PrivateRedis.start()
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)

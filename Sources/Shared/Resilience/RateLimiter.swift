@@ -21,8 +21,12 @@ public final class RateLimiter: Sendable {
     }
 
     public func check(_ key: String, policy: RateLimitPolicy) async -> RateLimitDecision {
-        let emission = policy.emissionInterval.microseconds
-        let tolerance = policy.tolerance.microseconds
+        // The cells count microseconds: over a million requests per second the emission
+        // interval would round to 0 (and the maths divide by it), so it is held at 1 µs. The
+        // tolerance stays below 2^50 µs (35 years), where Lua's doubles are still exact.
+        let emission = max(1, policy.emissionInterval.microseconds)
+        let (product, overflow) = emission.multipliedReportingOverflow(by: Int64(policy.limit - 1))
+        let tolerance = overflow ? 1 << 50 : min(product, 1 << 50)
         let cell = keyPrefix + policy.name + ":" + key
         if let redis {
             do {
