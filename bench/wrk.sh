@@ -4,7 +4,7 @@
 # wrk_run URL CONNECTIONS SECONDS [LUA_SCRIPT] -> prints "rps p50_ms p99_ms non2xx"
 wrk_run() {
     case "$1" in http://127.*|http://localhost*|http://\[::1\]*) ;; *) echo "refusing non-loopback $1" >&2; return 1 ;; esac
-    wrk -t2 -c"$2" -d"$3"s --latency ${4:+-s "$4"} "$1" 2>/dev/null | python3 -c '
+    wrk -t$(($2 < 2 ? $2 : 2)) -c"$2" -d"$3"s --latency ${4:+-s "$4"} "$1" 2>/dev/null | python3 -c '
 import re, sys
 text = sys.stdin.read()
 def ms(value):

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# bench/gateway.sh: the gateway's cost in one run (release build, loopback). FlagService
+# answers GET /users/{id}/flags/{name}; the same request goes straight to it and through the
+# gateway (`/flags/users/…`), at CONNECTIONS=64, in ROUNDS=3 alternating rounds (medians):
+#  - gateway, rate limit off: the proxy alone;
+#  - gateway, rate limit on (a limit no run reaches): plus one Redis GCRA round trip each;
+# then the latency the gateway adds, from one connection's p50/p99 with and without it.
+# Everything shares the machine's cores with wrk, so the ratio is a lower bound of what a
+# gateway on its own host does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+. bench/wrk.sh
+ensure_packages wrk
+
+connections=${CONNECTIONS:-64}
+seconds=${SECONDS_PER_RUN:-8}
+rounds=${ROUNDS:-3}
+key=bench-admin-key
+tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    stop_throwaway "$tmp"; rm -rf "$tmp"
+}
+trap cleanup EXIT
+start_throwaway "$tmp"
+
+swift build -c release --product FlagService >/dev/null
+swift build -c release --product Gateway >/dev/null
+bin=$(swift build -c release --show-bin-path)
+export ADMIN_API_KEYS=$key LOG_LEVEL=error
+flag_port=$(free_port)
+FLAG_PORT=$flag_port "$bin/FlagService" >"$tmp/flags.log" 2>&1 & pids+=($!)
+open_port=$(free_port)
+limited_port=$(free_port)
+GATEWAY_PORT=$open_port GATEWAY_RATE_LIMIT=off FLAG_URL="http://127.0.0.1:$flag_port" \
+    "$bin/Gateway" >"$tmp/gateway-open.log" 2>&1 & pids+=($!)
+GATEWAY_PORT=$limited_port GATEWAY_RATE_LIMIT=1000000000/1 FLAG_URL="http://127.0.0.1:$flag_port" \
+    "$bin/Gateway" >"$tmp/gateway-limited.log" 2>&1 & pids+=($!)
+for port in "$flag_port" "$open_port" "$limited_port"; do wait_for 60 curl -sf "http://127.0.0.1:$port/health/ready"; done
+
+curl -sf -XPOST "http://127.0.0.1:$flag_port/flags" -H "X-Api-Key: $key" -H 'content-type: application/json' \
+    -d '{"flag_name":"bench_flag","status":true,"rollout_percentage":50}' >/dev/null
+direct="http://127.0.0.1:$flag_port/users/alice123/flags/bench_flag"
+open="http://127.0.0.1:$open_port/flags/users/alice123/flags/bench_flag"
+limited="http://127.0.0.1:$limited_port/flags/users/alice123/flags/bench_flag"
+if [ "$(curl -s "$direct")" != "$(curl -s "$open")" ]; then
+    echo "the gateway answers differently from FlagService" >&2; exit 1
+fi
+curl -s -D - -o /dev/null "$limited" | grep -qi '^x-ratelimit-limit' || { echo "the limited gateway sends no rate-limit headers" >&2; exit 1; }
+
+for url in "$direct" "$open" "$limited"; do wrk_run "$url" 8 2 >/dev/null; done # warm up
+direct_runs=(); open_runs=(); limited_runs=()
+for _ in $(seq "$rounds"); do
+    direct_runs+=("$(wrk_run "$direct" "$connections" "$seconds")")
+    open_runs+=("$(wrk_run "$open" "$connections" "$seconds")")
+    limited_runs+=("$(wrk_run "$limited" "$connections" "$seconds")")
+done
+read -r d_rps d_p50 d_p99 d_bad d_err <<<"$(wrk_median "${direct_runs[@]}")"
+read -r o_rps o_p50 o_p99 o_bad o_err <<<"$(wrk_median "${open_runs[@]}")"
+read -r l_rps l_p50 l_p99 l_bad l_err <<<"$(wrk_median "${limited_runs[@]}")"
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+printf '%-36s %10s %9s %9s %8s %9s\n' "c=$connections, median of $rounds" req/s p50_ms p99_ms non-2xx "vs direct"
+printf '%-36s %10s %9s %9s %8s %9s\n' "direct to FlagService" "$d_rps" "$d_p50" "$d_p99" "$d_bad" 1.00
+printf '%-36s %10s %9s %9s %8s %9s\n' "gateway, rate limit off" "$o_rps" "$o_p50" "$o_p99" "$o_bad" "$(ratio "$o_rps" "$d_rps")"
+printf '%-36s %10s %9s %9s %8s %9s\n' "gateway, rate limit on (Redis)" "$l_rps" "$l_p50" "$l_p99" "$l_bad" "$(ratio "$l_rps" "$d_rps")"
+echo "rounds (gateway/direct, limit off): $(for i in $(seq 0 $((rounds - 1))); do
+    ratio "${open_runs[$i]%% *}" "${direct_runs[$i]%% *}"; done | tr '\n' ' ')"
+
+# One connection: what a single caller waits for in addition.
+read -r _ d1_p50 d1_p99 _ <<<"$(wrk_run "$direct" 1 "$seconds")"
+read -r _ o1_p50 o1_p99 _ <<<"$(wrk_run "$open" 1 "$seconds")"
+read -r _ l1_p50 l1_p99 _ <<<"$(wrk_run "$limited" 1 "$seconds")"
+added() { python3 -c "print(f'{($1 - $2) * 1000:.0f}')"; }
+echo "added latency at c=1: limit off p50 +$(added "$o1_p50" "$d1_p50") µs, p99 +$(added "$o1_p99" "$d1_p99") µs;" \
+    "limit on p50 +$(added "$l1_p50" "$d1_p50") µs, p99 +$(added "$l1_p99" "$d1_p99") µs (direct p50 $d1_p50 ms)"
+echo "added latency at c=$connections: limit off p50 +$(added "$o_p50" "$d_p50") µs, p99 +$(added "$o_p99" "$d_p99") µs"
+echo "(wrk -t2, release, loopback, one machine: wrk, gateway and FlagService share its cores)"
