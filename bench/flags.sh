@@ -9,25 +9,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 . bench/wrk.sh
-ensure_packages wrk
 
 connections=${CONNECTIONS:-64}
 seconds=${SECONDS_PER_RUN:-10}
 writes=${WRITES:-100}
 key=bench-admin-key
-tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    stop_throwaway "$tmp"; rm -rf "$tmp"
-}
-trap cleanup EXIT
-start_throwaway "$tmp"
-
-swift build -c release --product FlagService >/dev/null
-swift build -c release --product FlagBench >/dev/null
-bin=$(swift build -c release --show-bin-path)
+bench_start FlagService FlagBench
 export ADMIN_API_KEYS=$key LOG_LEVEL=error
 ports=()
 for i in 1 2 3; do

@@ -11,25 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 . bench/wrk.sh
-ensure_packages wrk
 
 connections=${CONNECTIONS:-64}
 seconds=${SECONDS_PER_RUN:-8}
 rounds=${ROUNDS:-3}
 key=bench-admin-key
-tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    stop_throwaway "$tmp"; rm -rf "$tmp"
-}
-trap cleanup EXIT
-start_throwaway "$tmp"
-
-swift build -c release --product FlagService >/dev/null
-swift build -c release --product Gateway >/dev/null
-bin=$(swift build -c release --show-bin-path)
+bench_start FlagService Gateway
 export ADMIN_API_KEYS=$key LOG_LEVEL=error
 flag_port=$(free_port)
 FLAG_PORT=$flag_port "$bin/FlagService" >"$tmp/flags.log" 2>&1 & pids+=($!)

@@ -10,25 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 . bench/wrk.sh
-ensure_packages wrk
 
 connections=${CONNECTIONS:-64}
 seconds=${SECONDS_PER_RUN:-10}
 rounds=${ROUNDS:-3}
 events=${EVENTS:-200000}
-tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    stop_throwaway "$tmp"; rm -rf "$tmp"
-}
-trap cleanup EXIT
-start_throwaway "$tmp"
-
-swift build -c release --product RestrictionConsumer >/dev/null
-swift build -c release --product RestrictionBench >/dev/null
-bin=$(swift build -c release --show-bin-path)
+bench_start RestrictionConsumer RestrictionBench
 export LOG_LEVEL=error
 
 # 1. Ingest vs bare.

@@ -7,27 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 . bench/wrk.sh
-ensure_packages wrk
 
 connections=${CONNECTIONS:-64}
 seconds=${SECONDS_PER_RUN:-10}
 timeout_ms=800
-tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
 profile_port=$(free_port); post_port=$(free_port)
-pids=()
-cleanup() {
-    # Profile is already gone (SIGKILLed on purpose): a failing kill must not end the trap
-    # under `set -e` before the rest is stopped.
-    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    stop_throwaway "$tmp"; rm -rf "$tmp"
-}
-trap cleanup EXIT
-start_throwaway "$tmp"
-
-swift build -c release --product ProfileService >/dev/null
-swift build -c release --product PostService >/dev/null
-bin=$(swift build -c release --show-bin-path)
+bench_start ProfileService PostService
 export PROFILE_URL="http://127.0.0.1:$profile_port" PROFILE_TIMEOUT_MS=$timeout_ms LOG_LEVEL=error
 PROFILE_PORT=$profile_port "$bin/ProfileService" >"$tmp/profile.log" 2>&1 & profile_pid=$!; pids+=($profile_pid)
 POST_PORT=$post_port BENCH_BARE_ROUTE=1 BENCH_BARE_BYTES=300 "$bin/PostService" >"$tmp/post.log" 2>&1 & pids+=($!)

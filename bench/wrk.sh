@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Helpers for the HTTP benchmarks: run wrk and read its figures. Loopback targets only.
+# Helpers for the HTTP benchmarks: run wrk and read its figures (loopback targets only), and
+# set up and tear down what a bench runs against.
 
 # wrk_run URL CONNECTIONS SECONDS [LUA_SCRIPT] -> prints "rps p50_ms p99_ms non2xx"
 wrk_run() {
@@ -23,4 +24,25 @@ print(f"{rps:.0f} {p50:.2f} {p99:.2f} {int(bad.group(1)) if bad else 0}{(chr(32)
 # alternating with their baseline, so a noisy neighbour does not land on one case only)
 wrk_median() {
     printf '%s\n' "$@" | sort -n -k1,1 | sed -n "$((($# + 1) / 2))p"
+}
+
+# bench_start PRODUCT...: a throwaway Redis and PostgreSQL in $tmp (REDIS_URL, DATABASE_URL
+# exported), the release builds of the products (their directory in $bin), and a trap that
+# on exit stops every pid the bench adds to $pids (SIGCONT first: a bench may have frozen
+# one; one already gone must not end the trap under `set -e`) and then the servers.
+bench_start() {
+    ensure_packages wrk
+    tmp=$(mktemp -d /tmp/suite-bench.XXXXXX)
+    pids=()
+    trap bench_stop EXIT
+    start_throwaway "$tmp"
+    local product
+    for product in "$@"; do swift build -c release --product "$product" >/dev/null; done
+    bin=$(swift build -c release --show-bin-path)
+}
+
+bench_stop() {
+    for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill -TERM "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    stop_throwaway "$tmp"; rm -rf "$tmp"
 }

@@ -206,14 +206,15 @@ struct PostgresClientTests {
         try await withPostgres(queryTimeout: .milliseconds(300)) { pg in
             let start = ContinuousClock.now
             do {
-                try await pg.query("SELECT pg_sleep(5)")
+                try await pg.query("SELECT pg_sleep(30)")
                 Issue.record("the query outlived its timeout")
             } catch let error as PostgresError {
                 #expect(error.isTimeout)
             } catch is DependencyUnavailableError {
                 // The client deadline can win the race against statement_timeout.
             }
-            #expect(ContinuousClock.now - start < .seconds(2))
+            // Far below the 30 s the query asked for; loose, since a busy machine adds seconds.
+            #expect(ContinuousClock.now - start < .seconds(10))
             #expect(try await pg.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
         }
     }

@@ -73,7 +73,11 @@ struct RedisBatcherTests {
 
     @Test func shutdownAnswersWhatWasQueuedAndRefusesWhatComesAfter() async throws {
         let server = try await PrivateRedis.start()
-        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: TestEnvironment.logger)
+        // A long command timeout: the pipeline held by the frozen server must outlast however
+        // long a busy machine takes to queue the rest; this test is about the drain.
+        let redis = RedisClient(
+            configuration: TestEnvironment.redisConfiguration(url: server.url, commandTimeout: .seconds(60)), logger: TestEnvironment.logger
+        )
         let batcher = RedisBatcher(redis: redis, configuration: .init(flushers: 1))
         let group = ServiceGroup(services: [batcher], logger: TestEnvironment.logger)
         async let running: Void = group.run()
