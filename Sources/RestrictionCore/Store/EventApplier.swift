@@ -85,10 +85,9 @@ public struct EventApplier: Sendable {
         if commands.isEmpty { return results.map { $0! } }
         var replies = try await redis.pipeline(commands)
         if replies.contains(where: { if case .error(let message) = $0 { message.hasPrefix("NOSCRIPT") } else { false } }) {
-            // After a Redis restart: load and run the batch again, in one pipeline so a
-            // flush cannot fall in between. Entries the first pass applied are duplicates
-            // now, which the script answers by acknowledging only.
-            replies = Array(try await redis.pipeline([RedisCommand("SCRIPT", "LOAD", Self.applyScript.source)] + commands).dropFirst())
+            // After a Redis restart: load and run the batch again. Entries the first pass
+            // applied are duplicates now, which the script answers by acknowledging only.
+            replies = try await redis.pipeline(commands, loading: Self.applyScript)
         }
         var next = replies.makeIterator()
         return results.map { result in

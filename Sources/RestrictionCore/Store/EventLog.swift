@@ -56,10 +56,8 @@ public struct EventLog: Sendable {
 
     /// Many events in one pipeline, in order (benchmarks and bulk loads).
     public func append(_ events: [IncomingEvent], receivedAt: Int64) async throws -> [Appended] {
-        // The script is loaded in the same pipeline, so a flush cannot fall in between.
-        let load = RedisCommand("SCRIPT", "LOAD", Self.script.source)
-        let replies = try await redis.pipeline([load] + events.map { command($0, receivedAt: receivedAt) })
-        return try zip(replies.dropFirst(), events).map { reply, event in
+        let replies = try await redis.pipeline(events.map { command($0, receivedAt: receivedAt) }, loading: Self.script)
+        return try zip(replies, events).map { reply, event in
             if case .error(let message) = reply { throw RedisError(message: message) }
             return try Self.appended(reply, event)
         }

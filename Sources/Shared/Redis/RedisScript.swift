@@ -25,9 +25,13 @@ extension RedisClient {
             return try await send(evalsha)
         } catch let error as RedisError where error.code == "NOSCRIPT" {
             logger.debug("script reload", metadata: ["redis.script": "\(script.sha1)"])
-            // Load and call on the same connection so a second NOSCRIPT cannot happen in between.
-            let load = RedisCommand("SCRIPT", "LOAD", script.source)
-            return try Self.checked(try await pipeline([load, evalsha])[1])
+            return try Self.checked(try await pipeline([evalsha], loading: script)[0])
         }
+    }
+
+    /// `commands` (calls of `script`) in one pipeline behind a `SCRIPT LOAD` of it, so no other
+    /// client's `SCRIPT FLUSH` can fall in between; the commands' replies, the load's left out.
+    public func pipeline(_ commands: [RedisCommand], loading script: RedisScript) async throws -> [RedisReply] {
+        Array(try await pipeline([RedisCommand("SCRIPT", "LOAD", script.source)] + commands).dropFirst())
     }
 }
