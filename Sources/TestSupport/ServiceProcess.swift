@@ -43,18 +43,15 @@ public final class ServiceProcess: @unchecked Sendable {
     /// port between the probe and the service's bind; a given port (a restart, a port other
     /// services were already told) is tried again as it is.
     public static func start(
-        _ executable: String, portVariable: String, port: Int? = nil, environment: [String: String], attempts: Int = 3
+        _ executable: String, portVariable: String, port: Int? = nil, environment: [String: String]
     ) async throws -> ServiceProcess {
-        for attempt in 1... {
-            let process = try ServiceProcess(executable: executable, portVariable: portVariable, port: port ?? freePort(), environment: environment)
+        try await onFreePort(keeping: port) { port in
+            let process = try ServiceProcess(executable: executable, portVariable: portVariable, port: port, environment: environment)
             if await process.waitReady() { return process }
             process.signal(SIGKILL)
             let status = await process.waitForExit() ?? -1
-            let log = process.log
-            if attempt < attempts, log.contains("Address already in use") { continue }
-            throw Shell.Failure(command: [executable], status: status, output: "not ready on port \(process.port):\n\(log)")
+            throw Shell.Failure(command: [executable], status: status, output: "not ready on port \(port):\n\(process.log)")
         }
-        fatalError("unreachable")
     }
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }

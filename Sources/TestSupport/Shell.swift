@@ -57,11 +57,12 @@ private let testPorts = 20000..<32768
 
 /// Starts something on a fresh port, and on a fresh port again if the port was taken between
 /// the probe and the server's bind (scripts/test.sh reserves the span, which should make this
-/// rare; without root it cannot).
-public func onFreePort<T>(attempts: Int = 3, _ start: (Int) async throws -> T) async throws -> T {
+/// rare; without root it cannot). A `kept` port (a restart on a port others were told) is
+/// tried again as it is.
+public func onFreePort<T>(keeping kept: Int? = nil, attempts: Int = 3, _ start: (Int) async throws -> T) async throws -> T {
     for attempt in 1... {
         do {
-            return try await start(freePort())
+            return try await start(kept ?? freePort())
         } catch let failure as Shell.Failure where attempt < attempts && failure.output.contains("Address already in use") {
             continue
         }

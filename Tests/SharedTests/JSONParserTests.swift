@@ -1,24 +1,13 @@
 import Foundation
 import Shared
 import Testing
+import TestSupport
 
 /// The hand-written parser against Foundation's JSONDecoder: the same values for what both
 /// read, the same refusals, and the few documented differences (bare NaN/Infinity, numbers
 /// out of range, depth).
 @Suite("JSON parser")
 struct JSONParserTests {
-    /// A small deterministic generator, so a failure reproduces.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let alphabet: [Character] = Array("aZ09 _-\"\\/\u{01}\u{1F}\t\n\u{7F}éß€\u{FFFF}\u{10000}😀𝄞中")
 
     static func randomString(_ rng: inout SplitMix) -> String {
@@ -62,7 +51,7 @@ struct JSONParserTests {
     // cooperative threads as there are cores, and seconds of CPU without a suspension point
     // would starve other tests' timers and leases.
     @Test func readsWhatFoundationWritesAsFoundationReadsIt() async throws {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix(seed: 42)
         let encoder = JSONEncoder()
         for round in 0..<2000 {
             if round % 100 == 0 { await Task.yield() }
@@ -81,7 +70,7 @@ struct JSONParserTests {
     /// Foundation refuses (a bare NaN/Infinity, or one beyond the range of a Double, which the
     /// parser rounds to infinity or zero as IEEE 754 does).
     @Test func agreesWithFoundationOnMangledDocuments() async throws {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix(seed: 7)
         let noise: [UInt8] = Array("{}[]\",:\\-+.eE0123456789 ntfuNI\u{0}".utf8) + [0x80, 0xC3, 0xFF, 0xED, 0xA0]
         var accepted = 0
         var refused = 0
