@@ -39,7 +39,8 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
             decompression: .disabled
         )
     ))
-    let apiKeys = env.list("GATEWAY_API_KEYS").isEmpty ? config.adminAPIKeys : Set(env.list("GATEWAY_API_KEYS"))
+    let gatewayKeys = Set(env.list("GATEWAY_API_KEYS"))
+    let apiKeys = gatewayKeys.isEmpty ? config.adminAPIKeys : gatewayKeys
     let proxy = GatewayProxy(
         client: upstreams.client,
         balancer: UpstreamBalancer(registry: runtime.registry),

@@ -14,6 +14,12 @@ public struct DashboardAPI: Sendable {
         self.board = board
     }
 
+    static func stateJSON(_ board: DashboardBoard) -> ByteBuffer {
+        var writer = JSONWriter(capacity: 4096)
+        writer.value(board.state())
+        return writer.buffer
+    }
+
     public func register(on router: Router<ServiceRequestContext>) {
         let board = self.board
         router.get("/dashboard") { _, _ in
@@ -24,34 +30,25 @@ public struct DashboardAPI: Sendable {
             )
         }
         router.get("/dashboard/state") { _, _ in
-            var writer = JSONWriter(capacity: 4096)
-            writer.value(board.state())
-            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: .init(byteBuffer: writer.buffer))
+            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: .init(byteBuffer: Self.stateJSON(board)))
         }
         router.get("/dashboard/events") { _, _ in
             let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
                 let (id, signals) = board.changes()
-                do {
-                    try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                    try await withGracefulShutdownHandler {
-                        for await _ in signals {
-                            var json = JSONWriter(capacity: 4096)
-                            json.value(board.state())
-                            var buffer = ByteBuffer(string: "event: state\ndata: ")
-                            var body = json.buffer
-                            buffer.writeBuffer(&body)
-                            buffer.writeString("\n\n")
-                            try await writer.write(buffer)
-                        }
-                    } onGracefulShutdown: {
-                        board.stopWatching(id)
+                defer { board.stopWatching(id) }
+                try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                try await withGracefulShutdownHandler {
+                    for await _ in signals {
+                        var buffer = ByteBuffer(string: "event: state\ndata: ")
+                        var body = Self.stateJSON(board)
+                        buffer.writeBuffer(&body)
+                        buffer.writeString("\n\n")
+                        try await writer.write(buffer)
                     }
-                } catch {
+                } onGracefulShutdown: {
                     board.stopWatching(id)
-                    throw error
                 }
-                board.stopWatching(id)
                 try await writer.finish(nil)
             })
         }

@@ -52,13 +52,17 @@ public struct GatewayProxy: Sendable {
         let candidates: [String]
     }
 
+    /// Methods that only read: no key needed, and retried when they carry no body.
+    static func isRead(_ method: HTTPRequest.Method) -> Bool {
+        method == .get || method == .head || method == .options
+    }
+
     /// The checks every request passes before anything is sent upstream, in order: API key
     /// on writes, body size, rate limit, the upstream's breaker, a known instance.
     func admit(method: HTTPRequest.Method, headers: HTTPFields, clientAddress: String?, route: GatewayRoute) async throws -> Admission {
-        let isRead = method == .get || method == .head || method == .options
         let presented = APIKeyMiddleware.presentedKey(in: headers)
         let verifiedKey = presented.flatMap { apiKeys.contains($0) ? $0 : nil }
-        if !isRead && route.keysOnWrites {
+        if !Self.isRead(method) && route.keysOnWrites {
             guard presented != nil else { throw ProblemDetails.unauthorized("an API key is required (X-Api-Key)") }
             guard verifiedKey != nil else { throw ProblemDetails.forbidden("the API key is not valid") }
         }
@@ -91,7 +95,6 @@ public struct GatewayProxy: Sendable {
             method: request.method, headers: request.headers, clientAddress: context.remoteAddress?.ipAddress, route: route
         )
         let (breaker, permit, limitHeaders, candidates) = (admission.breaker, admission.permit, admission.limitHeaders, admission.candidates)
-        let isRead = request.method == .get || request.method == .head || request.method == .options
         let length = request.headers.first(.contentLength).flatMap(Int.init)
         let hasBody = (length ?? 0) > 0 || request.headers.first(.transferEncoding) != nil
 
@@ -105,7 +108,7 @@ public struct GatewayProxy: Sendable {
             )
         }
         let target = String(upstreamPath) + (request.uri.query.map { "?" + $0 } ?? "")
-        let retryable = isRead && !hasBody
+        let retryable = Self.isRead(request.method) && !hasBody
         budget.recordAttempt()
 
         let start = ContinuousClock.now
