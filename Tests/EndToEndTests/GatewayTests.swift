@@ -129,37 +129,6 @@ struct GatewayTests {
         #expect(try await HTTP.get(cluster.baseURL + "/flags/flags").status == 200)
     }
 
-    @Test func aSlowUpstreamDoesNotSlowTheOthers() async throws {
-        let cluster = try await GatewayCluster()
-        defer { Task { await cluster.stop() } }
-        let profile = cluster.baseURL + "/social/profile/get_user_info?user_id=1"
-        #expect(try await HTTP.get(profile).status != 503)
-        // A frozen process keeps its socket: connections are accepted, nothing is answered.
-        cluster.social.profile.signal(SIGSTOP)
-        defer { cluster.social.profile.signal(SIGCONT) }
-        let slowDone = NIOLockedValueBox(0)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<4 {
-                group.addTask {
-                    _ = try? await HTTP.get(profile, timeout: .seconds(10))
-                    slowDone.withLockedValue { $0 += 1 }
-                }
-            }
-            // While those wait on the frozen upstream, every other route answers.
-            for i in 0..<20 {
-                let flags = try await HTTP.get(cluster.baseURL + "/flags/users/u\(i)/flags/none")
-                #expect(flags.status == 404)
-                let restrictions = try await HTTP.get(cluster.baseURL + "/restrictions/canmessage?user_id=u\(i)")
-                #expect(restrictions.status == 200)
-            }
-            #expect(slowDone.withLockedValue { $0 } == 0, "the other routes waited for the slow one")
-            try await group.waitForAll()
-        }
-        // The frozen upstream's requests ended at the route timeout, as 504s or, once the
-        // breaker counted them, 503s; they did not hang.
-        #expect(slowDone.withLockedValue { $0 } == 4)
-    }
-
     @Test func theDashboardShowsServicesBreakersAndHistory() async throws {
         let cluster = try await GatewayCluster()
         defer { Task { await cluster.stop() } }
@@ -198,5 +167,42 @@ struct GatewayTests {
         }
         #expect(history.contains { $0["kind"] == "service" && $0["service"] == "profile" && $0["to"] == "down" })
         #expect(history.contains { $0["kind"] == "breaker" && $0["dependency"] == "profile" && $0["to"] == "open" })
+    }
+}
+
+/// Exclusive (run alone, after the parallel pass): whether 40 requests finish before the
+/// frozen upstream's 3 s timeout depends on the machine not being busy with the rest of the
+/// suite.
+@Suite("Gateway timing")
+struct ExclusiveGatewayTimingTests {
+    @Test func aSlowUpstreamDoesNotSlowTheOthers() async throws {
+        let cluster = try await GatewayCluster()
+        defer { Task { await cluster.stop() } }
+        let profile = cluster.baseURL + "/social/profile/get_user_info?user_id=1"
+        #expect(try await HTTP.get(profile).status != 503)
+        // A frozen process keeps its socket: connections are accepted, nothing is answered.
+        cluster.social.profile.signal(SIGSTOP)
+        defer { cluster.social.profile.signal(SIGCONT) }
+        let slowDone = NIOLockedValueBox(0)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    _ = try? await HTTP.get(profile, timeout: .seconds(10))
+                    slowDone.withLockedValue { $0 += 1 }
+                }
+            }
+            // While those wait on the frozen upstream, every other route answers.
+            for i in 0..<20 {
+                let flags = try await HTTP.get(cluster.baseURL + "/flags/users/u\(i)/flags/none")
+                #expect(flags.status == 404)
+                let restrictions = try await HTTP.get(cluster.baseURL + "/restrictions/canmessage?user_id=u\(i)")
+                #expect(restrictions.status == 200)
+            }
+            #expect(slowDone.withLockedValue { $0 } == 0, "the other routes waited for the slow one")
+            try await group.waitForAll()
+        }
+        // The frozen upstream's requests ended at the route timeout, as 504s or, once the
+        // breaker counted them, 503s; they did not hang.
+        #expect(slowDone.withLockedValue { $0 } == 4)
     }
 }
