@@ -32,18 +32,3 @@ public struct JSONLogHandler: LogHandler {
         FileHandle.standardError.write(line)
     }
 }
-
-extension Logger {
-    /// The logger a service starts from, in the configured format and level. Built with an
-    /// explicit factory, so no process-wide logging bootstrap is needed.
-    public static func service(_ label: String, level: Logger.Level, format: LogFormat) -> Logger {
-        var logger = Logger(label: label) { label in
-            switch format {
-            case .json: JSONLogHandler(label: label)
-            case .text: StreamLogHandler.standardError(label: label)
-            }
-        }
-        logger.logLevel = level
-        return logger
-    }
-}
