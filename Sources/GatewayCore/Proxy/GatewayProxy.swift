@@ -52,6 +52,10 @@ public struct GatewayProxy: Sendable {
         let candidates: [String]
     }
 
+    /// Answers up to this many bytes, with a `Content-Length`, are read whole before they
+    /// are passed on; longer or open-ended ones are streamed.
+    static let bufferedBodyLimit = 64 * 1024
+
     /// Methods that only read: no key needed, and retried when they carry no body.
     static func isRead(_ method: HTTPRequest.Method) -> Bool {
         method == .get || method == .head || method == .options
@@ -117,11 +121,19 @@ public struct GatewayProxy: Sendable {
             outgoing.url = candidates[attempt % candidates.count] + target
             do {
                 let response = try await client.execute(outgoing, timeout: TimeAmount(route.timeout), logger: context.logger)
+                // A small answer of known length is read whole and sent in one write: the
+                // same bytes, without a hop through the client's body stream per chunk.
+                let body: ResponseBody
+                if let length = response.headers.first(name: "content-length").flatMap(Int.init), length <= Self.bufferedBodyLimit {
+                    body = ResponseBody(byteBuffer: try await response.body.collect(upTo: length))
+                } else {
+                    body = ResponseBody(asyncSequence: response.body)
+                }
                 breaker.record(permit, outcome: .success, duration: ContinuousClock.now - start)
                 return Response(
                     status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
                     headers: responseHeaders(response.headers, adding: limitHeaders),
-                    body: ResponseBody(asyncSequence: response.body)
+                    body: body
                 )
             } catch let error as HTTPClientError where error == .deadlineExceeded {
                 breaker.record(permit, outcome: .failure, duration: ContinuousClock.now - start)
