@@ -185,6 +185,15 @@ let package = Package(
             path: "bench/restrictions",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "GatewayBench",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/gateway",
+            swiftSettings: swiftSettings
+        ),
     ] + services.map {
         .executableTarget(
             name: $0,

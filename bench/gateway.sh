@@ -4,6 +4,9 @@
 # gateway (`/flags/users/…`), at CONNECTIONS=64, in ROUNDS=3 alternating rounds (medians):
 #  - gateway, rate limit off: the proxy alone;
 #  - gateway, rate limit on (a limit no run reaches): plus one Redis GCRA round trip each;
+#  - floor: GatewayBench, one Hummingbird route handing each GET to async-http-client and
+#    nothing else (no routing table, checks, header rewriting, middleware or logs), which is
+#    what the gateway's own stack costs before the gateway does anything;
 # then the latency the gateway adds, from one connection's p50/p99 with and without it.
 # Everything shares the machine's cores with wrk, so the ratio is a lower bound of what a
 # gateway on its own host does.
@@ -16,7 +19,7 @@ connections=${CONNECTIONS:-64}
 seconds=${SECONDS_PER_RUN:-8}
 rounds=${ROUNDS:-3}
 key=bench-admin-key
-bench_start FlagService Gateway
+bench_start FlagService Gateway GatewayBench
 export ADMIN_API_KEYS=$key LOG_LEVEL=error
 flag_port=$(free_port)
 FLAG_PORT=$flag_port "$bin/FlagService" >"$tmp/flags.log" 2>&1 & pids+=($!)
@@ -26,6 +29,8 @@ GATEWAY_PORT=$open_port GATEWAY_RATE_LIMIT=off FLAG_URL="http://127.0.0.1:$flag_
     "$bin/Gateway" >"$tmp/gateway-open.log" 2>&1 & pids+=($!)
 GATEWAY_PORT=$limited_port GATEWAY_RATE_LIMIT=1000000000/1 FLAG_URL="http://127.0.0.1:$flag_port" \
     "$bin/Gateway" >"$tmp/gateway-limited.log" 2>&1 & pids+=($!)
+floor_port=$(free_port)
+"$bin/GatewayBench" "$floor_port" "http://127.0.0.1:$flag_port" >"$tmp/floor.log" 2>&1 & pids+=($!)
 for port in "$flag_port" "$open_port" "$limited_port"; do wait_for 60 curl -sf "http://127.0.0.1:$port/health/ready"; done
 
 curl -sf -XPOST "http://127.0.0.1:$flag_port/flags" -H "X-Api-Key: $key" -H 'content-type: application/json' \
@@ -33,26 +38,32 @@ curl -sf -XPOST "http://127.0.0.1:$flag_port/flags" -H "X-Api-Key: $key" -H 'con
 direct="http://127.0.0.1:$flag_port/users/alice123/flags/bench_flag"
 open="http://127.0.0.1:$open_port/flags/users/alice123/flags/bench_flag"
 limited="http://127.0.0.1:$limited_port/flags/users/alice123/flags/bench_flag"
+floor="http://127.0.0.1:$floor_port/users/alice123/flags/bench_flag"
+wait_for 60 curl -sf "$floor"
 if [ "$(curl -s "$direct")" != "$(curl -s "$open")" ]; then
     echo "the gateway answers differently from FlagService" >&2; exit 1
 fi
 curl -s -D - -o /dev/null "$limited" | grep -qi '^x-ratelimit-limit' || { echo "the limited gateway sends no rate-limit headers" >&2; exit 1; }
 
-for url in "$direct" "$open" "$limited"; do wrk_run "$url" 8 2 >/dev/null; done # warm up
-direct_runs=(); open_runs=(); limited_runs=()
+for url in "$direct" "$open" "$limited" "$floor"; do wrk_run "$url" 8 2 >/dev/null; done # warm up
+direct_runs=(); open_runs=(); limited_runs=(); floor_runs=()
 for _ in $(seq "$rounds"); do
     direct_runs+=("$(wrk_run "$direct" "$connections" "$seconds")")
     open_runs+=("$(wrk_run "$open" "$connections" "$seconds")")
     limited_runs+=("$(wrk_run "$limited" "$connections" "$seconds")")
+    floor_runs+=("$(wrk_run "$floor" "$connections" "$seconds")")
 done
 read -r d_rps d_p50 d_p99 d_bad d_err <<<"$(wrk_median "${direct_runs[@]}")"
 read -r o_rps o_p50 o_p99 o_bad o_err <<<"$(wrk_median "${open_runs[@]}")"
 read -r l_rps l_p50 l_p99 l_bad l_err <<<"$(wrk_median "${limited_runs[@]}")"
+read -r f_rps f_p50 f_p99 f_bad f_err <<<"$(wrk_median "${floor_runs[@]}")"
 ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 printf '%-36s %10s %9s %9s %8s %9s\n' "c=$connections, median of $rounds" req/s p50_ms p99_ms non-2xx "vs direct"
 printf '%-36s %10s %9s %9s %8s %9s\n' "direct to FlagService" "$d_rps" "$d_p50" "$d_p99" "$d_bad" 1.00
 printf '%-36s %10s %9s %9s %8s %9s\n' "gateway, rate limit off" "$o_rps" "$o_p50" "$o_p99" "$o_bad" "$(ratio "$o_rps" "$d_rps")"
 printf '%-36s %10s %9s %9s %8s %9s\n' "gateway, rate limit on (Redis)" "$l_rps" "$l_p50" "$l_p99" "$l_bad" "$(ratio "$l_rps" "$d_rps")"
+printf '%-36s %10s %9s %9s %8s %9s\n' "floor: Hummingbird + AHC alone" "$f_rps" "$f_p50" "$f_p99" "$f_bad" "$(ratio "$f_rps" "$d_rps")"
+echo "gateway (limit off) / floor: $(ratio "$o_rps" "$f_rps")"
 echo "rounds (gateway/direct, limit off): $(for i in $(seq 0 $((rounds - 1))); do
     ratio "${open_runs[$i]%% *}" "${direct_runs[$i]%% *}"; done | tr '\n' ' ')"
 
