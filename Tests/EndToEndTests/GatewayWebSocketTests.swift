@@ -61,7 +61,8 @@ struct GatewayWebSocketTests {
         ])
     }
 
-    @Test func messagesAndFragmentsGoBothWaysAndCloseCodesComeBack() async throws {
+    @Test(.timeLimit(.minutes(1)))
+    func messagesAndFragmentsGoBothWaysAndCloseCodesComeBack() async throws {
         let redis = try await PrivateRedis.start()
         let (port, server) = try await startEchoServer()
         let gateway = try await startGateway(streamURL: "http://127.0.0.1:\(port)", redis: redis)
@@ -101,6 +102,45 @@ struct GatewayWebSocketTests {
         #expect(messages.dropFirst().first == .text("hello ✓"))
         #expect(messages.last == .binary(big))
         #expect(close?.closeCode == .init(codeNumber: 4001))
+        #expect(gateway.isRunning)
+    }
+}
+
+/// Exclusive (run alone, after the parallel pass): the breaker opened by the refused
+/// upgrades stays open for one second, and the request that finds it open must come inside it.
+@Suite("Gateway WebSockets, unreachable upstream")
+struct ExclusiveGatewayWebSocketTests {
+    let logger = Logger(label: "test.gateway.ws")
+
+    @Test(.timeLimit(.minutes(1)))
+    func anUnreachableUpstreamRefusesTheUpgradeAndOpensItsBreaker() async throws {
+        let redis = try await PrivateRedis.start()
+        let gateway = try await ServiceProcess.start("Gateway", portVariable: "GATEWAY_PORT", environment: [
+            "REDIS_URL": redis.url, "STREAM_URL": "http://127.0.0.1:\(freePort())", "GATEWAY_RATE_LIMIT": "off",
+        ])
+        defer {
+            gateway.signal(SIGTERM)
+            Task { try? await redis.stop() }
+        }
+        let handshake = "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        // The upstream is tried before any 101: unreachable, the handshake is refused and the
+        // connection closed (the exchange returns only once the gateway has closed it).
+        for _ in 0..<5 {
+            let answer = try await RawHTTP.exchange(port: gateway.port, handshake)
+            #expect(answer.hasPrefix("HTTP/1.1 400 "), "\(answer)")
+            #expect(!answer.contains("101"))
+        }
+        // Those five attempts alone opened the breaker: a request now gets 503 without trying.
+        let plain = try await HTTP.get("http://127.0.0.1:\(gateway.port)/stream/echo")
+        #expect(plain.status == 503)
+        #expect(plain.header("retry-after") != nil)
+        #expect(plain.header("content-type") == "application/problem+json")
+        await #expect(throws: (any Error).self) {
+            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(gateway.port)/stream/echo", logger: logger) { inbound, _, _ in
+                for try await _ in inbound {}
+            }
+        }
         #expect(gateway.isRunning)
     }
 }

@@ -5,21 +5,21 @@ import HummingbirdCore
 import HummingbirdWebSocket
 import HummingbirdWSClient
 import Logging
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 import Shared
 
 /// WebSocket upgrades through the gateway.
 ///
-/// An upgrade request passes the same checks as any request (``GatewayProxy/admit``); refused,
-/// it is not upgraded and the HTTP path answers it with the same problem (401, 429, 503). Let
-/// through, the client gets its `101` and the gateway opens its own WebSocket to one instance
-/// of the upstream (`ws://` for `http://`), with the client's end-to-end headers and
-/// `X-Forwarded-*`. Frames are relayed as they come, fragments included, in both directions;
-/// when either side closes, so does the other, and an upstream's close code reaches the
-/// client. An upstream that cannot be reached counts against its breaker and closes the
-/// client's socket with 1014 (bad gateway).
+/// An upgrade request passes the same checks as any request (``GatewayProxy/admit``). Let
+/// through, the gateway first opens its own WebSocket to one instance of the upstream
+/// (`ws://` for `http://`), with the client's end-to-end headers and `X-Forwarded-*`, and only
+/// then answers the client's `101`. Frames are relayed as they come, fragments included, in
+/// both directions; when either side closes, so does the other, and an upstream's close code
+/// reaches the client. An upstream that cannot be reached within the route's timeout counts
+/// against its breaker. A declined handshake (refused by the checks, or no upstream) gets
+/// hummingbird-websocket's own answer, `400` with `Connection: close`: the library writes it
+/// for every declined upgrade, so the reason is logged here rather than sent.
 public struct WebSocketRelay: Sendable {
     public typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
 
@@ -51,9 +51,13 @@ public struct WebSocketRelay: Sendable {
         let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
         guard let (route, upstreamPath) = table.match(path) else { return .dontUpgrade }
         let clientAddress = channel.remoteAddress?.ipAddress
-        guard let admission = try? await proxy.admit(
-            method: request.method, headers: request.headerFields, clientAddress: clientAddress, route: route
-        ) else { return .dontUpgrade }
+        let admission: GatewayProxy.Admission
+        do {
+            admission = try await proxy.admit(method: request.method, headers: request.headerFields, clientAddress: clientAddress, route: route)
+        } catch {
+            logger.info("WebSocket upgrade refused", metadata: ["gateway.service": .string(route.service), "error": "\(error)"])
+            return .dontUpgrade
+        }
 
         let requestID = RequestIDMiddleware.id(for: request.headerFields)
         let headers = GatewayProxy.forwardedHeaders(
@@ -68,32 +72,80 @@ public struct WebSocketRelay: Sendable {
         let logger = requestLogger
         let maxFrameSize = self.maxFrameSize
 
-        return .upgrade(admission.limitHeaders + [HTTPField(name: .requestID, value: requestID)]) { inbound, outbound, _ in
-            let start = ContinuousClock.now
-            let connected = NIOLockedValueBox(false)
-            do {
-                let close = try await WebSocketClient.connect(
-                    url: url,
-                    configuration: .init(maxFrameSize: maxFrameSize, additionalHeaders: headers),
-                    logger: logger
-                ) { upstreamInbound, upstreamOutbound, _ in
-                    connected.withLockedValue { $0 = true }
-                    admission.breaker.record(admission.permit, outcome: .success, duration: ContinuousClock.now - start)
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask { try? await Self.pump(inbound, to: upstreamOutbound) }
-                        group.addTask { try? await Self.pump(upstreamInbound, to: outbound) }
-                        // Either side done: the other stops too, and each socket closes.
-                        await group.next()
-                        group.cancelAll()
-                    }
+        // The upstream is connected before the client gets its 101, so an upstream that
+        // cannot be reached is an ordinary HTTP answer and the relay never holds half a pair.
+        // The connection lives in its own task, whose handler waits for the client's ends.
+        let (upstreamReady, upstreamSignal) = AsyncStream<Void>.makeStream()
+        let (clientEnds, clientArrived) = AsyncStream<Ends>.makeStream()
+        let start = ContinuousClock.now
+        let connection = Task { () throws -> WebSocketCloseFrame? in
+            defer { upstreamSignal.finish() }
+            return try await WebSocketClient.connect(
+                url: url,
+                configuration: .init(maxFrameSize: maxFrameSize, additionalHeaders: headers),
+                logger: logger
+            ) { upstreamInbound, upstreamOutbound, _ in
+                upstreamSignal.yield()
+                upstreamSignal.finish()
+                for await client in clientEnds {
+                    await Self.relay(client, Ends(inbound: upstreamInbound, outbound: upstreamOutbound))
+                    break
                 }
-                if let close { try? await outbound.close(close.closeCode, reason: close.reason) }
-            } catch {
-                guard !connected.withLockedValue({ $0 }) else { return }
-                admission.breaker.record(admission.permit, outcome: .failure, duration: ContinuousClock.now - start)
-                logger.warning("upstream WebSocket unreachable", metadata: ["error": "\(error)"])
-                try? await outbound.close(.unknown(1014), reason: "\(route.service) could not be reached")
             }
+        }
+        let timeout = route.timeout
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            upstreamSignal.finish()
+        }
+        var connected = false
+        for await _ in upstreamReady {
+            connected = true
+            break
+        }
+        timer.cancel()
+        guard connected else {
+            clientArrived.finish()
+            admission.breaker.record(admission.permit, outcome: .failure, duration: ContinuousClock.now - start)
+            var error: any Error = UpstreamTimedOut(after: timeout)
+            if (try? await timer.value) == nil, case .failure(let failure) = await connection.result { error = failure }
+            logger.warning("upstream WebSocket unreachable", metadata: ["error": "\(error)"])
+            return .dontUpgrade
+        }
+        admission.breaker.record(admission.permit, outcome: .success, duration: ContinuousClock.now - start)
+        // Should the client's connection go before its handler runs, the upstream is let go.
+        Task {
+            try await Task.sleep(for: timeout)
+            clientArrived.finish()
+        }
+        return .upgrade(admission.limitHeaders + [HTTPField(name: .requestID, value: requestID)]) { inbound, outbound, _ in
+            clientArrived.yield(Ends(inbound: inbound, outbound: outbound))
+            clientArrived.finish()
+            // The upstream's close code, once the relay is over, is the client's.
+            if case .success(let close?) = await connection.result {
+                try? await outbound.close(close.closeCode, reason: close.reason)
+            }
+        }
+    }
+
+    /// One side of a relayed WebSocket.
+    struct Ends: Sendable {
+        let inbound: WebSocketInboundStream
+        let outbound: WebSocketOutboundWriter
+    }
+
+    struct UpstreamTimedOut: Error, CustomStringConvertible {
+        let after: Duration
+        var description: String { "no WebSocket connection within \(after)" }
+    }
+
+    /// Frames both ways until either side is done; then the other stops too.
+    private static func relay(_ client: Ends, _ upstream: Ends) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await pump(client.inbound, to: upstream.outbound) }
+            group.addTask { try? await pump(upstream.inbound, to: client.outbound) }
+            await group.next()
+            group.cancelAll()
         }
     }
 
