@@ -73,7 +73,7 @@ public struct WebSocketRelay: Sendable {
         let maxFrameSize = self.maxFrameSize
 
         // The upstream is connected before the client gets its 101, so an upstream that
-        // cannot be reached is an ordinary HTTP answer and the relay never holds half a pair.
+        // cannot be reached is a declined handshake and the relay never holds half a pair.
         // The connection lives in its own task, whose handler waits for the client's ends.
         let (upstreamReady, upstreamSignal) = AsyncStream<Void>.makeStream()
         let (clientEnds, clientArrived) = AsyncStream<Ends>.makeStream()
