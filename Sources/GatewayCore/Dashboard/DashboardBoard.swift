@@ -51,9 +51,6 @@ public final class DashboardBoard: Sendable {
 
     /// Everything, as `GET /dashboard/state` answers it.
     public func state(now: Date = Date()) -> JSONValue {
-        // Staleness is re-evaluated on the registry's timer; catching up here first records
-        // any transition the snapshot is about to show, so history never lags the services.
-        registry.tick()
         let services = registry.snapshot().map { view -> JSONValue in
             [
                 "service": .string(view.service),

@@ -149,22 +149,20 @@ public final class HealthRegistry: Sendable {
         update { _, _ in }
     }
 
+    /// Re-evaluated first, so a transition it shows has reached the observers.
     public func availability(of service: String) -> ServiceAvailability {
-        let now = clock.now
-        return state.withLockedValue { state in
-            Self.availability(state.services[service], channelUp: state.channelUp, now: now, staleAfter: staleAfter)
-        }
+        update({ _, _ in }, then: { state, _ in state.services[service]?.availability ?? .unknown })
     }
 
-    /// Every service and instance, for `/dashboard/state` and load balancing.
+    /// Every service and instance, for `/dashboard/state` and load balancing. Re-evaluated
+    /// first, so a transition it shows has reached the observers (the dashboard's history).
     public func snapshot() -> [ServiceView] {
-        let now = clock.now
-        return state.withLockedValue { state in
+        update({ _, _ in }, then: { state, now in
             state.services.keys.sorted().map { name in
                 let record = state.services[name]!
                 return ServiceView(
                     service: name,
-                    availability: Self.availability(record, channelUp: state.channelUp, now: now, staleAfter: staleAfter),
+                    availability: record.availability,
                     instances: record.instances.values.map { instance in
                         let age = now - instance.seenAt
                         return Instance(
@@ -180,7 +178,7 @@ public final class HealthRegistry: Sendable {
                     peerReporter: record.peerReporter
                 )
             }
-        }
+        })
     }
 
     /// Instances of `service` that are up now, for balancing.
@@ -203,8 +201,14 @@ public final class HealthRegistry: Sendable {
     // MARK: Evaluation
 
     private func update(_ body: (inout State, Duration) -> Void) {
+        update(body, then: { _, _ in })
+    }
+
+    /// Applies `body`, re-evaluates every service's availability and reads with `read`, all
+    /// under one lock; then tells the observers of each change.
+    private func update<T>(_ body: (inout State, Duration) -> Void, then read: (State, Duration) -> T) -> T {
         let now = clock.now
-        let (changes, observers) = state.withLockedValue { state -> ([(String, ServiceAvailability)], [(service: String?, observer: Observer)]) in
+        let (changes, observers, result) = state.withLockedValue { state -> ([(String, ServiceAvailability)], [(service: String?, observer: Observer)], T) in
             body(&state, now)
             var changes: [(String, ServiceAvailability)] = []
             for (name, var record) in state.services {
@@ -215,13 +219,14 @@ public final class HealthRegistry: Sendable {
                     changes.append((name, availability))
                 }
             }
-            return (changes, state.observers)
+            return (changes, state.observers, read(state, now))
         }
         for (service, availability) in changes {
             for entry in observers where entry.service == nil || entry.service == service {
                 entry.observer(service, availability)
             }
         }
+        return result
     }
 
     private static func availability(_ record: ServiceRecord?, channelUp: Bool, now: Duration, staleAfter: Duration) -> ServiceAvailability {
