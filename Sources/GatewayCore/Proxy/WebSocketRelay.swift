@@ -48,8 +48,8 @@ public struct WebSocketRelay: Sendable {
     /// The server's upgrade decision for `request`.
     public func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
         let target = request.path ?? "/"
-        let path = target.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
-        guard let (route, upstreamPath) = table.match(path) else { return .dontUpgrade }
+        let queryStart = target.firstIndex(of: "?") ?? target.endIndex
+        guard let (route, upstreamPath) = table.match(target[..<queryStart]) else { return .dontUpgrade }
         let clientAddress = channel.remoteAddress?.ipAddress
         let admission: GatewayProxy.Admission
         do {
@@ -63,9 +63,8 @@ public struct WebSocketRelay: Sendable {
         let headers = GatewayProxy.forwardedHeaders(
             request.headerFields, clientAddress: clientAddress, requestID: requestID, dropping: Self.handshakeHeaders
         )
-        let query = target.firstIndex(of: "?").map { String(target[$0...]) } ?? ""
         let base = admission.candidates[0]
-        let url = (base.hasPrefix("https://") ? "wss://" + base.dropFirst(8) : "ws://" + base.dropFirst(7)) + upstreamPath + query
+        let url = (base.hasPrefix("https://") ? "wss://" + base.dropFirst(8) : "ws://" + base.dropFirst(7)) + upstreamPath + target[queryStart...]
         var requestLogger = logger
         requestLogger[metadataKey: "request.id"] = .string(requestID)
         requestLogger[metadataKey: "gateway.service"] = .string(route.service)
@@ -114,11 +113,12 @@ public struct WebSocketRelay: Sendable {
         }
         admission.breaker.record(admission.permit, outcome: .success, duration: ContinuousClock.now - start)
         // Should the client's connection go before its handler runs, the upstream is let go.
-        Task {
+        let clientTimer = Task {
             try await Task.sleep(for: timeout)
             clientArrived.finish()
         }
         return .upgrade(admission.limitHeaders + [HTTPField(name: .requestID, value: requestID)]) { inbound, outbound, _ in
+            clientTimer.cancel()
             clientArrived.yield(Ends(inbound: inbound, outbound: outbound))
             clientArrived.finish()
             // The upstream's close code, once the relay is over, is the client's.
