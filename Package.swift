@@ -189,6 +189,8 @@ let package = Package(
         .executableTarget(
             name: "GatewayBench",
             dependencies: [
+                "GatewayCore",
+                "Shared",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

@@ -19,26 +19,7 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
         runtime.logger.critical("invalid route table", metadata: ["error": "\(error)"])
         exit(1)
     }
-    // Its own client: many keep-alive connections per upstream (the default soft limit of 8
-    // would queue requests), no redirects followed and no decompression, since a proxy passes
-    // both on as they are.
-    // A refused connection fails at once instead of being retried until the request's
-    // deadline: the gateway retries on another instance itself, and its breaker must hear
-    // of the failure.
-    var pool = HTTPClient.Configuration.ConnectionPool(
-        idleTimeout: .seconds(60),
-        concurrentHTTP1ConnectionsPerHostSoftLimit: env.int("GATEWAY_UPSTREAM_CONNECTIONS", default: 128)
-    )
-    pool.retryConnectionEstablishment = false
-    let upstreams = HTTPClientService(client: HTTPClient(
-        eventLoopGroupProvider: .singleton,
-        configuration: .init(
-            redirectConfiguration: .disallow,
-            timeout: .init(connect: .milliseconds(Int64(env.milliseconds("GATEWAY_CONNECT_TIMEOUT_MS", default: .seconds(1)).millisecondsRoundedUp))),
-            connectionPool: pool,
-            decompression: .disabled
-        )
-    ))
+    let upstreams = HTTPClientService(client: .gatewayUpstreams(env))
     let gatewayKeys = Set(env.list("GATEWAY_API_KEYS"))
     let apiKeys = gatewayKeys.isEmpty ? config.adminAPIKeys : gatewayKeys
     let proxy = GatewayProxy(

@@ -1,10 +1,12 @@
 import AsyncHTTPClient
 import Foundation
+import GatewayCore
 import Hummingbird
+import Shared
 
 /// bench/gateway.sh's floor: `GatewayBench PORT UPSTREAM` serves one route that sends each
-/// GET to `UPSTREAM` + its path through async-http-client (keep-alive pool as large as the
-/// gateway's) and answers with the upstream's status, content type and body, read whole.
+/// GET to `UPSTREAM` + its path through async-http-client (the gateway's own client,
+/// `HTTPClient.gatewayUpstreams`) and answers with the upstream's status, content type and body, read whole.
 /// No route table, key, limit, breaker, header rewriting, middleware or logging: what
 /// Hummingbird plus async-http-client cost on their own, for the gateway to be read against.
 @main
@@ -16,12 +18,7 @@ struct GatewayBench {
             exit(2)
         }
         let upstream = arguments[2]
-        var pool = HTTPClient.Configuration.ConnectionPool(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
-        pool.retryConnectionEstablishment = false
-        let client = HTTPClient(
-            eventLoopGroupProvider: .singleton,
-            configuration: .init(redirectConfiguration: .disallow, connectionPool: pool, decompression: .disabled)
-        )
+        let client = HTTPClient.gatewayUpstreams(EnvironmentReader())
         let router = Router()
         router.get("**") { request, _ -> Response in
             let upstreamResponse = try await client.execute(HTTPClientRequest(url: upstream + request.uri.path), timeout: .seconds(10))
