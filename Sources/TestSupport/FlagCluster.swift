@@ -20,7 +20,7 @@ public final class FlagCluster: @unchecked Sendable {
         if let databaseURL {
             self.databaseURL = databaseURL
         } else {
-            self.databaseURL = try await Self.freshDatabase()
+            self.databaseURL = try await TestEnvironment.freshDatabase("flags")
         }
         let environment = [
             "REDIS_URL": redis.url,
@@ -58,16 +58,6 @@ public final class FlagCluster: @unchecked Sendable {
             instance.signal(SIGKILL)
         }
         try? await redis.stop()
-    }
-
-    /// A new, empty database on the run's PostgreSQL; its URL.
-    public static func freshDatabase() async throws -> String {
-        // The name is made here from digits, never from input; CREATE DATABASE takes no
-        // parameters.
-        let name = "flags_\(UInt32.random(in: .min ... .max))"
-        try await withPostgres { try await $0.query("CREATE DATABASE \(name)") }
-        guard let slash = TestEnvironment.databaseURL.lastIndex(of: "/") else { return TestEnvironment.databaseURL }
-        return TestEnvironment.databaseURL[..<slash] + "/" + name
     }
 
     // MARK: - API helpers

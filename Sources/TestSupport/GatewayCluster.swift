@@ -31,7 +31,7 @@ public final class GatewayCluster: @unchecked Sendable {
     public init(gatewayEnvironment: [String: String] = [:]) async throws {
         social = try await SocialCluster()
         let common = Self.common(social)
-        let flagsDatabase = try await FlagCluster.freshDatabase()
+        let flagsDatabase = try await TestEnvironment.freshDatabase("flags")
         async let flags = ServiceProcess.start("FlagService", portVariable: "FLAG_PORT", environment: common.merging([
             "DATABASE_URL": flagsDatabase, "PG_QUERY_TIMEOUT_MS": "2000",
         ]) { $1 })

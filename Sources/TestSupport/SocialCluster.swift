@@ -1,8 +1,9 @@
 import Foundation
 
 /// Profile, Post and Feed started as real processes against a Redis of their own (so no other
-/// test's `health.profile` heartbeats reach them) and the given PostgreSQL, with short health
-/// intervals and call timeouts so faults show quickly.
+/// test's `health.profile` heartbeats reach them) and, unless given one, a database of their own
+/// (so no other test's posts and impressions reach their feed), with short health intervals and
+/// call timeouts so faults show quickly.
 public final class SocialCluster: @unchecked Sendable {
     public let redis: PrivateRedis
     public var redisURL: String { redis.url }
@@ -27,10 +28,12 @@ public final class SocialCluster: @unchecked Sendable {
         ].merging(profilePort.map { ["PROFILE_URL": "http://127.0.0.1:\($0)"] } ?? [:]) { $1 }
     }
 
-    public init(databaseURL: String = TestEnvironment.databaseURL) async throws {
+    /// - Parameter databaseURL: nil makes a fresh database on the run's PostgreSQL.
+    public init(databaseURL: String? = nil) async throws {
         let redis = try await PrivateRedis.start()
         let redisURL = redis.url
         self.redis = redis
+        let databaseURL = if let databaseURL { databaseURL } else { try await TestEnvironment.freshDatabase("social") }
         self.databaseURL = databaseURL
         // Profile first: Post and Feed are told its port.
         let profile = try await ServiceProcess.start(

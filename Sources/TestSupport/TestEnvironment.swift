@@ -40,4 +40,16 @@ public enum TestEnvironment {
     public static func unique(_ prefix: String) -> String {
         "\(prefix)_\(UInt32.random(in: .min ... .max))"
     }
+
+    /// A new, empty database on the run's PostgreSQL; its URL. Services migrate it themselves,
+    /// and a test that reads whole tables (a feed, a flag list) sees only its own rows.
+    public static func freshDatabase(_ prefix: String) async throws -> String {
+        // The name is made here from a fixed prefix and digits, never from input; CREATE
+        // DATABASE takes no parameters.
+        precondition(prefix.utf8.allSatisfy { (97...122).contains($0) }, "database prefixes are lower-case letters")
+        let name = unique(prefix)
+        try await withPostgres { try await $0.query("CREATE DATABASE \(name)") }
+        guard let slash = databaseURL.lastIndex(of: "/") else { return databaseURL }
+        return databaseURL[..<slash] + "/" + name
+    }
 }

@@ -70,7 +70,7 @@ struct ExclusiveSocialFaultTests {
         let user = try await api.createUser("known")
         let post = try await api.createPost(user: user)
         // A post whose author Profile has never heard of: null fields, never an error.
-        let orphan = try await withPostgres { pg in
+        let orphan = try await withPostgres(url: cluster.databaseURL) { pg in
             try await pg.query("INSERT INTO social.posts (user_id, title, content) VALUES (987654321987, 'orphan', '') RETURNING post_id")
                 .first!.decode("post_id", as: Int64.self)
         }

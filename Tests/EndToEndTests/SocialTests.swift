@@ -95,7 +95,7 @@ struct SocialTests {
         }
         #expect(statuses.allSatisfy { $0 == 201 })
         // 150 UP, 50 DOWN: +100, and exactly 200 impression rows.
-        try await withPostgres { pg in
+        try await withPostgres(url: cluster.databaseURL) { pg in
             let score = try await pg.query("SELECT score FROM social.scores WHERE post_id = $1", [post]).first?.decode("score", as: Int.self)
             #expect(score == 100)
             let rows = try await pg.query("SELECT count(*) AS c FROM social.impressions WHERE post_id = $1", [post]).first?.decode("c", as: Int.self)
