@@ -109,21 +109,6 @@ struct RedisClientTests {
         }
     }
 
-    @Test func aFrozenRedisTimesOutInsteadOfHanging() async throws {
-        let server = try await PrivateRedis.start()
-        defer { Task { try? await server.thaw(); try? await server.stop() } }
-        try await withRedis(url: server.url, commandTimeout: .milliseconds(300)) { redis in
-            try await redis.ping()
-            try await server.freeze()
-            let start = ContinuousClock.now
-            await #expect(throws: DependencyUnavailableError.self) { try await redis.ping() }
-            let elapsed = ContinuousClock.now - start
-            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2))
-            try await server.thaw()
-            #expect(await eventually { try await redis.ping(); return true })
-        }
-    }
-
     @Test func subscriberDeliversAndResubscribesAfterRestart() async throws {
         let server = try await PrivateRedis.start()
         defer { Task { try? await server.stop() } }
@@ -159,10 +144,26 @@ struct RedisClientTests {
     }
 }
 
-/// Fail-fast is a bound on time (< 500 ms per call while Redis is down), so it runs in the
-/// serial pass (`Exclusive…`), where a loaded machine does not stretch it.
+/// Fail-fast and the command timeout are bounds on time (< 500 ms per call while Redis is down,
+/// < 2 s for a frozen one), so they run in the serial pass (`Exclusive…`), where a loaded
+/// machine does not stretch them.
 @Suite("Exclusive Redis fail-fast")
 struct ExclusiveRedisRecoveryTests {
+    @Test func aFrozenRedisTimesOutInsteadOfHanging() async throws {
+        let server = try await PrivateRedis.start()
+        defer { Task { try? await server.thaw(); try? await server.stop() } }
+        try await withRedis(url: server.url, commandTimeout: .milliseconds(300)) { redis in
+            try await redis.ping()
+            try await server.freeze()
+            let start = ContinuousClock.now
+            await #expect(throws: DependencyUnavailableError.self) { try await redis.ping() }
+            let elapsed = ContinuousClock.now - start
+            #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2))
+            try await server.thaw()
+            #expect(await eventually { try await redis.ping(); return true })
+        }
+    }
+
     @Test func recoversAfterRedisRestartAndFailsFastWhileDown() async throws {
         let server = try await PrivateRedis.start()
         defer { Task { try? await server.stop() } }
