@@ -26,8 +26,11 @@ public enum TestEnvironment {
         )
     }
 
+    /// The tests' own client: a connect timeout far above the services' 2 s, because a test
+    /// that checks the database after a burst must not fail on a server slow to fork one more
+    /// backend on a loaded machine (a stopped server still refuses at once).
     public static func postgresConfiguration(url: String = databaseURL, queryTimeout: Duration = .seconds(5)) -> PostgresClient.Configuration {
-        PostgresClient.Configuration(conninfo: url, applicationName: "tests", poolSize: 4, queryTimeout: queryTimeout)
+        PostgresClient.Configuration(conninfo: url, applicationName: "tests", poolSize: 4, connectTimeout: .seconds(10), queryTimeout: queryTimeout)
     }
 
     public static var logger: Logger {
