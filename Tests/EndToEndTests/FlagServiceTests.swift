@@ -32,6 +32,7 @@ struct FlagServiceTests {
             (#"{"status": true}"#, "flag_name"),
             ("{\"flag_name\": \"\(String(repeating: "n", count: 129))\"}", "flag_name"),
             (#"{"flag_name": "bad name!"}"#, "flag_name"),
+            (#"{"flag_name": "x", "description": "M\u0000d"}"#, "description"),
         ] {
             let response = try await cluster.createFlag(body)
             #expect(response.status == 422, "\(body): \(response.text)")
@@ -60,6 +61,10 @@ struct FlagServiceTests {
         #expect(try await cluster.evaluate("bob456", "beta_search").json?["enabled"] == true)
         #expect(try await cluster.updateFlag("nope", #"{"status": false}"#).status == 404)
         #expect(try await cluster.updateFlag("beta_search", #"{"rollout_percentage": 300}"#).status == 422)
+        // PostgreSQL's jsonb cannot store U+0000: refused up front, nothing written.
+        let nul = try await cluster.updateFlag("beta_search", #"{"description": "M\u0000d"}"#)
+        #expect(nul.status == 422 && nul.json?["field"] == "description", "\(nul.text)")
+        #expect(try await HTTP.get(base + "/flags/beta_search").json?["description"] == "new search")
 
         let userFlags = try await HTTP.get(base + "/users/bob456/flags")
         #expect(userFlags.json?["user_id"] == "bob456")

@@ -42,6 +42,10 @@ struct FlagValidationTests {
         (#"{"flag_name": "f", "enable_at": "2026-02-01T00:00:00Z", "disable_at": "2026-01-01T00:00:00Z"}"#, "disable_at"),
         (#"{"flag_name": "f", "enable_at": "soon"}"#, "enable_at"),
         (#"{"flag_name": "f", "prerequisites": [{"flag_name": "f"}]}"#, "prerequisites"),
+        // U+0000 anywhere (PostgreSQL jsonb refuses it): in a field, a free-form value, a member name.
+        (#"{"flag_name": "f", "description": "M\u0000d"}"#, "description"),
+        (#"{"flag_name": "f", "variants": [{"name": "a", "value": {"k": ["x", "\u0000"]}}]}"#, "variants[0].value.k[1]"),
+        (#"{"flag_name": "f", "variants": [{"name": "a", "value": {"k\u0000": 1}}]}"#, "variants[0].value.k\u{0}"),
     ])
     func namesTheField(_ text: String, _ field: String) throws {
         let body = try JSONValue.parse(Data(text.utf8))
@@ -53,6 +57,16 @@ struct FlagValidationTests {
             #expect(problem.extensions["field"] == .string(field), "\(problem.detail)")
         } catch {
             Issue.record("unexpected \(error)")
+        }
+    }
+
+    @Test func segmentsRefuseNULWhereverItIs() throws {
+        let body = try JSONValue.parse(Data(#"{"segment_name": "s", "included": ["a", "b\u0000"]}"#.utf8))
+        do {
+            _ = try SegmentDefinition(json: body)
+            Issue.record("accepted \(body)")
+        } catch let problem as ProblemDetails {
+            #expect(problem.status == .unprocessableContent && problem.extensions["field"] == "included[1]", "\(problem.detail)")
         }
     }
 

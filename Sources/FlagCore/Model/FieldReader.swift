@@ -11,8 +11,35 @@ struct FieldReader {
             if path.isEmpty { throw ProblemDetails.malformed("request body must be a JSON object") }
             throw ProblemDetails.invalidField(path, "must be an object")
         }
+        if path.isEmpty, let found = Self.pathOfNUL(in: value, at: "") {
+            throw ProblemDetails.invalidField(found, "must not contain NUL (U+0000) characters")
+        }
         self.object = object
         self.path = path
+    }
+
+    /// Definitions are kept in PostgreSQL `jsonb`, which cannot hold U+0000 in any string,
+    /// member names included; checked once over the whole document, so a free-form variant
+    /// value is covered as well as the fields read one by one.
+    private static func pathOfNUL(in value: JSONValue, at path: String) -> String? {
+        switch value {
+        case .string(let string):
+            return string.utf8.contains(0) ? path : nil
+        case .array(let items):
+            for (index, item) in items.enumerated() {
+                if let found = pathOfNUL(in: item, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for (name, member) in members.sorted(by: { $0.key < $1.key }) {
+                let memberPath = path.isEmpty ? name : path + "." + name
+                if name.utf8.contains(0) { return memberPath }
+                if let found = pathOfNUL(in: member, at: memberPath) { return found }
+            }
+            return nil
+        case .null, .bool, .number:
+            return nil
+        }
     }
 
     func field(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
