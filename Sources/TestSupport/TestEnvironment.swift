@@ -51,7 +51,8 @@ public enum TestEnvironment {
         // DATABASE takes no parameters.
         precondition(prefix.utf8.allSatisfy { (97...122).contains($0) }, "database prefixes are lower-case letters")
         let name = unique(prefix)
-        try await withPostgres { try await $0.query("CREATE DATABASE \(name)") }
+        // Copying template1 takes seconds when many tests do it at once on a busy machine.
+        try await withPostgres(queryTimeout: .seconds(60)) { try await $0.query("CREATE DATABASE \(name)") }
         guard let slash = databaseURL.lastIndex(of: "/") else { return databaseURL }
         return databaseURL[..<slash] + "/" + name
     }
