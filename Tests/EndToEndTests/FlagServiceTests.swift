@@ -47,6 +47,8 @@ struct FlagServiceTests {
         #expect(alice.json?["user_id"] == "alice123" && alice.json?["flag_name"] == "beta_search" && alice.json?["enabled"] == true)
         #expect(try await cluster.evaluate("bob456", "beta_search").json?["enabled"] == false)
         #expect(try await cluster.evaluate("alice123", "nope").status == 404)
+        // Path parameters are percent-decoded.
+        #expect(try await cluster.evaluate("a%20b", "beta_search").json?["user_id"] == "a b")
         #expect(try await HTTP.get(base + "/flags/nope").status == 404)
 
         let all = try await HTTP.get(base + "/flags")

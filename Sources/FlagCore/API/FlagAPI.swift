@@ -165,7 +165,9 @@ public struct FlagAPI: Sendable {
 /// A path parameter, percent-decoded (Hummingbird hands them over raw).
 func pathParameter(_ name: String, _ context: ServiceRequestContext) throws -> String {
     let raw = try context.parameters.require(name)
-    guard raw.contains("%") else { return raw }
+    // A byte scan: with Foundation imported, `contains("%")` is NSString's range(of:), which
+    // cost 2.5 % of the evaluation route's CPU for its two parameters.
+    guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
     guard let decoded = raw.removingPercentEncoding else { throw ProblemDetails.malformed("\(name) is not valid percent-encoding") }
     return decoded
 }
