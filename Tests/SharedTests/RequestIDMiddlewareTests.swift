@@ -1,0 +1,29 @@
+import Foundation
+import HTTPTypes
+@testable import Shared
+import Testing
+
+@Suite("Request ids")
+struct RequestIDMiddlewareTests {
+    @Test func madeIDsAreDistinctLowerCaseVersion4UUIDs() throws {
+        let ids = (0..<10_000).map { _ in RequestIDMiddleware.id(for: [:]) }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(100) {
+            let uuid = try #require(UUID(uuidString: id), "\(id)")
+            #expect(uuid.uuidString.lowercased() == id)
+            #expect(uuid.uuid.6 >> 4 == 4, "version 4: \(id)")
+            #expect(uuid.uuid.8 >> 6 == 0b10, "RFC 4122 variant: \(id)")
+        }
+        // Every hex digit position varies (no bits stuck by the formatting), except the version.
+        let positions = (0..<36).filter { ![8, 13, 14, 18, 23].contains($0) }
+        for position in positions {
+            #expect(Set(ids.prefix(1000).map { Array($0.utf8)[position] }).count > 1, "position \(position)")
+        }
+    }
+
+    @Test func aSaneClientIDIsKeptAndAnythingElseReplaced() {
+        #expect(RequestIDMiddleware.id(for: [.requestID: "trace-123"]) == "trace-123")
+        let forged = RequestIDMiddleware.id(for: [.requestID: "x\nlevel=error"])
+        #expect(forged != "x\nlevel=error" && UUID(uuidString: forged) != nil)
+    }
+}
