@@ -37,13 +37,13 @@ bare_runs=(); eval_runs=(); ratios=()
 for ((round = 0; round < rounds; round++)); do
     bare_runs+=("$(wrk_run "$base/_bench/bare" "$connections" "$seconds")")
     eval_runs+=("$(wrk_run "$eval_url" "$connections" "$seconds")")
-    ratios+=("$(python3 -c "print(f'{${eval_runs[-1]%% *}/${bare_runs[-1]%% *}:.2f}')")")
+    ratios+=("$(ratio "${eval_runs[-1]%% *}" "${bare_runs[-1]%% *}")")
 done
 read -r bare_rps bare_p50 bare_p99 bare_bad bare_err <<<"$(wrk_median "${bare_runs[@]}")"
 read -r eval_rps eval_p50 eval_p99 eval_bad eval_err <<<"$(wrk_median "${eval_runs[@]}")"
 printf '%-34s %10s %9s %9s %8s %8s\n' case req/s p50_ms p99_ms non-2xx "vs bare"
 printf '%-34s %10s %9s %9s %8s %8s\n' "bare route (same process)" "$bare_rps" "$bare_p50" "$bare_p99" "$bare_bad" 1.00
-printf '%-34s %10s %9s %9s %8s %8s\n' "GET /users/{id}/flags/{name}" "$eval_rps" "$eval_p50" "$eval_p99" "$eval_bad" "$(python3 -c "print(f'{$eval_rps/$bare_rps:.2f}')")"
+printf '%-34s %10s %9s %9s %8s %8s\n' "GET /users/{id}/flags/{name}" "$eval_rps" "$eval_p50" "$eval_p99" "$eval_bad" "$(ratio "$eval_rps" "$bare_rps")"
 echo "(medians of $rounds alternating rounds; each round's ratio: ${ratios[*]})"
 echo "(wrk -t2 -c$connections -d${seconds}s, release, loopback, one machine)"
 

@@ -57,7 +57,6 @@ read -r d_rps d_p50 d_p99 d_bad d_err <<<"$(wrk_median "${direct_runs[@]}")"
 read -r o_rps o_p50 o_p99 o_bad o_err <<<"$(wrk_median "${open_runs[@]}")"
 read -r l_rps l_p50 l_p99 l_bad l_err <<<"$(wrk_median "${limited_runs[@]}")"
 read -r f_rps f_p50 f_p99 f_bad f_err <<<"$(wrk_median "${floor_runs[@]}")"
-ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
 printf '%-36s %10s %9s %9s %8s %9s\n' "c=$connections, median of $rounds" req/s p50_ms p99_ms non-2xx "vs direct"
 printf '%-36s %10s %9s %9s %8s %9s\n' "direct to FlagService" "$d_rps" "$d_p50" "$d_p99" "$d_bad" 1.00
 printf '%-36s %10s %9s %9s %8s %9s\n' "gateway, rate limit off" "$o_rps" "$o_p50" "$o_p99" "$o_bad" "$(ratio "$o_rps" "$d_rps")"

@@ -45,13 +45,13 @@ bare_runs=(); post_runs=(); ratios=()
 for ((round = 0; round < rounds; round++)); do
     bare_runs+=("$(wrk_run "$base/_bench/bare" "$connections" "$seconds")")
     post_runs+=("$(wrk_run "$base/event" "$connections" "$seconds" "$tmp/post.lua")")
-    ratios+=("$(python3 -c "print(f'{${post_runs[-1]%% *}/${bare_runs[-1]%% *}:.2f}')")")
+    ratios+=("$(ratio "${post_runs[-1]%% *}" "${bare_runs[-1]%% *}")")
 done
 read -r bare_rps bare_p50 bare_p99 bare_bad bare_err <<<"$(wrk_median "${bare_runs[@]}")"
 read -r post_rps post_p50 post_p99 post_bad post_err <<<"$(wrk_median "${post_runs[@]}")"
 printf '%-34s %10s %9s %9s %8s %8s\n' case req/s p50_ms p99_ms non-2xx "vs bare"
 printf '%-34s %10s %9s %9s %8s %8s\n' "bare route (same process)" "$bare_rps" "$bare_p50" "$bare_p99" "$bare_bad" 1.00
-printf '%-34s %10s %9s %9s %8s %8s\n' "POST /event" "$post_rps" "$post_p50" "$post_p99" "$post_bad" "$(python3 -c "print(f'{$post_rps/$bare_rps:.2f}')")"
+printf '%-34s %10s %9s %9s %8s %8s\n' "POST /event" "$post_rps" "$post_p50" "$post_p99" "$post_bad" "$(ratio "$post_rps" "$bare_rps")"
 echo "(medians of $rounds alternating rounds; each round's ratio: ${ratios[*]})"
 echo "(wrk -t2 -c$connections -d${seconds}s, release, loopback, one machine)"
 kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true; pids=()

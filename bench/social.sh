@@ -41,7 +41,7 @@ fallback=$(curl -s -D - -o /dev/null "$info" | grep -ci 'x-fallback: cache' || t
 
 printf '%-28s %10s %9s %9s %8s %8s\n' case req/s p50_ms p99_ms non-2xx "vs bare"
 printf '%-28s %10s %9s %9s %8s %8s\n' "bare route (same process)" "$bare_rps" "$bare_p50" "$bare_p99" "$bare_bad" 1.00
-printf '%-28s %10s %9s %9s %8s %8s\n' "get_post_info, Profile up" "$up_rps" "$up_p50" "$up_p99" "$up_bad" "$(python3 -c "print(f'{$up_rps/$bare_rps:.2f}')")"
-printf '%-28s %10s %9s %9s %8s %8s\n' "get_post_info, breaker open" "$open_rps" "$open_p50" "$open_p99" "$open_bad" "$(python3 -c "print(f'{$open_rps/$bare_rps:.2f}')")"
-echo "open/up throughput: $(python3 -c "print(f'{$open_rps/$up_rps:.2f}')"); open p99 / call timeout ($timeout_ms ms): $(python3 -c "print(f'{$open_p99/$timeout_ms:.3f}')"); fallback header on open answers: $fallback"
+printf '%-28s %10s %9s %9s %8s %8s\n' "get_post_info, Profile up" "$up_rps" "$up_p50" "$up_p99" "$up_bad" "$(ratio "$up_rps" "$bare_rps")"
+printf '%-28s %10s %9s %9s %8s %8s\n' "get_post_info, breaker open" "$open_rps" "$open_p50" "$open_p99" "$open_bad" "$(ratio "$open_rps" "$bare_rps")"
+echo "open/up throughput: $(ratio "$open_rps" "$up_rps"); open p99 / call timeout ($timeout_ms ms): $(python3 -c "print(f'{$open_p99/$timeout_ms:.3f}')"); fallback header on open answers: $fallback"
 echo "(wrk -t2 -c$connections -d${seconds}s, release, loopback, one machine)"

@@ -20,6 +20,9 @@ print(f"{rps:.0f} {p50:.2f} {p99:.2f} {int(bad.group(1)) if bad else 0}{(chr(32)
 '
 }
 
+# ratio A B -> A / B with two decimals (a case against its baseline)
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+
 # wrk_median LINE... -> the wrk_run line with the median req/s (for cases measured in rounds,
 # alternating with their baseline, so a noisy neighbour does not land on one case only)
 wrk_median() {
