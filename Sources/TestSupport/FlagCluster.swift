@@ -17,11 +17,7 @@ public final class FlagCluster: @unchecked Sendable {
     /// - Parameter databaseURL: nil makes a fresh database on the run's PostgreSQL.
     public init(instances count: Int = 1, databaseURL: String? = nil, environment extra: [String: String] = [:]) async throws {
         redis = try await PrivateRedis.start()
-        if let databaseURL {
-            self.databaseURL = databaseURL
-        } else {
-            self.databaseURL = try await TestEnvironment.freshDatabase("flags")
-        }
+        self.databaseURL = if let databaseURL { databaseURL } else { try await TestEnvironment.freshDatabase("flags") }
         let environment = [
             "REDIS_URL": redis.url,
             "DATABASE_URL": self.databaseURL,
