@@ -1,5 +1,5 @@
 import Shared
 
-let configuration = ServiceConfiguration(service: "analytics", portVariable: "ANALYTICS_PORT", defaultPort: 8083)
+let configuration = ServiceConfiguration.loadOrExit(service: "analytics", portVariable: "ANALYTICS_PORT", defaultPort: 8083)
 let app = buildApplication(config: configuration)
 await app.runServiceOrExit()

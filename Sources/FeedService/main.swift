@@ -1,5 +1,5 @@
 import Shared
 
-let configuration = ServiceConfiguration(service: "feed", portVariable: "FEED_PORT", defaultPort: 8087)
+let configuration = ServiceConfiguration.loadOrExit(service: "feed", portVariable: "FEED_PORT", defaultPort: 8087)
 let app = buildApplication(config: configuration)
 await app.runServiceOrExit()

@@ -22,7 +22,7 @@ public struct FlagServiceConfiguration: Sendable {
         let env = service.environment
         access = .init(
             adminKeys: service.adminAPIKeys,
-            clientKeys: Set(env.list("CLIENT_API_KEYS")),
+            clientKeys: APIKeySet(env.list("CLIENT_API_KEYS")),
             readsKeyed: env.string("FLAGS_READ_ACCESS", default: "open").lowercased() == "keyed",
             evaluationsKeyed: env.string("FLAGS_EVALUATION_ACCESS", default: "open").lowercased() == "keyed"
         )

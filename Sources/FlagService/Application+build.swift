@@ -21,15 +21,18 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
     runtime.health.add(sync.healthCheck)
 
     let router = runtime.makeRouter(openAPI: FlagOpenAPI.document)
-    router.add(middleware: FlagAccessMiddleware(policy: flags.access))
-    let ofrep = router.group("/ofrep/v1")
+    // Each access level is a group of its own: the check that runs is the matched route's.
+    let reads = router.group().add(middleware: FlagAccessMiddleware(.read, policy: flags.access, verifier: runtime.keys))
+    let writes = router.group().add(middleware: FlagAccessMiddleware(.write, policy: flags.access, verifier: runtime.keys))
+    let evaluations = router.group().add(middleware: FlagAccessMiddleware(.evaluate, policy: flags.access, verifier: runtime.keys))
+    let ofrep = evaluations.group("/ofrep/v1")
     if let policy = flags.ofrepRateLimit {
         let limiter = RateLimiter(redis: runtime.redis, keyPrefix: "flags:ratelimit:", clock: ContinuousClock(), logger: runtime.logger)
         ofrep.add(middleware: RateLimitMiddleware(limiter: limiter, policy: policy))
     }
     FlagAPI(store: store, repository: repository, publisher: FlagPublisher(store: store, redis: runtime.redis, logger: runtime.logger))
-        .register(on: router)
-    EvaluationAPI(store: store).register(on: router, ofrep: ofrep)
-    FlagEventsAPI(store: store).register(on: router)
+        .register(reads: reads, writes: writes)
+    EvaluationAPI(store: store).register(on: evaluations, ofrep: ofrep)
+    FlagEventsAPI(store: store).register(on: reads)
     return runtime.makeApplication(router: router, services: [sync])
 }

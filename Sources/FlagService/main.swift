@@ -1,5 +1,5 @@
 import Shared
 
-let configuration = ServiceConfiguration(service: "flags", portVariable: "FLAG_PORT", defaultPort: 8081)
+let configuration = ServiceConfiguration.loadOrExit(service: "flags", portVariable: "FLAG_PORT", defaultPort: 8081)
 let app = buildApplication(config: configuration)
 await app.runServiceOrExit()

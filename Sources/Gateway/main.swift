@@ -1,5 +1,5 @@
 import Shared
 
-let configuration = ServiceConfiguration(service: "gateway", portVariable: "GATEWAY_PORT", defaultPort: 8080)
+let configuration = ServiceConfiguration.loadOrExit(service: "gateway", portVariable: "GATEWAY_PORT", defaultPort: 8080)
 let app = buildApplication(config: configuration)
 await app.runServiceOrExit()

@@ -38,7 +38,12 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
         services.append(batcher)
         api.registerIngest(on: router)
         api.registerQueries(on: router)
-        api.registerAdmin(on: router.group().add(middleware: APIKeyMiddleware(keys: config.adminAPIKeys)))
+        api.registerAdmin(on: router.group().add(middleware: APIKeyMiddleware(keys: config.adminAPIKeys, verifier: runtime.keys)))
+        if restrictions.insightsKeyed {
+            api.registerInsights(on: router.group().add(middleware: APIKeyMiddleware(keys: config.adminAPIKeys, verifier: runtime.keys, protectReads: true)))
+        } else {
+            api.registerInsights(on: router)
+        }
     }
     if restrictions.role != .api {
         services.append(EventConsumer(

@@ -1,5 +1,5 @@
 import Shared
 
-let configuration = ServiceConfiguration(service: "restriction", portVariable: "RESTRICTION_PORT", defaultPort: 8082)
+let configuration = ServiceConfiguration.loadOrExit(service: "restriction", portVariable: "RESTRICTION_PORT", defaultPort: 8082)
 let app = buildApplication(config: configuration)
 await app.runServiceOrExit()

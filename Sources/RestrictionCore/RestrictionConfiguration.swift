@@ -6,6 +6,7 @@ import Shared
 /// | variable | default | |
 /// |---|---|---|
 /// | `RESTRICTIONS_ROLE` | `all` | `api` (ingest and queries only) or `consumer` (the worker only) |
+/// | `RESTRICTIONS_READ_ACCESS` | `keyed` | `open`: `/users/{id}/restrictions`, `/rules` and `/stream` need no admin key |
 /// | `RESTRICTIONS_RULES_FILE` | none | JSON events/metrics/rules replacing the three defaults |
 /// | `RESTRICTIONS_STREAM` | `restrictions:events` | the event stream (dead letters in `<stream>:dead`) |
 /// | `RESTRICTIONS_STREAM_MAXLEN` | 1000000 | `MAXLEN ~`; keep above the largest backlog |
@@ -24,6 +25,8 @@ public struct RestrictionConfiguration: Sendable {
     public enum Role: String, Sendable { case all, api, consumer }
 
     public var role: Role
+    /// Whether the insight reads (a user's metrics, the rules, the stream) need an admin key.
+    public var insightsKeyed: Bool
     public var rules: RuleSet
     public var keys: RestrictionKeys
     public var log: EventLog.Configuration
@@ -37,6 +40,11 @@ public struct RestrictionConfiguration: Sendable {
             throw RuleSetError("RESTRICTIONS_ROLE is all, api or consumer")
         }
         self.role = role
+        switch env.string("RESTRICTIONS_READ_ACCESS", default: "keyed").lowercased() {
+        case "keyed": insightsKeyed = true
+        case "open": insightsKeyed = false
+        default: throw RuleSetError("RESTRICTIONS_READ_ACCESS is keyed or open")
+        }
         if let path = env.string("RESTRICTIONS_RULES_FILE") {
             let data = try Data(contentsOf: URL(fileURLWithPath: path))
             rules = try RuleSet(json: try JSONValue.parse(data))

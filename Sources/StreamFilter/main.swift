@@ -1,5 +1,5 @@
 import Shared
 
-let configuration = ServiceConfiguration(service: "stream", portVariable: "STREAM_PORT", defaultPort: 8084)
+let configuration = ServiceConfiguration.loadOrExit(service: "stream", portVariable: "STREAM_PORT", defaultPort: 8084)
 let app = buildApplication(config: configuration)
 await app.runServiceOrExit()

@@ -60,10 +60,12 @@ public final class RestrictionCluster: @unchecked Sendable {
         return try await HTTP.post(api.baseURL + "/event", bytes: Array(data), headers: ["Content-Type": "application/json"])
     }
 
-    /// `GET /users/{id}/restrictions`.
+    public var admin: [String: String] { ["X-Api-Key": Self.adminKey] }
+
+    /// `GET /users/{id}/restrictions` (keyed).
     public func user(_ id: String) async throws -> JSONValue {
         let path = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id
-        guard let json = try await HTTP.get(api.baseURL + "/users/\(path)/restrictions").json else { throw CancellationError() }
+        guard let json = try await HTTP.get(api.baseURL + "/users/\(path)/restrictions", headers: admin).json else { throw CancellationError() }
         return json
     }
 
@@ -76,7 +78,7 @@ public final class RestrictionCluster: @unchecked Sendable {
 
     /// `GET /stream`.
     public func stream() async throws -> JSONValue {
-        guard let json = try await HTTP.get(api.baseURL + "/stream").json else { throw CancellationError() }
+        guard let json = try await HTTP.get(api.baseURL + "/stream", headers: admin).json else { throw CancellationError() }
         return json
     }
 

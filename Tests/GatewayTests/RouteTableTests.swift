@@ -1,6 +1,7 @@
 import Foundation
 import Shared
 import Testing
+import TestSupport
 
 @testable import GatewayCore
 
@@ -80,10 +81,32 @@ struct RouteTableTests {
     }
 
     @Test func withoutARegistryTheBalancerRotatesOverTheConfiguredURLs() {
-        let balancer = UpstreamBalancer(registry: nil)
+        let balancer = UpstreamBalancer(registry: nil, allowed: nil)
         let route = GatewayRoute(prefix: "/p", service: "p", urls: ["http://a", "http://b", "http://c"])
         let firsts = (0..<6).map { _ in balancer.candidates(for: route) }
         #expect(firsts.map { $0.first! } == ["http://a", "http://b", "http://c", "http://a", "http://b", "http://c"])
         #expect(firsts.allSatisfy { Set($0) == ["http://a", "http://b", "http://c"] })
+    }
+}
+
+@Suite("Gateway upstream hosts")
+struct UpstreamHostsTests {
+    /// A heartbeat is anyone's who can write to Redis: an instance advertised on a host
+    /// that is not allowed never receives traffic (and so never the clients' credentials).
+    @Test func advertisedInstancesOnOtherHostsAreIgnored() throws {
+        let clock = TestClock()
+        let registry = HealthRegistry(interval: .milliseconds(100), clock: clock)
+        registry.channelRestored()
+        for (instance, url) in [("a", "http://127.0.0.1:9001"), ("evil", "http://attacker.example:80"), ("file", "file:///etc/passwd"), ("net", "http://10.1.2.3:9")] {
+            registry.ingest(HealthMessage(service: "p", instance: instance, status: .up, at: 0, url: url))
+        }
+        let route = GatewayRoute(prefix: "/p", service: "p", urls: ["http://127.0.0.1:8000"])
+        let table = RouteTable([route])
+        let byDefault = UpstreamBalancer(registry: registry, allowed: try .init(environment: EnvironmentReader([:]), table: table), clock: clock)
+        #expect(byDefault.candidates(for: route) == ["http://127.0.0.1:9001"])
+        let networks = UpstreamBalancer(registry: registry, allowed: try .init(["10.0.0.0/8"]), clock: clock)
+        #expect(networks.candidates(for: route) == ["http://10.1.2.3:9"])
+        let none = UpstreamBalancer(registry: registry, allowed: try .init(["gateway.internal"]), clock: clock)
+        #expect(none.candidates(for: route) == ["http://127.0.0.1:8000"]) // the configured URL, not a forged one
     }
 }

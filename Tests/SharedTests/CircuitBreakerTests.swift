@@ -125,6 +125,51 @@ struct CircuitBreakerTests {
         #expect(breaker.state == .open)
     }
 
+    /// 1,000 consecutive trips (a dependency that heartbeats `up` and fails every probe):
+    /// the open period stays at the cap and nothing traps. Before the fix the wait was
+    /// `openDuration * 2^(trips-1)` as a `Duration`, which overflowed past ~65 trips.
+    @Test func athousandConsecutiveTripsStayAtTheCap() throws {
+        let breaker = makeBreaker(.init(
+            windowSize: 10, minimumCalls: 4, openDuration: .seconds(1), maxOpenDuration: .seconds(30),
+            openDurationMultiplier: 2, halfOpenProbes: 1
+        ))
+        for _ in 0..<4 { try call(breaker, .failure) }
+        #expect(breaker.state == .open)
+        for trip in 2...1_000 {
+            breaker.dependencyAvailabilityChanged(.up) // a fresh `up` heartbeat: a probe may go
+            #expect(breaker.state == .halfOpen)
+            try call(breaker, .failure)
+            #expect(breaker.state == .open)
+            let last = transitions.withLockedValue { $0.last }
+            #expect(last?.openFor == (trip >= 6 ? .seconds(30) : .seconds(1 << (trip - 1))), "trip \(trip)")
+        }
+        #expect(breaker.openDuration(afterTrips: Int.max) == .seconds(30))
+        #expect(breaker.openDuration(afterTrips: 1) == .seconds(1))
+    }
+
+    @Test func extremeConfigurationsNeverTrap() {
+        let huge = makeBreaker(.init(openDuration: .seconds(Int64.max / 4), maxOpenDuration: .seconds(Int64.max / 2), openDurationMultiplier: 1e308))
+        #expect(huge.openDuration(afterTrips: 500) == .seconds(Int64.max / 2))
+        let zero = makeBreaker(.init(openDuration: .zero, maxOpenDuration: .seconds(30), openDurationMultiplier: .infinity))
+        #expect(zero.openDuration(afterTrips: 3) == .seconds(30)) // 0 · ∞ is NaN: held at the cap
+    }
+
+    /// A released permit frees its probe slot and records nothing.
+    @Test func aReleasedProbeNeitherClosesNorReopens() throws {
+        let breaker = makeBreaker()
+        for _ in 0..<4 { try call(breaker, .failure) }
+        clock.advance(by: .seconds(1))
+        let first = try breaker.acquire()
+        let second = try breaker.acquire()
+        #expect(throws: CircuitOpenError.self) { try breaker.acquire() }
+        breaker.release(first)
+        #expect(breaker.state == .halfOpen)
+        let third = try breaker.acquire() // the released slot is free again
+        breaker.record(second, outcome: .success, duration: .zero)
+        breaker.record(third, outcome: .success, duration: .zero)
+        #expect(breaker.state == .closed)
+    }
+
     @Test func closingResetsTheGrowingWait() throws {
         let breaker = makeBreaker()
         for _ in 0..<4 { try call(breaker, .failure) }

@@ -51,9 +51,9 @@ struct HTTPKitTests {
             .add(middleware: RateLimitMiddleware(limiter: limiter, policy: RateLimitPolicy(name: "kit", limit: 3, period: .seconds(60))))
             .get { _, _ in "ok" }
         router.group("/admin")
-            .add(middleware: APIKeyMiddleware(keys: ["k1", "k2"]))
+            .add(middleware: APIKeyMiddleware(keys: APIKeySet(["k1", "k2"]), verifier: runtime.keys))
             .get { _, _ in "read" }
-            .post { _, context in "wrote with \(context.apiKey ?? "")" }
+            .post { _, context in "wrote with \(context.apiKeyID ?? "")" }
         return runtime.makeApplication(router: router)
     }
 
@@ -193,16 +193,72 @@ struct HTTPKitTests {
     }
 
     @Test func apiKeysGuardWrites() async throws {
-        try await makeApp().test(.router) { client in
+        let config = configuration()
+        try await makeApp(config).test(.router) { client in
             #expect(try await client.execute(uri: "/admin", method: .get).status == .ok)
             let none = try await client.execute(uri: "/admin", method: .post)
             #expect(none.status == .unauthorized)
             #expect(try await client.execute(uri: "/admin", method: .post, headers: [.apiKey: "nope"]).status == .forbidden)
             let good = try await client.execute(uri: "/admin", method: .post, headers: [.apiKey: "k2"])
-            #expect(String(buffer: good.body) == "wrote with k2")
+            // The handler sees the key's fingerprint, never the key.
+            #expect(String(buffer: good.body) == "wrote with " + config.keyFingerprinter.fingerprint("k2"))
+            #expect(!String(buffer: good.body).contains("k2"))
             let bearer = try await client.execute(uri: "/admin", method: .post, headers: [.authorization: "Bearer k1"])
             #expect(bearer.status == .ok)
         }
+    }
+
+    /// Refused key checks are limited per client: past the limit even the right key gets
+    /// 429, so guessing costs the same whether a guess is right or wrong.
+    @Test func refusedKeysAreRateLimitedPerClient() async throws {
+        try await makeApp(configuration(["AUTH_FAILURE_LIMIT": "3/60"])).test(.router) { client in
+            for guess in ["a", "b"] {
+                #expect(try await client.execute(uri: "/admin", method: .post, headers: [.apiKey: guess]).status == .forbidden)
+            }
+            #expect(try await client.execute(uri: "/admin", method: .post).status == .unauthorized) // a missing key counts too
+            let blocked = try await client.execute(uri: "/admin", method: .post, headers: [.apiKey: "k1"])
+            #expect(blocked.status == .tooManyRequests)
+            #expect(blocked.headers[.retryAfter] == "20")
+            _ = try problem(blocked)
+            // Reads that need no key are not affected.
+            #expect(try await client.execute(uri: "/admin", method: .get).status == .ok)
+        }
+    }
+
+    /// Non-canonical spellings of a path are refused before any route sees them; a trailing
+    /// slash reaches the same route, and so the same key check.
+    @Test(arguments: ["//admin", "/admin//", "/./admin", "/admin/.", "/x/../admin", "/admin%2F", "/%2e/admin", "/admin%5C", "/ad%00min", "/admin\\"])
+    func nonCanonicalPathsAreRefused(path: String) async throws {
+        try await makeApp().test(.router) { client in
+            let response = try await client.execute(uri: path, method: .post, headers: [:])
+            #expect(response.status == .badRequest, "\(path)")
+            #expect(try problem(response)["type"] == "/problems/non-canonical-path")
+        }
+    }
+
+    @Test func aTrailingSlashIsTheSameRouteAndTheSameCheck() async throws {
+        try await makeApp().test(.router) { client in
+            let slashed = try await client.execute(uri: "/admin/", method: .post)
+            #expect(slashed.status == .unauthorized)
+            #expect(try await client.execute(uri: "/ADMIN", method: .post).status == .notFound)
+            #expect(try await client.execute(uri: "/admin/", method: .post, headers: [.apiKey: "k1"]).status == .ok)
+        }
+    }
+
+    @Test func impossibleSettingsAreRefusedWithTheirName() throws {
+        for (name, value) in [
+            ("HEALTH_INTERVAL_MS", "9223372036854775807"), ("REDIS_POOL_SIZE", "-1"), ("PG_POOL_SIZE", "0"),
+            ("MAX_BODY_BYTES", "0"), ("KIT_PORT", "70000"), ("REDIS_TIMEOUT_MS", "0"), ("TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("AUTH_FAILURE_LIMIT", "0/60"), ("REDIS_URL", "http://nope"),
+        ] {
+            do {
+                _ = try configuration([name: value]).validated()
+                Issue.record("\(name)=\(value) was accepted")
+            } catch {
+                #expect("\(error)".contains(name), "\(error)")
+            }
+        }
+        _ = try configuration().validated()
     }
 }
 

@@ -18,7 +18,10 @@ public struct EvaluationAPI: Sendable {
 
     func evaluator() -> FlagEvaluator { FlagEvaluator(snapshot: store.snapshot, now: now) }
 
-    public func register(on router: Router<ServiceRequestContext>, ofrep: RouterGroup<ServiceRequestContext>) {
+    /// - Parameters:
+    ///   - router: the group behind the evaluation access check.
+    ///   - ofrep: `/ofrep/v1` behind the same check (and OFREP's rate limit).
+    public func register(on router: some RouterMethods<ServiceRequestContext>, ofrep: some RouterMethods<ServiceRequestContext>) {
         router.get("/users/:user_id/flags/:flag_name") { request, context in
             let user = try pathParameter("user_id", context)
             let flag = try pathParameter("flag_name", context)

@@ -29,16 +29,19 @@ public struct FlagAPI: Sendable {
     static let flags = Kind(kind: .flag, path: "/flags", nameField: "flag_name", parameter: "flag_name")
     static let segments = Kind(kind: .segment, path: "/segments", nameField: "segment_name", parameter: "segment_name")
 
-    public func register(on router: Router<ServiceRequestContext>) {
+    /// - Parameters:
+    ///   - reads: the group behind the read access check.
+    ///   - writes: the group behind the write access check.
+    public func register(reads: some RouterMethods<ServiceRequestContext>, writes: some RouterMethods<ServiceRequestContext>) {
         for kind in [Self.flags, Self.segments] {
-            register(kind, on: router)
+            register(kind, reads: reads, writes: writes)
         }
     }
 
-    private func register(_ kind: Kind, on router: Router<ServiceRequestContext>) {
+    private func register(_ kind: Kind, reads: some RouterMethods<ServiceRequestContext>, writes: some RouterMethods<ServiceRequestContext>) {
         let item = "\(kind.path)/:\(kind.parameter)"
 
-        router.post(RouterPath(kind.path)) { request, context in
+        writes.post(RouterPath(kind.path)) { request, context in
             let body = try await request.decodeJSONValue(context: context)
             let (name, definition) = try validate(kind, body, snapshot: store.snapshot)
             let change = try await repository.create(kind.kind, name: name, definition: definition, actor: FlagAccessMiddleware.actor(context))
@@ -48,7 +51,7 @@ public struct FlagAPI: Sendable {
             return response
         }
 
-        router.get(RouterPath(kind.path)) { request, _ in
+        reads.get(RouterPath(kind.path)) { request, _ in
             let snapshot = store.snapshot
             let etag = "\"r\(snapshot.revision)\""
             if let condition = request.headers[.ifNoneMatch], ETag.matches(condition, etag) {
@@ -57,7 +60,7 @@ public struct FlagAPI: Sendable {
             return try Response.json(JSONValue.array(snapshot.entities(kind.kind).map(\.record)), headers: [.eTag: etag])
         }
 
-        router.get(RouterPath(item)) { request, context in
+        reads.get(RouterPath(item)) { request, context in
             let name = try Self.name(kind, context)
             guard let change = store.snapshot.entity(kind.kind, name) else {
                 throw ProblemDetails.notFound("no \(kind.kind.rawValue) \(name)")
@@ -90,10 +93,10 @@ public struct FlagAPI: Sendable {
             await publisher.publish(change)
             return try Self.recordResponse(change, status: .ok)
         }
-        router.put(RouterPath(item), use: update)
-        router.patch(RouterPath(item), use: update)
+        writes.put(RouterPath(item), use: update)
+        writes.patch(RouterPath(item), use: update)
 
-        router.delete(RouterPath(item)) { request, context in
+        writes.delete(RouterPath(item)) { request, context in
             let name = try Self.name(kind, context)
             let snapshot = store.snapshot
             let dependents = kind.kind == .flag ? snapshot.flags(requiring: name) : snapshot.flags(usingSegment: name)
@@ -105,7 +108,7 @@ public struct FlagAPI: Sendable {
             return Response(status: .noContent)
         }
 
-        router.get(RouterPath(item + "/history")) { request, context in
+        reads.get(RouterPath(item + "/history")) { request, context in
             let name = try Self.name(kind, context)
             let limit = try request.uri.queryParameters.get("limit").map { text in
                 guard let limit = Int(text), (1...1000).contains(limit) else {

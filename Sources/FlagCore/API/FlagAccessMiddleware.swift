@@ -1,4 +1,3 @@
-import Crypto
 import HTTPTypes
 import Hummingbird
 import Shared
@@ -6,16 +5,20 @@ import Shared
 /// Who may do what: writes need an admin key; reads (definitions, history, the change
 /// stream) and evaluations are open or keyed by configuration. Client keys may only
 /// evaluate. No key where one is needed: 401; a key that is not good enough: 403.
+///
+/// Each instance guards one ``Access`` level and sits on the route group registered for
+/// it, so the level comes from the route that matched, never from the request's spelling
+/// of the path (`//flags`, `/flags/` and `/flags` reach the same route and the same check).
 public struct FlagAccessMiddleware: RouterMiddleware {
     public typealias Context = ServiceRequestContext
 
     public struct Policy: Sendable {
-        public var adminKeys: Set<String>
-        public var clientKeys: Set<String>
+        public var adminKeys: APIKeySet
+        public var clientKeys: APIKeySet
         public var readsKeyed: Bool
         public var evaluationsKeyed: Bool
 
-        public init(adminKeys: Set<String>, clientKeys: Set<String> = [], readsKeyed: Bool = false, evaluationsKeyed: Bool = false) {
+        public init(adminKeys: APIKeySet, clientKeys: APIKeySet = APIKeySet([]), readsKeyed: Bool = false, evaluationsKeyed: Bool = false) {
             self.adminKeys = adminKeys
             self.clientKeys = clientKeys
             self.readsKeyed = readsKeyed
@@ -23,51 +26,43 @@ public struct FlagAccessMiddleware: RouterMiddleware {
         }
     }
 
-    enum Access { case open, read, evaluate, write }
+    public enum Access: Sendable { case read, evaluate, write }
 
+    let access: Access
     let policy: Policy
+    let verifier: APIKeyVerifier
 
-    public init(policy: Policy) {
+    public init(_ access: Access, policy: Policy, verifier: APIKeyVerifier) {
+        self.access = access
         self.policy = policy
+        self.verifier = verifier
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let access = Self.classify(request)
-        let presented = APIKeyMiddleware.presentedKey(request)
-        let isAdmin = presented.map(policy.adminKeys.contains) ?? false
-        let isClient = presented.map(policy.clientKeys.contains) ?? false
-        let required: Bool
-        let accepted: Bool
-        switch access {
-        case .open: required = false; accepted = true
-        case .read: required = policy.readsKeyed; accepted = isAdmin
-        case .evaluate: required = policy.evaluationsKeyed; accepted = isAdmin || isClient
-        case .write: required = true; accepted = isAdmin
-        }
         var context = context
-        if isAdmin || isClient { context.apiKey = presented }
-        guard required else { return try await next(request, context) }
-        guard presented != nil else { throw ProblemDetails.unauthorized("an API key is required (X-Api-Key)") }
-        guard accepted else {
-            throw ProblemDetails.forbidden(isClient ? "a client key may only evaluate flags" : "the API key is not valid")
+        let headers = request.headers
+        let client = context.clientBucket
+        switch access {
+        case .read:
+            context.apiKeyID = try verifier.verify(
+                headers, client: client, required: policy.readsKeyed, accepted: policy.adminKeys, known: policy.clientKeys,
+                insufficient: "a client key may only evaluate flags"
+            )
+        case .evaluate:
+            context.apiKeyID = try verifier.verify(
+                headers, client: client, required: policy.evaluationsKeyed, accepted: policy.adminKeys.union(policy.clientKeys)
+            )
+        case .write:
+            context.apiKeyID = try verifier.verify(
+                headers, client: client, required: true, accepted: policy.adminKeys, known: policy.clientKeys,
+                insufficient: "a client key may only evaluate flags"
+            )
         }
         return try await next(request, context)
     }
 
-    static func classify(_ request: Request) -> Access {
-        let path = request.uri.path
-        if path.hasPrefix("/ofrep/") || path.hasPrefix("/users/") { return .evaluate }
-        guard path.hasPrefix("/flags") || path.hasPrefix("/segments") || path == "/events" else { return .open }
-        switch request.method {
-        case .get, .head, .options: return .read
-        default: return .write
-        }
-    }
-
-    /// Who made a change, for the audit log: a fingerprint of the key, never the key.
+    /// Who made a change, for the audit log: the key's fingerprint, never the key.
     static func actor(_ context: Context) -> String {
-        guard let key = context.apiKey else { return "anonymous" }
-        let digest = SHA256.hash(data: Array(key.utf8))
-        return "key:" + hex(digest.prefix(6))
+        context.apiKeyID.map { "key:" + $0 } ?? "anonymous"
     }
 }

@@ -20,7 +20,8 @@ public struct FlagEventsAPI: Sendable {
         self.store = store
     }
 
-    public func register(on router: Router<ServiceRequestContext>) {
+    /// - Parameter router: the group behind the read access check.
+    public func register(on router: some RouterMethods<ServiceRequestContext>) {
         router.get("/events") { request, _ in
             let filter = request.uri.queryParameters.get("flags").map { Set($0.split(separator: ",").map(String.init)) }
             let subscription = store.subscribe(lastEventID: request.headers[.lastEventID])

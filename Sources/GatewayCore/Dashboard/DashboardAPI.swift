@@ -9,9 +9,13 @@ import Shared
 /// refresh tick).
 public struct DashboardAPI: Sendable {
     let board: DashboardBoard
+    /// Live viewers of `/dashboard/events`, in all and per client (`GATEWAY_DASHBOARD_VIEWERS`,
+    /// 256; `GATEWAY_DASHBOARD_VIEWERS_PER_CLIENT`, 8).
+    let viewers: ConcurrencyLimit
 
-    public init(board: DashboardBoard) {
+    public init(board: DashboardBoard, viewers: ConcurrencyLimit) {
         self.board = board
+        self.viewers = viewers
     }
 
     static func stateJSON(_ board: DashboardBoard) -> ByteBuffer {
@@ -32,9 +36,16 @@ public struct DashboardAPI: Sendable {
         router.get("/dashboard/state") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: .init(byteBuffer: Self.stateJSON(board)))
         }
-        router.get("/dashboard/events") { _, _ in
+        let viewers = self.viewers
+        router.get("/dashboard/events") { _, context in
+            let slot: ConcurrencyLimit.Slot
+            switch viewers.acquire(context.clientBucket) {
+            case .success(let held): slot = held
+            case .failure(let refusal): throw ProblemDetails.noSlot(refusal, what: "dashboard viewers")
+            }
             let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
             return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+                defer { slot.release() }
                 let (id, signals) = board.changes()
                 defer { board.stopWatching(id) }
                 try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))

@@ -10,10 +10,13 @@ extension HTTPClient {
     /// A refused connection fails at once instead of being retried until the request's
     /// deadline: the gateway retries on another instance itself, and its breaker must hear
     /// of the failure.
-    public static func gatewayUpstreams(_ env: EnvironmentReader) -> HTTPClient {
+    ///
+    /// - Parameter connections: per upstream host; by default `GATEWAY_UPSTREAM_CONNECTIONS`.
+    ///   The event-stream client is made with `GATEWAY_STREAMS` (64).
+    public static func gatewayUpstreams(_ env: EnvironmentReader, connections: Int? = nil) -> HTTPClient {
         var pool = HTTPClient.Configuration.ConnectionPool(
             idleTimeout: .seconds(60),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: env.int("GATEWAY_UPSTREAM_CONNECTIONS", default: 128)
+            concurrentHTTP1ConnectionsPerHostSoftLimit: connections ?? env.int("GATEWAY_UPSTREAM_CONNECTIONS", default: 128)
         )
         pool.retryConnectionEstablishment = false
         let connectTimeout = env.milliseconds("GATEWAY_CONNECT_TIMEOUT_MS", default: .seconds(1))

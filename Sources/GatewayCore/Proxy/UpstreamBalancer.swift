@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import Shared
 
@@ -7,20 +8,61 @@ import Shared
 ///
 /// The registry's view is read at most every `refresh`, not per request: it takes a lock
 /// and a sort, and a heartbeat interval is hundreds of milliseconds anyway.
+///
+/// Heartbeats come from Redis, which anyone who can write to it can forge: an advertised URL
+/// is used only when it is `http(s)` and its host is allowed (``AllowedHosts``), since the
+/// gateway forwards clients' credentials (`X-Api-Key`, `Authorization`, `Cookie`) to it.
 public final class UpstreamBalancer: Sendable {
+    /// The hosts an advertised instance may be on: `GATEWAY_UPSTREAM_HOSTS` (host names, IP
+    /// addresses or CIDR networks, comma separated), by default the hosts of the route
+    /// table's configured URLs.
+    public struct AllowedHosts: Sendable {
+        let names: Set<String>
+        let networks: TrustedProxies
+
+        public init(_ entries: [String]) throws {
+            var names = Set<String>(), networks: [String] = []
+            for entry in entries {
+                let bare = entry.lowercased()
+                if TrustedProxies.bytes(bare.split(separator: "/").first.map(String.init) ?? bare) != nil { networks.append(bare) } else { names.insert(bare) }
+            }
+            self.names = names
+            self.networks = try TrustedProxies(parsing: networks)
+        }
+
+        /// From the environment, else the configured URLs' hosts.
+        public init(environment env: EnvironmentReader, table: RouteTable) throws {
+            let configured = env.list("GATEWAY_UPSTREAM_HOSTS")
+            try self.init(configured.isEmpty ? table.routes.flatMap(\.urls).compactMap(Self.host) : configured)
+        }
+
+        public func allows(_ url: String) -> Bool {
+            guard url.hasPrefix("http://") || url.hasPrefix("https://"), let host = Self.host(url) else { return false }
+            return names.contains(host) || networks.contains(host)
+        }
+
+        static func host(_ url: String) -> String? {
+            guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else { return nil }
+            return host.lowercased()
+        }
+    }
+
     private struct Cached {
         var urls: [String]
         var readAt: Duration
     }
 
     private let registry: HealthRegistry?
+    private let allowed: AllowedHosts?
     private let clock: ClockReading
     private let refresh: Duration
     private let cache = NIOLockedValueBox<[String: Cached]>([:])
     private let counter = NIOLockedValueBox(0)
 
-    public init<C: Clock>(registry: HealthRegistry?, clock: C = ContinuousClock(), refresh: Duration = .milliseconds(100)) where C.Duration == Duration {
+    /// - Parameter allowed: nil allows every advertised host (tests of the balancing alone).
+    public init<C: Clock>(registry: HealthRegistry?, allowed: AllowedHosts?, clock: C = ContinuousClock(), refresh: Duration = .milliseconds(100)) where C.Duration == Duration {
         self.registry = registry
+        self.allowed = allowed
         self.clock = ClockReading(clock)
         self.refresh = refresh
     }
@@ -42,7 +84,7 @@ public final class UpstreamBalancer: Sendable {
         guard let registry else { return [] }
         let now = clock.now
         if let cached = cache.withLockedValue({ $0[service] }), now - cached.readAt < refresh { return cached.urls }
-        let urls = registry.upURLs(of: service)
+        let urls = registry.upURLs(of: service).filter { allowed?.allows($0) ?? true }
         cache.withLockedValue { $0[service] = Cached(urls: urls, readAt: now) }
         return urls
     }

@@ -26,16 +26,20 @@ public struct WebSocketRelay: Sendable {
     let table: RouteTable
     let proxy: GatewayProxy
     let maxFrameSize: Int
+    /// Relays open at once, in all and per client (`GATEWAY_WEBSOCKETS`, 1024;
+    /// `GATEWAY_WEBSOCKETS_PER_CLIENT`, 16).
+    let relays: ConcurrencyLimit
 
     /// Headers of the client's handshake the gateway's own handshake replaces.
     static let handshakeHeaders: Set<String> = [
         "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept",
     ]
 
-    public init(table: RouteTable, proxy: GatewayProxy, maxFrameSize: Int) {
+    public init(table: RouteTable, proxy: GatewayProxy, maxFrameSize: Int, relays: ConcurrencyLimit) {
         self.table = table
         self.proxy = proxy
         self.maxFrameSize = maxFrameSize
+        self.relays = relays
     }
 
     /// An HTTP/1.1 server that hands WebSocket upgrades to the relay.
@@ -50,10 +54,11 @@ public struct WebSocketRelay: Sendable {
         let target = request.path ?? "/"
         let queryStart = target.firstIndex(of: "?") ?? target.endIndex
         guard let (route, upstreamPath) = table.match(target[..<queryStart]) else { return .dontUpgrade }
-        let clientAddress = channel.remoteAddress?.ipAddress
+        let peer = channel.remoteAddress?.ipAddress
+        let client = TrustedProxies.limitKey(proxy.trustedProxies.client(peer: peer, forwardedFor: request.headerFields[values: .forwardedFor]) ?? "unknown")
         let admission: GatewayProxy.Admission
         do {
-            admission = try await proxy.admit(method: request.method, headers: request.headerFields, clientAddress: clientAddress, route: route)
+            admission = try await proxy.admit(method: request.method, headers: request.headerFields, client: client, route: route, slots: relays)
         } catch {
             logger.info("WebSocket upgrade refused", metadata: ["gateway.service": .string(route.service), "error": "\(error)"])
             return .dontUpgrade
@@ -61,8 +66,9 @@ public struct WebSocketRelay: Sendable {
 
         let requestID = RequestIDMiddleware.id(for: request.headerFields)
         let headers = GatewayProxy.forwardedHeaders(
-            request.headerFields, clientAddress: clientAddress, requestID: requestID, dropping: Self.handshakeHeaders
+            request.headerFields, peer: peer, trusted: proxy.trustedProxies, requestID: requestID, dropping: Self.handshakeHeaders
         )
+        let slot = admission.slot
         let base = admission.candidates[0]
         let url = (base.hasPrefix("https://") ? "wss://" + base.dropFirst(8) : "ws://" + base.dropFirst(7)) + upstreamPath + target[queryStart...]
         var requestLogger = logger
@@ -104,6 +110,7 @@ public struct WebSocketRelay: Sendable {
         }
         timer.cancel()
         guard connected else {
+            slot.release()
             clientArrived.finish()
             admission.breaker.record(admission.permit, outcome: .failure, duration: ContinuousClock.now - start)
             var error: any Error = UpstreamTimedOut(after: timeout)
@@ -118,6 +125,7 @@ public struct WebSocketRelay: Sendable {
             clientArrived.finish()
         }
         return .upgrade(admission.limitHeaders + [HTTPField(name: .requestID, value: requestID)]) { inbound, outbound, _ in
+            defer { slot.release() }
             clientTimer.cancel()
             clientArrived.yield(Ends(inbound: inbound, outbound: outbound))
             clientArrived.finish()

@@ -15,15 +15,24 @@ public struct GatewayRoute: Sendable, Equatable {
     public var timeout: Duration
     /// Extra attempts for idempotent requests without a body, within the retry budget.
     public var retries: Int
-    /// Write methods need one of the gateway's API keys.
+    /// Write methods need one of ``keys``.
     public var keysOnWrites: Bool
+    /// Every method, WebSocket upgrades included, needs one of ``keys``.
+    public var keysOnReads: Bool
+    /// The keys this route accepts (its key sets joined); a key of another route's set is
+    /// refused here, so an OFREP client key cannot write flags.
+    public var keys: APIKeySet
+    /// What is cut off the path before it goes upstream: the prefix itself unless set, so
+    /// `/flags/ofrep` can be a route of its own that still sends `/ofrep/…` to FlagService.
+    public var stripPrefix: String
     /// Per API key, else per client address; nil: not limited.
     public var rateLimit: RateLimitPolicy?
     public var maxBodyBytes: Int
 
     public init(
         prefix: String, service: String, urls: [String], timeout: Duration = .seconds(10), retries: Int = 1,
-        keysOnWrites: Bool = true, rateLimit: RateLimitPolicy? = nil, maxBodyBytes: Int = 1 << 20
+        keysOnWrites: Bool = true, keysOnReads: Bool = false, keys: APIKeySet = APIKeySet([]), stripPrefix: String? = nil,
+        rateLimit: RateLimitPolicy? = nil, maxBodyBytes: Int = 1 << 20
     ) {
         self.prefix = prefix
         self.service = service
@@ -31,17 +40,21 @@ public struct GatewayRoute: Sendable, Equatable {
         self.timeout = timeout
         self.retries = retries
         self.keysOnWrites = keysOnWrites
+        self.keysOnReads = keysOnReads
+        self.keys = keys
+        self.stripPrefix = stripPrefix ?? prefix
         self.rateLimit = rateLimit
         self.maxBodyBytes = maxBodyBytes
     }
 
-    /// The upstream path for `path` when the route takes it: the rest after the prefix,
-    /// always starting with `/`.
+    /// The upstream path for `path` when the route takes it: the rest after
+    /// ``stripPrefix``, always starting with `/`.
     func upstreamPath(for path: Substring) -> Substring? {
         guard path.hasPrefix(prefix) else { return nil }
-        if prefix == "/" { return path }
-        let rest = path.dropFirst(prefix.count)
-        if rest.isEmpty { return "/" }
-        return rest.first == "/" ? rest : nil
+        let after = path.dropFirst(prefix.count)
+        guard prefix == "/" || after.isEmpty || after.first == "/" else { return nil }
+        if stripPrefix == "/" { return path }
+        let rest = path.dropFirst(stripPrefix.count)
+        return rest.isEmpty ? "/" : rest
     }
 }

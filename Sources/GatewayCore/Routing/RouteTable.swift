@@ -13,6 +13,10 @@ import Shared
 ///              "timeout_ms": 2000, "rate_limit": null}]}
 /// ```
 /// A route's own fields override the defaults; `"rate_limit": null` switches limiting off.
+/// `"key_sets": ["admin", "ofrep"]` names the keys a route accepts: `admin` is
+/// `GATEWAY_API_KEYS` (else `ADMIN_API_KEYS`), any other name `GATEWAY_KEYS_<NAME>`;
+/// `"keys_on_reads": true` keys every method and WebSocket upgrades too;
+/// `"strip_prefix"` cuts less than the prefix off (a sub-route of another service).
 public struct RouteTable: Sendable {
     public let routes: [GatewayRoute]
 
@@ -29,7 +33,10 @@ public struct RouteTable: Sendable {
     }
 
     /// The suite's services under their prefixes (see the README's route table).
+    /// `/flags/ofrep` is FlagService too, with its own key set: OFREP evaluations are POSTs,
+    /// and a key that may evaluate must not be one that may write flags.
     public static let defaultPrefixes: [(prefix: String, service: String, urlVariable: String, port: Int)] = [
+        ("/flags/ofrep", "flags", "FLAG_URL", 8081),
         ("/flags", "flags", "FLAG_URL", 8081),
         ("/restrictions", "restriction", "RESTRICTION_URL", 8082),
         ("/analytics", "analytics", "ANALYTICS_URL", 8083),
@@ -42,23 +49,38 @@ public struct RouteTable: Sendable {
     /// From `GATEWAY_ROUTES_FILE`, else the defaults with the environment's URLs and
     /// `GATEWAY_RATE_LIMIT` (`<limit>/<seconds>`, default `100/1`, `off` for none),
     /// `GATEWAY_TIMEOUT_MS` (10000), `GATEWAY_RETRIES` (1), `GATEWAY_KEYS_ON_WRITES` (true).
+    /// The default `/flags/ofrep` route accepts the `admin` and `ofrep` key sets
+    /// (`GATEWAY_KEYS_OFREP`), every other route `admin` only.
     public static func load(_ env: EnvironmentReader, maxBodyBytes: Int) throws -> RouteTable {
+        let admin = env.list("GATEWAY_API_KEYS").isEmpty ? env.list("ADMIN_API_KEYS") : env.list("GATEWAY_API_KEYS")
+        let keySets: @Sendable (String) -> APIKeySet? = { name in
+            name == "admin" ? APIKeySet(admin) : env.string("GATEWAY_KEYS_" + name.uppercased()).map { _ in
+                APIKeySet(env.list("GATEWAY_KEYS_" + name.uppercased()))
+            }
+        }
         var defaults = RouteDefaults(
             timeout: env.milliseconds("GATEWAY_TIMEOUT_MS", default: .seconds(10)),
             retries: env.int("GATEWAY_RETRIES", default: 1),
             keysOnWrites: env.bool("GATEWAY_KEYS_ON_WRITES", default: true),
+            keys: APIKeySet(admin),
             rateLimit: try parseRate(env.string("GATEWAY_RATE_LIMIT", default: "100/1")),
-            maxBodyBytes: maxBodyBytes
+            maxBodyBytes: maxBodyBytes,
+            keySets: keySets
         )
         if let path = env.string("GATEWAY_ROUTES_FILE") {
             let json = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: path)))
             return try RouteTable(json: json, defaults: &defaults)
         }
         return RouteTable(defaultPrefixes.map { entry in
-            defaults.route(
+            var route = defaults.route(
                 prefix: entry.prefix, service: entry.service,
                 urls: env.list(entry.urlVariable).isEmpty ? ["http://127.0.0.1:\(entry.port)"] : env.list(entry.urlVariable)
             )
+            if entry.prefix == "/flags/ofrep" {
+                route.stripPrefix = "/flags"
+                route.keys = route.keys.union(keySets("ofrep") ?? APIKeySet([]))
+            }
+            return route
         })
     }
 
@@ -85,7 +107,15 @@ public struct RouteTable: Sendable {
             }
             var own = defaults
             try own.apply(entry, at: at)
-            routes.append(own.route(prefix: prefix.count > 1 && prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix, service: service, urls: urls))
+            let trimmed = prefix.count > 1 && prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix
+            var route = own.route(prefix: trimmed, service: service, urls: urls)
+            if case .string(let strip)? = entry["strip_prefix"] {
+                guard trimmed.hasPrefix(strip), strip.hasPrefix("/") else {
+                    throw RouteTableError("\(at).strip_prefix: must be the start of the prefix")
+                }
+                route.stripPrefix = strip
+            }
+            routes.append(route)
         }
         guard Set(routes.map(\.prefix)).count == routes.count else { throw RouteTableError("routes: prefixes must be unique") }
         self.init(routes)
@@ -106,13 +136,17 @@ struct RouteDefaults {
     var timeout: Duration
     var retries: Int
     var keysOnWrites: Bool
+    var keysOnReads = false
+    var keys = APIKeySet([])
     var rateLimit: RateLimitPolicy?
     var maxBodyBytes: Int
+    /// The key set of a name, nil for a name nothing defines.
+    var keySets: @Sendable (String) -> APIKeySet? = { _ in nil }
 
     func route(prefix: String, service: String, urls: [String]) -> GatewayRoute {
         GatewayRoute(
             prefix: prefix, service: service, urls: urls, timeout: timeout, retries: retries,
-            keysOnWrites: keysOnWrites, rateLimit: rateLimit, maxBodyBytes: maxBodyBytes
+            keysOnWrites: keysOnWrites, keysOnReads: keysOnReads, keys: keys, rateLimit: rateLimit, maxBodyBytes: maxBodyBytes
         )
     }
 
@@ -126,6 +160,17 @@ struct RouteDefaults {
             retries = Int(count)
         }
         if case .bool(let flag)? = object["keys_on_writes"] { keysOnWrites = flag }
+        if case .bool(let flag)? = object["keys_on_reads"] { keysOnReads = flag }
+        if case .array(let names)? = object["key_sets"] {
+            var joined = APIKeySet([])
+            for name in names {
+                guard case .string(let name) = name, let set = keySets(name) else {
+                    throw RouteTableError("\(path).key_sets: every name must be admin or have GATEWAY_KEYS_<NAME> set")
+                }
+                joined = joined.union(set)
+            }
+            keys = joined
+        }
         if case .number(let bytes)? = object["max_body_bytes"] {
             guard bytes > 0 else { throw RouteTableError("\(path).max_body_bytes: must be positive") }
             maxBodyBytes = Int(bytes)

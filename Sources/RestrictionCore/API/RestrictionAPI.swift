@@ -63,6 +63,12 @@ public struct RestrictionAPI: Sendable {
             }
         }
 
+    }
+
+    /// `GET /users/{user_id}/restrictions`, `GET /rules` and `GET /stream`: a user's fraud
+    /// metrics, the thresholds and which tripwires hold. Registered behind the admin keys
+    /// unless `RESTRICTIONS_READ_ACCESS=open`.
+    public func registerInsights(on router: some RouterMethods<ServiceRequestContext>) {
         router.get("/users/:user_id/restrictions") { _, context in
             let user = try context.parameters.require("user_id")
             let state = try await reader.user(user)

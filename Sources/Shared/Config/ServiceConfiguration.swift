@@ -10,7 +10,10 @@ import Logging
 /// | `REDIS_URL` | `redis://127.0.0.1:6379` |
 /// | `DATABASE_URL` | `postgresql://127.0.0.1:5432/suite` |
 /// | `HEALTH_INTERVAL_MS` | 500 |
-/// | `ADMIN_API_KEYS` | none (comma separated) |
+/// | `ADMIN_API_KEYS` | none (comma separated); held as digests, never logged |
+/// | `API_KEY_FINGERPRINT_SECRET` | derived from the keys (see ``KeyFingerprinter``) |
+/// | `AUTH_FAILURE_LIMIT` | `20/60`: refused key checks per client address per seconds |
+/// | `TRUSTED_PROXIES` | none: addresses or CIDR networks whose `X-Forwarded-For` counts |
 /// | `MAX_BODY_BYTES` | 1 MiB |
 /// | `LOG_LEVEL` | `info` |
 /// | `LOG_FORMAT` | `text` (or `json`) |
@@ -28,11 +31,21 @@ public struct ServiceConfiguration: Sendable {
     public var redis: RedisClient.Configuration
     public var postgres: PostgresClient.Configuration
     public var healthInterval: Duration
-    public var adminAPIKeys: Set<String>
+    /// `ADMIN_API_KEYS`, as digests.
+    public var adminAPIKeys: APIKeySet
+    /// Names keys in Redis, logs and audit records.
+    public var keyFingerprinter: KeyFingerprinter
+    /// Refused key checks allowed per client address.
+    public var authFailureLimit: RateLimitPolicy
+    public var trustedProxies: TrustedProxies
+    /// What ``validated()`` refuses: settings that could not be read or are out of range.
+    public private(set) var problems: [String] = []
     public var maxBodyBytes: Int
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var environment: EnvironmentReader
+    /// Where the port was read from, for error messages.
+    public var portVariable: String
 
     public init(
         service: String,
@@ -50,11 +63,66 @@ public struct ServiceConfiguration: Sendable {
         self.redis = RedisClient.Configuration(environment: env)
         self.postgres = PostgresClient.Configuration(environment: env, applicationName: service)
         self.healthInterval = env.milliseconds("HEALTH_INTERVAL_MS", default: .milliseconds(500))
-        self.adminAPIKeys = Set(env.list("ADMIN_API_KEYS"))
+        let adminKeys = env.list("ADMIN_API_KEYS")
+        self.adminAPIKeys = APIKeySet(adminKeys)
+        self.keyFingerprinter = KeyFingerprinter(environment: env, keys: adminKeys + env.list("GATEWAY_API_KEYS") + env.list("CLIENT_API_KEYS"))
+        self.authFailureLimit = AuthFailureGuard.defaultPolicy
+        self.trustedProxies = .none
         self.maxBodyBytes = env.int("MAX_BODY_BYTES", default: 1 << 20)
         self.logLevel = env.string("LOG_LEVEL").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         self.logFormat = env.string("LOG_FORMAT").flatMap { LogFormat(rawValue: $0.lowercased()) } ?? .text
         self.environment = env
+        self.portVariable = portVariable
+        do {
+            if let limit = env.string("AUTH_FAILURE_LIMIT") { authFailureLimit = try RateLimitPolicy(parsing: limit, name: "auth-failures") }
+        } catch { problems.append("AUTH_FAILURE_LIMIT: \(error)") }
+        if let url = env.string("REDIS_URL"), RedisEndpoint(url: url) == nil { problems.append("REDIS_URL: not a redis:// URL") }
+        do {
+            trustedProxies = try TrustedProxies(parsing: env.list("TRUSTED_PROXIES"))
+        } catch { problems.append("\(error)") }
+    }
+
+    /// This configuration, or the first setting that cannot be used. Ranges are generous;
+    /// they keep out values whose arithmetic would trap later (a heartbeat interval of
+    /// 2^63 ms, a pool of -1 connections).
+    public func validated() throws -> ServiceConfiguration {
+        if let problem = problems.first { throw ConfigurationError(problem) }
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw ConfigurationError(message) } }
+        let hour = Duration.seconds(3600)
+        try check((0...65535).contains(port), "\(portVariable): 0 to 65535, not \(port)")
+        try check(healthInterval >= .milliseconds(10) && healthInterval <= hour, "HEALTH_INTERVAL_MS: 10 to 3600000")
+        try check((1...(1 << 30)).contains(maxBodyBytes), "MAX_BODY_BYTES: 1 to 1073741824")
+        try check((1...1024).contains(redis.poolSize), "REDIS_POOL_SIZE: 1 to 1024")
+        try check((1...1024).contains(postgres.poolSize), "PG_POOL_SIZE: 1 to 1024")
+        for (name, value) in [
+            ("REDIS_CONNECT_TIMEOUT_MS", redis.connectTimeout), ("REDIS_TIMEOUT_MS", redis.commandTimeout),
+            ("PG_CONNECT_TIMEOUT_MS", postgres.connectTimeout), ("PG_QUERY_TIMEOUT_MS", postgres.queryTimeout),
+        ] {
+            try check(value >= .milliseconds(1) && value <= hour, "\(name): 1 to 3600000")
+        }
+        return self
+    }
+
+    /// For `main.swift`: the configuration from the environment, or one clear line on
+    /// standard error and exit status 2.
+    public static func loadOrExit(service: String, portVariable: String, defaultPort: Int) -> ServiceConfiguration {
+        do {
+            return try ServiceConfiguration(service: service, portVariable: portVariable, defaultPort: defaultPort).validated()
+        } catch {
+            FileHandle.standardError.write(Array("\(service): invalid configuration: \(error)\n".utf8).withUnsafeBytes { Data($0) })
+            exit(2)
+        }
+    }
+}
+
+extension RateLimitPolicy {
+    /// `<limit>/<seconds>`, e.g. `20/60`.
+    public init(parsing text: String, name: String) throws {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let limit = Int(parts[0]), let seconds = Double(parts[1]),
+              (1...1_000_000_000).contains(limit), seconds > 0, seconds <= 86_400 * 366
+        else { throw ConfigurationError("<limit>/<seconds> (limit 1 to 10^9, seconds up to a year), not \(text)") }
+        self.init(name: name, limit: limit, period: .milliseconds(Int64(seconds * 1000)))
     }
 }
 

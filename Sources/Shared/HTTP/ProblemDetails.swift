@@ -71,12 +71,12 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
         ProblemDetails(status: .contentTooLarge, type: "/problems/payload-too-large", detail: "request body exceeds \(limit) bytes")
     }
 
-    public static func rateLimited(retryAfter: Duration, headers: HTTPFields = [:]) -> ProblemDetails {
+    public static func rateLimited(retryAfter: Duration, headers: HTTPFields = [:], detail: String = "rate limit exceeded") -> ProblemDetails {
         var headers = headers
         headers[.retryAfter] = String(retryAfter.wholeSecondsRoundedUp)
         return ProblemDetails(
             status: .tooManyRequests, type: "/problems/rate-limited",
-            detail: "rate limit exceeded; retry in \(retryAfter.wholeSecondsRoundedUp) s", headers: headers
+            detail: "\(detail); retry in \(retryAfter.wholeSecondsRoundedUp) s", headers: headers
         )
     }
 

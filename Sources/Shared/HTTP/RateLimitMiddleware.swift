@@ -26,11 +26,10 @@ public struct RateLimitMiddleware: RouterMiddleware {
         return response
     }
 
-    /// `key:<verified api key>` or `ip:<address>`.
+    /// `key:<fingerprint of the verified key>` or `ip:<address, an IPv6 client's /64>`.
     public static func clientKey(_ request: Request, context: Context) -> String {
-        if let key = context.apiKey { return "key:" + key }
-        let address = context.remoteAddress?.ipAddress ?? "unknown"
-        return "ip:" + address
+        if let key = context.apiKeyID { return "key:" + key }
+        return "ip:" + context.clientBucket
     }
 }
 

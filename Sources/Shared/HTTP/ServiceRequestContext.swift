@@ -10,13 +10,21 @@ public struct ServiceRequestContext: RequestContext {
     public var requestID: String = ""
     /// Set by the body-limit middleware from `MAX_BODY_BYTES`.
     public var maxUploadSize: Int = 1 << 20
-    /// The API key the client presented, once checked.
-    public var apiKey: String?
-    /// The peer's address, for per-client rate limits and `X-Forwarded-For`.
+    /// The fingerprint of the API key the client presented, once checked
+    /// (``KeyFingerprinter``); the raw key is never kept.
+    public var apiKeyID: String?
+    /// The peer's address, for `X-Forwarded-For`.
     public let remoteAddress: SocketAddress?
+    /// The client's address: the peer's, or behind trusted proxies the nearest untrusted hop
+    /// of `X-Forwarded-For` (set by ``ClientAddressMiddleware``).
+    public var clientAddress: String?
+
+    /// The bucket per-address limits count this client in (an IPv6 client's /64).
+    public var clientBucket: String { TrustedProxies.limitKey(clientAddress ?? "unknown") }
 
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.clientAddress = remoteAddress?.ipAddress
     }
 }

@@ -39,6 +39,8 @@ public struct ServiceRuntime: Sendable {
     public let health: HealthReporter
     public let registry: HealthRegistry
     public let breakers: BreakerBoard
+    /// Checks API keys, names them by fingerprint, and limits refused checks per client.
+    public let keys: APIKeyVerifier
     /// Outgoing HTTP (calls to other services), closed after the server stops.
     public var httpClient: HTTPClient { http.client }
     private let http = HTTPClientService()
@@ -74,6 +76,10 @@ public struct ServiceRuntime: Sendable {
             caller: configuration.service, instance: configuration.instance, redis: redis,
             registry: registry, metrics: metrics, logger: logger
         )
+        self.keys = APIKeyVerifier(
+            fingerprinter: configuration.keyFingerprinter,
+            failures: AuthFailureGuard(policy: configuration.authFailureLimit, clock: ContinuousClock())
+        )
         let redis = self.redis
         metrics.trackPool("redis") { redis.poolUsage }
         if let postgres {
@@ -81,13 +87,15 @@ public struct ServiceRuntime: Sendable {
         }
     }
 
-    /// A router with the suite's middleware (request id, metrics and access log, problem
-    /// errors, body limit) and the common routes.
+    /// A router with the suite's middleware (request id, client address, metrics and access
+    /// log, problem errors, canonical paths, body limit) and the common routes.
     public func makeRouter(openAPI: OpenAPIDocument) -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ObservabilityMiddleware(metrics: metrics))
+        router.add(middleware: ClientAddressMiddleware(trusted: configuration.trustedProxies))
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
         router.addCommonRoutes(health: health, metrics: metrics, openAPI: openAPI)
         if configuration.environment.bool("BENCH_BARE_ROUTE", default: false) {

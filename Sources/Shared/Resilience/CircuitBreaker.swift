@@ -218,6 +218,17 @@ public final class CircuitBreaker: Sendable {
         transition.map(onTransition)
     }
 
+    /// Gives a permit back without an outcome: the call never reached the dependency, or
+    /// failed on the caller's side (a client that left or sent its body too slowly, a wait
+    /// for a local connection slot). It frees a half-open probe slot and says nothing about
+    /// the dependency, so nobody can open a breaker by misbehaving as a client.
+    public func release(_ permit: Permit) {
+        inner.withLockedValue { inner in
+            guard permit.generation == inner.generation, permit.isProbe, inner.state == .halfOpen else { return }
+            inner.probesInFlight -= 1
+        }
+    }
+
     /// Runs `operation` through the breaker, timing it with the breaker's clock. Errors for
     /// which `isFailure` is false (a 404, a validation error) count as successes: the
     /// dependency answered.
@@ -271,10 +282,22 @@ public final class CircuitBreaker: Sendable {
 
     private func trip(_ inner: inout Inner, reason: Reason, now: Duration) -> Transition? {
         inner.consecutiveTrips += 1
-        let factor = pow(configuration.openDurationMultiplier, Double(inner.consecutiveTrips - 1))
-        let wait = min(configuration.openDuration * factor, configuration.maxOpenDuration)
+        let wait = openDuration(afterTrips: inner.consecutiveTrips)
         inner.openUntil = now + wait
         return move(&inner, to: .open, reason: reason, now: now, openFor: wait)
+    }
+
+    /// The open period after `trips` consecutive trips: `openDuration · multiplier^(trips-1)`,
+    /// at most `maxOpenDuration`. Computed in seconds as a `Double` and clamped before it
+    /// becomes a `Duration`: `Duration` arithmetic traps on overflow, and a dependency that
+    /// heartbeats `up` but fails every probe trips the breaker about once per heartbeat,
+    /// for as long as the partial outage lasts.
+    public func openDuration(afterTrips trips: Int) -> Duration {
+        let cap = configuration.maxOpenDuration.secondsDouble
+        let base = configuration.openDuration.secondsDouble
+        let seconds = base * pow(configuration.openDurationMultiplier, Double(max(0, trips - 1)))
+        guard seconds.isFinite, seconds < cap else { return configuration.maxOpenDuration }
+        return .seconds(max(0, seconds))
     }
 
     private func move(_ inner: inout Inner, to state: State, reason: Reason, now: Duration, openFor: Duration? = nil) -> Transition? {
@@ -293,3 +316,11 @@ public final class CircuitBreaker: Sendable {
 }
 
 import Foundation
+
+extension Duration {
+    /// Whole and fractional seconds, for arithmetic that must not trap.
+    var secondsDouble: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -16,6 +16,16 @@ public struct RateLimitPolicy: Sendable, Equatable {
     public var emissionInterval: Duration { period / limit }
     /// The burst tolerance: how far ahead of now the theoretical arrival time may run.
     public var tolerance: Duration { emissionInterval * (limit - 1) }
+
+    /// Emission interval and tolerance in whole microseconds, as the cells count them. Over a
+    /// million requests per second the interval would round to 0 (and the maths divide by
+    /// it), so it is held at 1 µs; the tolerance stays below 2^50 µs (35 years), where Lua's
+    /// doubles are still exact.
+    public var cell: (emission: Int64, tolerance: Int64) {
+        let emission = max(1, emissionInterval.microseconds)
+        let (product, overflow) = emission.multipliedReportingOverflow(by: Int64(limit - 1))
+        return (emission, overflow ? 1 << 50 : min(product, 1 << 50))
+    }
 }
 
 /// The answer for one request.

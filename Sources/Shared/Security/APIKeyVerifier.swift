@@ -1,0 +1,50 @@
+import HTTPTypes
+
+/// Checks the API key a request presents (`X-Api-Key`, or `Authorization: Bearer …`) and
+/// names it by its fingerprint from then on; the raw key goes no further than this.
+///
+/// Where a key is required, a missing one is 401 and a wrong one 403, both counted by the
+/// ``AuthFailureGuard`` per client address; a client over that limit gets 429 before its key
+/// is even looked at. Where a key is optional, a good one still identifies the client (its
+/// own rate-limit allowance) and a bad one counts for nothing.
+public struct APIKeyVerifier: Sendable {
+    public let fingerprinter: KeyFingerprinter
+    public let failures: AuthFailureGuard
+
+    public init(fingerprinter: KeyFingerprinter, failures: AuthFailureGuard) {
+        self.fingerprinter = fingerprinter
+        self.failures = failures
+    }
+
+    /// The fingerprint of the presented key if `accepted` holds it.
+    /// - Parameters:
+    ///   - client: the client's address bucket, for counting failures.
+    ///   - required: whether a missing or refused key ends the request.
+    ///   - known: keys that are valid elsewhere but not good enough here (403 `insufficient`).
+    public func verify(
+        _ headers: HTTPFields, client: String, required: Bool, accepted: APIKeySet,
+        known: APIKeySet? = nil, insufficient: String = "the API key is not valid for this route"
+    ) throws -> String? {
+        let presented = Self.presentedKey(in: headers)
+        guard required else {
+            guard let presented, accepted.contains(presented) || known?.contains(presented) == true else { return nil }
+            return fingerprinter.fingerprint(presented)
+        }
+        return try failures.check(client) {
+            guard let presented else { throw ProblemDetails.unauthorized("an API key is required (X-Api-Key)") }
+            guard accepted.contains(presented) else {
+                throw ProblemDetails.forbidden(known?.contains(presented) == true ? insufficient : "the API key is not valid")
+            }
+            return fingerprinter.fingerprint(presented)
+        }
+    }
+
+    /// The key in `X-Api-Key` or `Authorization: Bearer …` of `headers`, if any.
+    public static func presentedKey(in headers: HTTPFields) -> String? {
+        if let key = headers[.apiKey], !key.isEmpty { return key }
+        if let authorization = headers[.authorization], authorization.hasPrefix("Bearer ") {
+            return String(authorization.dropFirst(7))
+        }
+        return nil
+    }
+}
