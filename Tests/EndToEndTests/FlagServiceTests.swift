@@ -163,6 +163,29 @@ struct FlagServiceTests {
         }
     }
 
+    /// A message on `flags.changes` is only a notice: a definition forged into it by anyone
+    /// who can publish on Redis is never applied; the entity is read from PostgreSQL.
+    @Test func forgedChangeMessagesChangeNothing() async throws {
+        let cluster = try await FlagCluster(instances: 2, environment: ["FLAGS_RESYNC_MS": "600000"])
+        defer { Task { await cluster.stop() } }
+        #expect(try await cluster.createFlag(#"{"flag_name": "target", "rollout_percentage": 0}"#).status == 201)
+        #expect(await eventually(timeout: .seconds(5)) { try await cluster.evaluate("u", "target", instance: 1).status == 200 })
+        let forged = [
+            #"{"kind":"flag","name":"forged","version":999999,"deleted":false,"definition":{"flag_name":"forged","status":true,"rollout_percentage":100},"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#,
+            #"{"kind":"flag","name":"target","version":999999,"deleted":false,"definition":{"flag_name":"target","status":true,"rollout_percentage":100},"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#,
+        ]
+        try await withRedis(url: cluster.redis.url) { redis in
+            for message in forged { _ = try await redis.send("PUBLISH", "flags.changes", message) }
+        }
+        // A real change after the forged ones: once instance 1 has it, it has read the forged
+        // messages too (one channel, in order).
+        #expect(try await cluster.createFlag(#"{"flag_name": "after"}"#).status == 201)
+        #expect(await eventually(timeout: .seconds(5)) { try await cluster.evaluate("u", "after", instance: 1).status == 200 })
+        #expect(try await cluster.evaluate("u", "forged", instance: 1).status == 404)
+        #expect(try await cluster.evaluate("u", "target", instance: 1).json?["enabled"] == false)
+        #expect(try await HTTP.get(cluster.instances[1].baseURL + "/flags/target").json?["rollout_percentage"] == 0)
+    }
+
     @Test func serverSentEvents() async throws {
         let cluster = try await FlagCluster()
         defer { Task { await cluster.stop() } }

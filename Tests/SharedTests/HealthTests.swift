@@ -65,6 +65,7 @@ struct HealthRegistryTests {
         beat("b", url: "http://b:1")
         clock.advance(by: .milliseconds(100)) // a is now 350 ms silent: stale
         #expect(registry.upURLs(of: "post") == ["http://b:1"])
+        registry.ingest(heartbeat("feed", "f")) // the reporter is alive
         registry.ingest(HealthMessage(service: "post", instance: "*", status: .down, source: .peer, reporter: "feed", at: 0))
         #expect(registry.upURLs(of: "post") == []) // a peer's report stands until an up heartbeat
         registry.channelLost()
@@ -75,13 +76,52 @@ struct HealthRegistryTests {
         let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
         registry.channelRestored()
         registry.ingest(heartbeat("profile", "a"))
+        registry.ingest(heartbeat("post", "p"))
         registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: "post", at: 0))
         #expect(registry.availability(of: "profile") == .down)
-        #expect(registry.snapshot().first?.peerReporter == "post")
+        #expect(registry.snapshot().first { $0.service == "profile" }?.peerReporter == "post")
         registry.ingest(heartbeat("profile", "a", .degraded)) // not `up`: the report stands
         #expect(registry.availability(of: "profile") == .down)
         registry.ingest(heartbeat("profile", "a"))
         #expect(registry.availability(of: "profile") == .up)
+    }
+
+    /// Peer reports are anyone's who can publish on Redis: one from a service that is not
+    /// alive is ignored, and a report stands for one staleness period at most.
+    @Test func peerReportsNeedALiveReporterAndExpire() {
+        let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
+        registry.channelRestored()
+        registry.ingest(heartbeat("profile", "a"))
+        for forged in ["nobody", "profile-clone", ""] {
+            registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: forged, at: 0))
+        }
+        registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: nil, at: 0))
+        #expect(registry.availability(of: "profile") == .up)
+        registry.ingest(heartbeat("post", "p"))
+        registry.ingest(heartbeat("post", "p", .down)) // a reporter that itself says down is not alive
+        registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: "post", at: 0))
+        #expect(registry.availability(of: "profile") == .up)
+        registry.ingest(heartbeat("post", "p"))
+        registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: "post", at: 0))
+        #expect(registry.availability(of: "profile") == .down)
+        clock.advance(by: .milliseconds(1000))
+        registry.ingest(heartbeat("profile", "a", .degraded)) // not `up`: the report still stands
+        #expect(registry.availability(of: "profile") == .down)
+        clock.advance(by: .milliseconds(501)) // the report is older than the staleness limit
+        #expect(registry.availability(of: "profile") == .up)
+    }
+
+    /// Instances silent for `forgetAfter` are dropped, so instance ids that come and go do
+    /// not pile up in the registry (or on the dashboard).
+    @Test func silentInstancesAreForgotten() {
+        let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
+        registry.channelRestored()
+        for index in 0..<100 { registry.ingest(heartbeat("profile", "gone-\(index)")) }
+        clock.advance(by: registry.forgetAfter - .milliseconds(1))
+        registry.ingest(heartbeat("profile", "live"))
+        #expect(registry.snapshot().first?.instances.count == 101)
+        clock.advance(by: .milliseconds(2))
+        #expect(registry.snapshot().first?.instances.map(\.instance) == ["live"])
     }
 
     @Test func aLostChannelConcludesNothingAndRestartsTheClocks() {
@@ -146,16 +186,19 @@ struct HealthPubSubTests {
     @Test func aPeerReportOpensTheOtherCallersBreaker() async throws {
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
         let dependency = TestEnvironment.unique("profile")
+        // The reporting caller heartbeats too: a peer report counts only from a live service.
+        let caller = TestEnvironment.unique("post")
         // Registries that would take 30 s to call anything stale: only the peer report can
         // explain B opening.
         let registryA = HealthRegistry(interval: .seconds(10), clock: ContinuousClock())
         let registryB = HealthRegistry(interval: .seconds(10), clock: ContinuousClock())
         let metrics = ServiceMetrics()
-        let boardA = BreakerBoard(caller: "post", instance: "p1", redis: redis, registry: registryA, metrics: metrics, logger: logger)
+        let boardA = BreakerBoard(caller: caller, instance: "p1", redis: redis, registry: registryA, metrics: metrics, logger: logger)
         let boardB = BreakerBoard(caller: "feed", instance: "f1", redis: redis, registry: registryB, metrics: metrics, logger: logger)
         let config = CircuitBreaker.Configuration(minimumCalls: 2, openDuration: .seconds(30))
         let breakerA = boardA.breaker(for: dependency, configuration: config)
         let breakerB = boardB.breaker(for: dependency, configuration: config)
+        let callerHealth = HealthReporter(service: caller, instance: "p1", checks: [], interval: interval, publishingTo: redis, logger: logger)
         let dependencyHealth = HealthReporter(service: dependency, instance: "d1", checks: [], interval: interval, publishingTo: redis, logger: logger)
         try await running([
             redis,
@@ -163,8 +206,10 @@ struct HealthPubSubTests {
             HealthRegistryService(registry: registryB, redis: redis.configuration, logger: logger),
         ]) {
             // The dependency heartbeats, but answers A's calls with failures (say, it is slow).
+            let callerBeats = Task { try await callerHealth.run() }
+            defer { callerBeats.cancel() }
             let heartbeats = Task { try await dependencyHealth.run() }
-            #expect(await eventually { registryB.availability(of: dependency) == .up })
+            #expect(await eventually { registryB.availability(of: dependency) == .up && registryB.availability(of: caller) == .up })
             heartbeats.cancel()
             _ = await heartbeats.result
             struct Failed: Error {}
@@ -172,14 +217,14 @@ struct HealthPubSubTests {
             #expect(breakerA.state == .open)
             // B made no call at all, yet opens on A's report.
             #expect(await eventually(timeout: .seconds(2)) { breakerB.state == .open })
-            #expect(registryB.snapshot().first { $0.service == dependency }?.peerReporter == "post")
+            #expect(registryB.snapshot().first { $0.service == dependency }?.peerReporter == caller)
             // The dependency's next `up` heartbeat lets B probe again before its 30 s are over.
             let restarted = HealthReporter(service: dependency, instance: "d1", checks: [], interval: interval, publishingTo: redis, logger: logger)
             let again = Task { try await restarted.run() }
             #expect(await eventually(timeout: .seconds(2)) { breakerB.state == .halfOpen })
             again.cancel()
             let text = String(decoding: metrics.render(), as: UTF8.self)
-            #expect(text.contains("breaker_transitions_total{caller=\"post\",dependency=\"\(dependency)\",to=\"open\"} 1"))
+            #expect(text.contains("breaker_transitions_total{caller=\"\(caller)\",dependency=\"\(dependency)\",to=\"open\"} 1"))
         }
     }
 

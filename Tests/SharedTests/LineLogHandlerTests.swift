@@ -37,4 +37,26 @@ struct LineLogHandlerTests {
         let afterTimestamp = line.drop { $0 != " " }.dropFirst()
         #expect(afterTimestamp == "info test: request http.status=200 request.id=r-1 z.last=old\n")
     }
+
+    /// A value from a client (a path, a header) cannot forge a log line or a field.
+    @Test func textValuesAreEscapedAndQuoted() throws {
+        let (logger, lines) = logger(.text)
+        logger.info("probe\nforged", metadata: ["http.path": "/x\n2026-01-01 critical forged: owned", "a": "b c=d", "e": "q\"\u{1B}[31m"])
+        let line = try #require(lines.withLockedValue { $0 }.first)
+        #expect(line.filter { $0 == "\n" }.count == 1 && line.hasSuffix("\n"))
+        let afterTimestamp = line.drop { $0 != " " }.dropFirst()
+        #expect(afterTimestamp == #"info test: probe\nforged a="b c=d" e="q\"\u{1b}[31m" http.path="/x\n2026-01-01 critical forged: owned" request.id=r-1 z.last=old"# + "\n")
+    }
+}
+
+@Suite("Validation")
+struct ValidationTests {
+    /// One grapheme cluster may hold any number of combining scalars: bytes are bounded too.
+    @Test func textIsBoundedInBytesAsWellAsCharacters() throws {
+        let oneCharacter = "e" + String(repeating: "\u{301}", count: 200_000)
+        #expect(oneCharacter.count == 1)
+        #expect(throws: ProblemDetails.self) { try Validate.text(oneCharacter, field: "user_name", maximum: 100) }
+        #expect(try Validate.text(String(repeating: "é", count: 100), field: "user_name", maximum: 100).count == 100)
+        #expect(throws: ProblemDetails.self) { try Validate.text(String(repeating: "a", count: 101), field: "user_name", maximum: 100) }
+    }
 }

@@ -48,6 +48,18 @@ struct RateLimiterTests {
         }
     }
 
+    /// A clock stepped back by an hour: the stored arrival time is clamped to what a correct
+    /// clock could have left, so the client waits one emission interval, not an hour.
+    @Test func aBackwardClockStepDoesNotLockClientsOut() {
+        let emission: Int64 = 1_000_000, tolerance: Int64 = 4_000_000 // 5 per 5 s
+        let stepped = GCRA.evaluate(tat: 3_600_000_000, now: 0, emission: emission, tolerance: tolerance)
+        #expect(stepped.allowed && stepped.remaining == 0 && stepped.newTAT == 5_000_000)
+        let next = GCRA.evaluate(tat: stepped.newTAT, now: 0, emission: emission, tolerance: tolerance)
+        #expect(!next.allowed && next.retryAfter == emission)
+        // A legitimately full cell (one emission ahead of the tolerance) is not touched.
+        #expect(!GCRA.evaluate(tat: 5_000_000, now: 0, emission: emission, tolerance: tolerance).allowed)
+    }
+
     @Test func withRedisStoppedTheLocalFallbackStillLimits() async throws {
         let server = try await PrivateRedis.start()
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)

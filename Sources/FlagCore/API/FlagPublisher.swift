@@ -3,7 +3,8 @@ import Logging
 import Shared
 
 /// Makes a committed change visible: applied to this instance's snapshot at once (a client
-/// reads its own write here), then published on `flags.changes` for the other instances.
+/// reads its own write here), then announced on `flags.changes` (a ``ChangeNotice``) so the
+/// other instances read it from PostgreSQL.
 ///
 /// Publishing is best effort: with Redis down the others catch up at their next full
 /// reload (``FlagSyncService/Configuration/resyncInterval``).
@@ -21,7 +22,7 @@ public struct FlagPublisher: Sendable {
     public func publish(_ change: EntityChange) async {
         store.apply([change])
         do {
-            _ = try await redis.publish(FlagSyncService.channel, Array(try JSONEncoder().encode(change)))
+            _ = try await redis.publish(FlagSyncService.channel, Array(try JSONEncoder().encode(ChangeNotice(change))))
         } catch {
             logger.warning("flag change not published; other instances catch up at their next reload", metadata: [
                 "flags.key": "\(change.name)", "flags.version": "\(change.version)", "error": "\(error)",

@@ -27,6 +27,12 @@ public struct FlagRepository: Sendable {
         try await postgres.query("SELECT \(Self.columns) FROM flags.entities").rows.map(Self.change)
     }
 
+    /// One entity as stored now (a tombstone if deleted), nil if it never existed.
+    public func load(_ kind: EntityChange.Kind, name: String) async throws -> EntityChange? {
+        try await postgres.query("SELECT \(Self.columns) FROM flags.entities WHERE kind = $1 AND name = $2", [kind.rawValue, name])
+            .rows.first.map(Self.change)
+    }
+
     /// Creates `name`, or brings back a deleted one. Throws 409 when it exists.
     public func create(_ kind: EntityChange.Kind, name: String, definition: JSONValue, actor: String) async throws -> EntityChange {
         let text = try Self.encode(definition)

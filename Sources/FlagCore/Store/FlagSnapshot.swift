@@ -78,6 +78,11 @@ public final class FlagSnapshot: Sendable {
         return (FlagSnapshot(entities: entities, previous: self, changedSegments: changedSegments, logger: logger), applied)
     }
 
+    /// The version held of an entity, tombstones included; nil if never seen.
+    public func version(_ kind: EntityChange.Kind, _ name: String) -> Int64? {
+        entities[.init(kind: kind, name: name)]?.version
+    }
+
     /// A live (not deleted) entity.
     public func entity(_ kind: EntityChange.Kind, _ name: String) -> EntityChange? {
         guard let entity = entities[.init(kind: kind, name: name)], !entity.deleted else { return nil }

@@ -7,8 +7,10 @@ import Shared
 ///
 /// - At start it loads every flag and segment, retrying with backoff; until then the
 ///   instance is not ready.
-/// - Every write publishes its change on `flags.changes`; here each instance applies the
-///   changes it receives (per-entity versions make order and repeats harmless).
+/// - Every write announces its change on `flags.changes` (kind, name, version); here each
+///   instance reads an announced entity it does not have at that version from PostgreSQL
+///   and applies it (per-entity versions make order and repeats harmless). A message never
+///   carries a definition: whoever can publish on Redis cannot change a flag.
 /// - Pub/sub loses what is sent while a subscriber is away, so every (re)subscription and a
 ///   periodic timer reload everything from PostgreSQL; with PostgreSQL down the instance
 ///   keeps evaluating from the snapshot it has.
@@ -71,10 +73,16 @@ public struct FlagSyncService: Service {
                         case .disconnected:
                             break
                         case .message(_, _, let payload):
+                            guard let notice = try? decoder.decode(ChangeNotice.self, from: Data(payload)) else {
+                                logger.warning("unreadable flag change notice")
+                                continue
+                            }
+                            if let held = store.snapshot.version(notice.kind, notice.name), held >= notice.version { continue }
                             do {
-                                store.apply([try decoder.decode(EntityChange.self, from: Data(payload))])
+                                if let change = try await repository.load(notice.kind, name: notice.name) { store.apply([change]) }
                             } catch {
-                                logger.warning("unreadable flag change", metadata: ["error": "\(error)"])
+                                // The periodic reload catches up.
+                                logger.debug("announced flag change not read", metadata: ["flags.key": "\(notice.name)", "error": "\(error)"])
                             }
                         }
                     }

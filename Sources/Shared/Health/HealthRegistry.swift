@@ -83,8 +83,9 @@ public final class HealthRegistry: Sendable {
 
     private struct ServiceRecord {
         var instances: [String: InstanceRecord] = [:]
-        var peerReporter: String?
+        var peerReport: (reporter: String, at: Duration)?
         var availability: ServiceAvailability = .unknown
+        var peerReporter: String? { peerReport?.reporter }
     }
 
     private struct State {
@@ -102,8 +103,13 @@ public final class HealthRegistry: Sendable {
         self.clock = ClockReading(clock)
     }
 
-    /// Heartbeats older than this mark their instance down.
+    /// Heartbeats older than this mark their instance down; a peer report stands this long
+    /// at most (its service's next `up` heartbeat cancels it sooner).
     public var staleAfter: Duration { interval * 3 }
+    /// Instances silent this long (200 stale periods, 5 minutes at the default interval) are
+    /// forgotten, so instance ids that come and go (restarts, forged heartbeats) do not pile
+    /// up; not while the channel is lost.
+    public var forgetAfter: Duration { staleAfter * 200 }
 
     /// Calls `observer` whenever the availability of `service` (or of any service, for nil)
     /// changes. Observers run outside the registry's lock.
@@ -119,9 +125,14 @@ public final class HealthRegistry: Sendable {
             case .self:
                 record.instances[message.instance] = InstanceRecord(message: message, seenAt: now)
                 // A newer heartbeat of `up` from the service itself cancels a peer report.
-                if message.status == .up { record.peerReporter = nil }
+                if message.status == .up { record.peerReport = nil }
             case .peer:
-                record.peerReporter = message.reporter ?? "unknown"
+                // Only a service that is itself alive and heartbeating may report another down:
+                // a report from anyone else (a forged message on Redis) is ignored.
+                guard let reporter = message.reporter, let reporting = state.services[reporter],
+                      reporting.instances.values.contains(where: { now - $0.seenAt <= staleAfter && $0.message.status != .down })
+                else { return }
+                record.peerReport = (reporter, now)
             }
             state.services[message.service] = record
         }
@@ -191,7 +202,7 @@ public final class HealthRegistry: Sendable {
     public func upURLs(of service: String) -> [String] {
         let now = clock.now
         return state.withLockedValue { state in
-            guard state.channelUp, let record = state.services[service], record.peerReporter == nil else { return [] }
+            guard state.channelUp, let record = state.services[service], !Self.peerReportStands(record, now: now, staleAfter: staleAfter) else { return [] }
             return record.instances.values.compactMap { instance in
                 now - instance.seenAt > staleAfter || instance.message.status == .down ? nil : instance.message.url
             }.sorted()
@@ -210,6 +221,7 @@ public final class HealthRegistry: Sendable {
         let now = clock.now
         let (changes, observers, result) = state.withLockedValue { state -> ([(String, ServiceAvailability)], [(service: String?, observer: Observer)], T) in
             body(&state, now)
+            if state.channelUp { forgetSilent(&state, now: now) }
             var changes: [(String, ServiceAvailability)] = []
             for (name, var record) in state.services {
                 let availability = Self.availability(record, channelUp: state.channelUp, now: now, staleAfter: staleAfter)
@@ -229,9 +241,24 @@ public final class HealthRegistry: Sendable {
         return result
     }
 
+    private func forgetSilent(_ state: inout State, now: Duration) {
+        let limit = forgetAfter
+        for (name, record) in state.services where record.instances.values.contains(where: { now - $0.seenAt > limit }) {
+            var kept = record
+            kept.instances = record.instances.filter { now - $0.value.seenAt <= limit }
+            state.services[name] = kept
+        }
+    }
+
+    private static func peerReportStands(_ record: ServiceRecord, now: Duration, staleAfter: Duration) -> Bool {
+        record.peerReport.map { now - $0.at <= staleAfter } ?? false
+    }
+
     private static func availability(_ record: ServiceRecord?, channelUp: Bool, now: Duration, staleAfter: Duration) -> ServiceAvailability {
-        guard channelUp, let record, !record.instances.isEmpty || record.peerReporter != nil else { return .unknown }
-        if record.peerReporter != nil { return .down }
+        guard channelUp, let record else { return .unknown }
+        let reported = peerReportStands(record, now: now, staleAfter: staleAfter)
+        guard !record.instances.isEmpty || reported else { return .unknown }
+        if reported { return .down }
         let anyUp = record.instances.values.contains { now - $0.seenAt <= staleAfter && $0.message.status != .down }
         return anyUp ? .up : .down
     }

@@ -45,11 +45,35 @@ public struct LineLogHandler: LogHandler {
             guard let encoded = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
             line = encoded
         case .text:
-            var text = "\(timestamp) \(event.level) \(label): \(event.message)"
-            for key in merged.keys.sorted() { text += " \(key)=\(merged[key]!)" }
+            var text = "\(timestamp) \(event.level) \(label): \(Self.escaped("\(event.message)", quoteSpaces: false))"
+            for key in merged.keys.sorted() { text += " \(Self.escaped(key, quoteSpaces: true))=\(Self.escaped("\(merged[key]!)", quoteSpaces: true))" }
             line = Data(text.utf8)
         }
         line.append(0x0A)
         write(line)
+    }
+
+    /// A value as one token of a text line: control characters (a newline could forge a
+    /// whole log line), quotes and backslashes escaped; with `quoteSpaces`, a value holding a
+    /// space, `=` or an escape is quoted, so `key=value` pairs always split the same way.
+    static func escaped(_ value: String, quoteSpaces: Bool) -> String {
+        var out = ""
+        var needsQuotes = false
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"; needsQuotes = true
+            case "\r": out += "\\r"; needsQuotes = true
+            case "\t": out += "\\t"; needsQuotes = true
+            case "\"": out += "\\\""; needsQuotes = true
+            case "\\": out += "\\\\"; needsQuotes = true
+            case " ", "=": out.unicodeScalars.append(scalar); needsQuotes = true
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+                || scalar.value == 0x2028 || scalar.value == 0x2029:
+                out += "\\u{" + String(scalar.value, radix: 16) + "}"
+                needsQuotes = true
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return quoteSpaces && (needsQuotes || out.isEmpty) ? "\"" + out + "\"" : out
     }
 }

@@ -11,8 +11,12 @@ public enum GCRA {
         public var retryAfter: Int64
     }
 
+    /// A stored TAT is never more than `tolerance + emission` ahead of a correct clock; one
+    /// further ahead means the clock stepped back, and it is taken as `now + tolerance` (the
+    /// allowance just used up), so a backward step never locks a client out for its length.
     public static func evaluate(tat stored: Int64?, now: Int64, emission: Int64, tolerance: Int64) -> Result {
-        let tat = max(stored ?? now, now)
+        var tat = max(stored ?? now, now)
+        if tat - now > tolerance + emission { tat = now + tolerance }
         if tat - now > tolerance {
             return Result(allowed: false, newTAT: tat, remaining: 0, resetAfter: tat - now, retryAfter: tat - now - tolerance)
         }
@@ -31,6 +35,7 @@ public enum GCRA {
         local now = tonumber(time[1]) * 1000000 + tonumber(time[2])
         local tat = tonumber(redis.call('GET', KEYS[1]) or now)
         if tat < now then tat = now end
+        if tat - now > tolerance + emission then tat = now + tolerance end
         if tat - now > tolerance then
             return {0, 0, tat - now, tat - now - tolerance}
         end
