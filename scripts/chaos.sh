@@ -15,5 +15,5 @@ swift build -c release --product ProfileService >/dev/null
 swift build -c release --product PostService >/dev/null
 swift build -c release --product FeedService >/dev/null
 python3 tools/social.py chaos --bin "$(swift build -c release --show-bin-path)" \
-    --redis-url "redis://127.0.0.1:$redis_port" --database-url "postgresql://suite@127.0.0.1:$pg_port/suite" \
+    --redis-url "$REDIS_URL" --database-url "$DATABASE_URL" \
     --logs "$tmp" --phase-seconds "${PHASE_SECONDS:-6}" "$@"

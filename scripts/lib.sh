@@ -87,11 +87,54 @@ wait_for() { # seconds, command...
     done
 }
 
+# Credentials. SUITE_REDIS_PASSWORD turns on the ACL user `suite` (the default user gets a
+# random password nobody is told) and SUITE_PG_PASSWORD scram-sha-256 for every PostgreSQL connection; unset,
+# the servers take anyone on loopback (the benchmarks' throwaway servers). The passwords reach
+# the servers through files of mode 600, never a command line another user could read in ps.
+redis_user=suite
+
+# A random secret kept in FILE (made on first use, mode 600); prints it.
+secret_file() { # file
+    if [ ! -s "$1" ]; then
+        (umask 077; mkdir -p "$(dirname "$1")"; od -An -tx1 -N24 /dev/urandom | tr -d ' \n' >"$1")
+    fi
+    cat "$1"
+}
+
+redis_cli() { # redis-cli arguments; authenticates as the suite user when there is one
+    if [ -n "${SUITE_REDIS_PASSWORD:-}" ]; then
+        REDISCLI_AUTH="$SUITE_REDIS_PASSWORD" redis-cli --user "$redis_user" "$@"
+    else
+        redis-cli "$@"
+    fi
+}
+
+redis_url() { # port
+    echo "redis://${SUITE_REDIS_PASSWORD:+$redis_user:$SUITE_REDIS_PASSWORD@}127.0.0.1:$1"
+}
+
+postgres_url() { # port [database]
+    echo "postgresql://suite${SUITE_PG_PASSWORD:+:$SUITE_PG_PASSWORD}@127.0.0.1:$1/${2:-suite}"
+}
+
 redis_start() { # dir port [redis-server options, e.g. --appendonly yes]
     mkdir -p "$1"
+    local acl=()
+    if [ -n "${SUITE_REDIS_PASSWORD:-}" ]; then
+        # The default user keeps its rights but gets a random password nobody is told:
+        # Redis 7.0 replays an append-only file's MULTI/EXEC as that user, and with the user
+        # switched off every replayed script fails with NOPERM (the data is lost).
+        # Only hashes go into the file (`#`), and the default user's password is not kept.
+        local locked suite
+        locked=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n' | sha256sum | cut -d' ' -f1)
+        suite=$(printf '%s' "$SUITE_REDIS_PASSWORD" | sha256sum | cut -d' ' -f1)
+        (umask 077; printf 'user default on #%s ~* &* +@all\nuser %s on #%s ~* &* +@all\n' \
+            "$locked" "$redis_user" "$suite" >"$1/users.acl")
+        acl=(--aclfile "$1/users.acl")
+    fi
     redis-server --port "$2" --bind 127.0.0.1 --dir "$1" --save '' --appendonly no \
-        --daemonize yes --pidfile "$1/redis-$2.pid" --logfile "$1/redis-$2.log" "${@:3}"
-    wait_for 10 redis-cli -p "$2" ping || {
+        --daemonize yes --pidfile "$1/redis-$2.pid" --logfile "$1/redis-$2.log" "${acl[@]}" "${@:3}"
+    wait_for 10 redis_cli -p "$2" ping || {
         log "redis did not start"; cat "$1/redis-$2.log" >&2
         log "sockets on port $2:"; ss -tanpH "( sport = :$2 or dport = :$2 )" >&2 || true
         return 1
@@ -99,7 +142,7 @@ redis_start() { # dir port [redis-server options, e.g. --appendonly yes]
 }
 
 redis_stop() { # dir port
-    redis-cli -p "$2" shutdown nosave >/dev/null 2>&1 || true
+    redis_cli -p "$2" shutdown nosave >/dev/null 2>&1 || true
     local pidfile="$1/redis-$2.pid"
     if [ -f "$pidfile" ]; then
         local pid; pid=$(cat "$pidfile")
@@ -112,7 +155,15 @@ pg_init() { # dir
     local bin; bin=$(pg_bin) || return 1
     mkdir -p "$1"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$1" && chmod 700 "$1"
-    as_pg "$bin/initdb" -D "$1" -U suite -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+    local auth=(-A trust) pwfile=""
+    if [ -n "${SUITE_PG_PASSWORD:-}" ]; then
+        pwfile=$(mktemp) # mode 600, in /tmp, which the postgres user reaches
+        printf '%s\n' "$SUITE_PG_PASSWORD" >"$pwfile"
+        [ "$(id -u)" -eq 0 ] && chown postgres: "$pwfile"
+        auth=(-A scram-sha-256 --pwfile="$pwfile")
+    fi
+    as_pg "$bin/initdb" -D "$1" -U suite "${auth[@]}" -E UTF8 --locale=C.UTF-8 >/dev/null
+    [ -n "$pwfile" ] && rm -f "$pwfile"
     cat >> "$1/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
@@ -138,13 +189,17 @@ pg_stop() { # dir [mode]
     as_pg "$bin/pg_ctl" -D "$1" -m "${2:-fast}" -w -t 30 stop >/dev/null 2>&1 || true
 }
 
-# A directory the postgres user can reach (a root-owned home usually is not).
+# A directory the postgres user can reach. PREFERRED when every directory above it lets
+# that user through; otherwise one of its own under its home (which only it can write, so
+# nobody can plant the directory first, as they could under /var/tmp).
 pg_reachable_dir() { # preferred
     if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$(dirname "$1")" 2>/dev/null; then
         echo "$1"
-    else
-        echo "/var/tmp/suite-pg-$(echo "$1" | sha1sum | cut -c1-12)"
+        return 0
     fi
+    local home; home=$(getent passwd postgres | cut -d: -f6)
+    [ -n "$home" ] && [ "$(stat -c %U "$home" 2>/dev/null)" = postgres ] || { log "postgres has no home of its own"; return 1; }
+    echo "$home/suite-$(echo "$1" | sha1sum | cut -c1-12)"
 }
 
 # Starts a throwaway Redis and PostgreSQL on free ports under DIR (which the caller removes);
@@ -157,7 +212,8 @@ start_throwaway() { # dir
     redis_start "$1/redis" "$redis_port"
     pg_init "$1/pg"
     pg_start "$1/pg" "$pg_port"
-    export REDIS_URL="redis://127.0.0.1:$redis_port" DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
+    REDIS_URL=$(redis_url "$redis_port") DATABASE_URL=$(postgres_url "$pg_port")
+    export REDIS_URL DATABASE_URL
 }
 
 stop_throwaway() { # dir

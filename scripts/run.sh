@@ -5,6 +5,11 @@
 #
 # Ports: the services use their defaults (8080-8087, or the *_PORT variables);
 # SUITE_REDIS_PORT (6379) and SUITE_PG_PORT (5432) choose the servers' ports.
+#
+# Secrets: .data/secrets/ holds a random admin key, Redis password and PostgreSQL password,
+# made at the first run and kept with the data (mode 600). Redis admits only its ACL user
+# `suite` with that password, PostgreSQL only scram-sha-256 logins. ADMIN_API_KEYS, if set,
+# replaces the generated admin key.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -22,8 +27,6 @@ SERVICES=(
 redis_port=${SUITE_REDIS_PORT:-6379}
 pg_port=${SUITE_PG_PORT:-5432}
 data="$PWD/.data"
-mkdir -p "$data/logs" "$data/redis"
-pg_data=$(pg_reachable_dir "$data/postgres")
 
 port_busy() { (echo >"/dev/tcp/127.0.0.1/$1") >/dev/null 2>&1; }
 
@@ -31,6 +34,23 @@ ensure_packages
 log "building (release)"
 swift build -c release
 bin=$(swift build -c release --show-bin-path)
+
+# Everything under .data is the owner's alone. When we are root, PostgreSQL runs as `postgres`
+# and must pass through .data to its own directory: .data is then 711 (no listing), and each
+# directory inside it is still 700.
+umask 077
+mkdir -p "$data/logs" "$data/redis"
+chmod 700 "$data"
+[ "$(id -u)" -eq 0 ] && chmod 711 "$data"
+pg_data=$(pg_reachable_dir "$data/postgres")
+SUITE_REDIS_PASSWORD=$(secret_file "$data/secrets/redis-password")
+SUITE_PG_PASSWORD=$(secret_file "$data/secrets/postgres-password")
+admin_key_file=""
+if [ -z "${ADMIN_API_KEYS:-}" ]; then
+    admin_key_file="$data/secrets/admin-key"
+    ADMIN_API_KEYS=$(secret_file "$admin_key_file")
+fi
+export SUITE_REDIS_PASSWORD SUITE_PG_PASSWORD
 
 for port in "$redis_port" "$pg_port"; do
     if port_busy "$port"; then
@@ -57,12 +77,15 @@ trap "stop_all; exit 130" INT
 trap "stop_all; exit 143" TERM
 
 [ -f "$pg_data/PG_VERSION" ] || { log "initialising PostgreSQL in $pg_data"; pg_init "$pg_data"; }
+if as_pg grep -Eq '^[^#]*[[:space:]]trust([[:space:]]|$)' "$pg_data/pg_hba.conf"; then
+    log "warning: $pg_data was made with trust auth by an older run command; remove it to start over with passwords"
+fi
 pg_start "$pg_data" "$pg_port"
 redis_start "$data/redis" "$redis_port"
 
-export REDIS_URL="redis://127.0.0.1:$redis_port"
-export DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
-export ADMIN_API_KEYS="${ADMIN_API_KEYS:-dev-admin-key}"
+REDIS_URL=$(redis_url "$redis_port")
+DATABASE_URL=$(postgres_url "$pg_port")
+export REDIS_URL DATABASE_URL ADMIN_API_KEYS
 
 for entry in "${SERVICES[@]}"; do
     read -r name variable default <<<"$entry"
@@ -86,7 +109,12 @@ for entry in "${SERVICES[@]}"; do
     read -r name variable default <<<"$entry"
     printf '  %-20s http://127.0.0.1:%s\n' "$name" "${!variable:-$default}"
 done
-printf '  %-20s %s\n  %-20s %s\n' redis "$REDIS_URL" postgres "$DATABASE_URL"
+printf '  %-20s %s\n' \
+    redis "redis://suite@127.0.0.1:$redis_port (password: $data/secrets/redis-password)" \
+    postgres "postgresql://suite@127.0.0.1:$pg_port/suite (password: $data/secrets/postgres-password)"
+if [ -n "$admin_key_file" ]; then
+    printf '  %-20s %s\n' "admin key" "$ADMIN_API_KEYS (X-Api-Key; kept in $admin_key_file)"
+fi
 
 # Stay in the foreground until a signal, or until a service dies.
 while true; do

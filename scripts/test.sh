@@ -16,6 +16,11 @@ chmod 755 "$tmp"
 previous_reservation=$(reserve_test_ports)
 redis_port=$(free_port)
 pg_port=$(free_port)
+# The test servers take passwords as the run command's do, so every test connects the way a
+# deployment does; the tests' own servers (infra.sh) read the same variables.
+SUITE_REDIS_PASSWORD=$(secret_file "$tmp/secrets/redis-password")
+SUITE_PG_PASSWORD=$(secret_file "$tmp/secrets/postgres-password")
+export SUITE_REDIS_PASSWORD SUITE_PG_PASSWORD
 
 teardown() {
     local status=$?
@@ -41,8 +46,9 @@ cp -a "$tmp/pg-template" "$tmp/pg"
 pg_start "$tmp/pg" "$pg_port"
 
 export TEST_TMPDIR="$tmp"
-export TEST_REDIS_URL="redis://127.0.0.1:$redis_port"
-export TEST_DATABASE_URL="postgresql://suite@127.0.0.1:$pg_port/suite"
+TEST_REDIS_URL=$(redis_url "$redis_port")
+TEST_DATABASE_URL=$(postgres_url "$pg_port")
+export TEST_REDIS_URL TEST_DATABASE_URL
 export TEST_PG_TEMPLATE="$tmp/pg-template"
 export TEST_INFRA="$PWD/scripts/infra.sh"
 # Screenshots and the like, kept after the run.

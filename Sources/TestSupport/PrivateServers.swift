@@ -4,7 +4,7 @@ import Foundation
 public final class PrivateRedis: Sendable {
     public let port: Int
     public let directory: String
-    public var url: String { "redis://127.0.0.1:\(port)" }
+    public var url: String { TestEnvironment.redisURL(port: port) }
 
     /// Extra redis-server options, the same at every start.
     private let options: [String]
@@ -52,7 +52,7 @@ public final class PrivateRedis: Sendable {
 public final class PrivatePostgres: Sendable {
     public let port: Int
     public let directory: String
-    public var url: String { "postgresql://suite@127.0.0.1:\(port)/suite" }
+    public var url: String { TestEnvironment.postgresURL(port: port) }
 
     private init(port: Int, directory: String) {
         self.port = port

@@ -12,6 +12,21 @@ public enum TestEnvironment {
     public static var redisURL: String { env["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379" }
     public static var databaseURL: String { env["TEST_DATABASE_URL"] ?? "postgresql://suite@127.0.0.1:5432/suite" }
 
+    /// The servers' passwords (`scripts/lib.sh`): the Redis ACL user `suite` and PostgreSQL's
+    /// scram-sha-256 user `suite`. Private servers started through `infraScript` take them too.
+    public static var redisPassword: String? { env["SUITE_REDIS_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } }
+    public static var postgresPassword: String? { env["SUITE_PG_PASSWORD"].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// A URL for a Redis on `port` started by `infraScript`, with the run's credentials.
+    public static func redisURL(port: Int) -> String {
+        "redis://\(redisPassword.map { "suite:\($0)@" } ?? "")127.0.0.1:\(port)"
+    }
+
+    /// A URL for a PostgreSQL on `port` started by `infraScript`, with the run's credentials.
+    public static func postgresURL(port: Int) -> String {
+        "postgresql://suite\(postgresPassword.map { ":\($0)" } ?? "")@127.0.0.1:\(port)/suite"
+    }
+
     /// `scripts/infra.sh`, which starts and stops servers the way the scripts do.
     public static var infraScript: String {
         env["TEST_INFRA"] ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -178,6 +178,27 @@ struct PostgresClientTests {
         }
     }
 
+    /// The suite's PostgreSQL takes scram-sha-256 logins only (`scripts/lib.sh`), as the run
+    /// command's does: no password or a wrong one is refused with a clear error.
+    @Test func loginsNeedThePassword() async throws {
+        let password = try #require(TestEnvironment.postgresPassword, "scripts/test.sh starts PostgreSQL with scram-sha-256")
+        for url in [
+            TestEnvironment.databaseURL.replacingOccurrences(of: ":\(password)@", with: "@"),
+            TestEnvironment.databaseURL.replacingOccurrences(of: ":\(password)@", with: ":x\(password)@"),
+        ] {
+            #expect(url != TestEnvironment.databaseURL)
+            try await withPostgres(url: url) { pg in
+                let error = await #expect(throws: DependencyUnavailableError.self) { try await pg.query("SELECT 1") }
+                #expect(error?.reason.contains("password") == true)
+                #expect(error?.reason.contains(password) == false)
+            }
+        }
+        try await withPostgres { pg in
+            let methods = try await pg.query("SELECT DISTINCT auth_method AS m FROM pg_hba_file_rules").rows.map { try $0.decode("m", as: String.self) }
+            #expect(methods == ["scram-sha-256"])
+        }
+    }
+
     @Test func recoversWhenTheServerRestarts() async throws {
         let server = try await PrivatePostgres.start()
         defer { Task { try? await server.stop(mode: "immediate") } }

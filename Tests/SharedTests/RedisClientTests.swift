@@ -109,6 +109,29 @@ struct RedisClientTests {
         }
     }
 
+    /// The suite's Redis admits only the ACL user `suite` with its password (`scripts/lib.sh`),
+    /// as the run command's does: no password, a wrong one, or the default user get nothing.
+    @Test func onlyTheACLUserWithItsPasswordGetsIn() async throws {
+        let password = try #require(TestEnvironment.redisPassword, "scripts/test.sh starts Redis with an ACL user")
+        let port = try #require(RedisEndpoint(url: TestEnvironment.redisURL)?.port)
+        let refused = [
+            ("redis://127.0.0.1:\(port)", "NOAUTH"),
+            ("redis://suite:x\(password)@127.0.0.1:\(port)", "WRONGPASS"),
+            ("redis://default:\(password)@127.0.0.1:\(port)", "WRONGPASS"),
+            ("redis://:\(password)@127.0.0.1:\(port)", "WRONGPASS"),
+        ]
+        for (url, code) in refused {
+            try await withRedis(url: url) { redis in
+                let error = await #expect(throws: (any Error).self) { try await redis.ping() }
+                #expect(String(describing: error).contains(code), "\(url.replacingOccurrences(of: password, with: "…"))")
+            }
+        }
+        try await withRedis { redis in
+            let user = try await redis.send("ACL", "WHOAMI").string
+            #expect(user == "suite")
+        }
+    }
+
     @Test func subscriberDeliversAndResubscribesAfterRestart() async throws {
         let server = try await PrivateRedis.start()
         defer { Task { try? await server.stop() } }
