@@ -29,7 +29,8 @@ func buildApplication(config: ServiceConfiguration) -> some ApplicationProtocol 
         log: EventLog(redis: runtime.redis, batcher: batcher, keys: restrictions.keys, configuration: restrictions.log),
         reader: RestrictionReader(redis: runtime.redis, applier: applier),
         applier: applier,
-        time: time
+        time: time,
+        fingerprinter: runtime.keys.fingerprinter
     )
 
     let router = runtime.makeRouter(openAPI: RestrictionOpenAPI.document)

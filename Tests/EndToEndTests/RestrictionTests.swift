@@ -143,13 +143,47 @@ struct RestrictionTests {
             headers: ["Content-Type": "application/json", "Idempotency-Key": "evt-1"]
         )
         #expect(viaHeader.json?["stream_id"] == first.json?["stream_id"])
-        // The same key for another event is refused.
-        let other = try await cluster.post("scam_message_flagged", ["user_id": "someone-else"], eventID: "evt-1")
+        // The same key for another event of the same user is refused.
+        let other = try await cluster.post("purchase_made", ["user_id": "u", "amount": 5], eventID: "evt-1")
         #expect(other.status == 422 && other.json?["field"] == "event_id")
 
         #expect(await cluster.waitApplied("u", 1))
         #expect(try await cluster.stream()["length"] == 1)
         #expect(try await cluster.can("can_message", "u") == true, "one flag, not three")
+    }
+
+    /// An `event_id` is scoped to its producer (the key it is sent with) and its user: one
+    /// producer cannot pre-claim another's ids, nor learn another's stream ids by replaying them.
+    @Test func eventIDsAreScopedToProducerAndUser() async throws {
+        let cluster = try await RestrictionCluster()
+        defer { Task { await cluster.stop() } }
+        func post(_ user: String, key: String?) async throws -> HTTP.Result {
+            var headers = ["Content-Type": "application/json"]
+            if let key { headers["X-Api-Key"] = key }
+            return try await HTTP.post(
+                cluster.api.baseURL + "/event",
+                json: #"{"name": "scam_message_flagged", "event_properties": {"user_id": "\#(user)"}, "event_id": "evt-9"}"#,
+                headers: headers
+            )
+        }
+        // The attacker claims evt-9 for the victim first, anonymously and with a key of its own.
+        let claims = [try await post("victim", key: nil), try await post("victim", key: "attacker-key")]
+        let mine = try await post("victim", key: "producer-key")
+        let again = try await post("victim", key: "producer-key")
+        let otherUser = try await post("bystander", key: "producer-key")
+        for answer in claims + [mine, otherUser] {
+            #expect(answer.status == 200 && answer.header("idempotent-replayed") == nil)
+        }
+        let ids = Set((claims + [mine, otherUser]).compactMap { $0.json?["stream_id"].map { "\($0)" } })
+        #expect(ids.count == 4, "every scope got an entry of its own")
+        #expect(again.header("idempotent-replayed") == "true" && again.json?["stream_id"] == mine.json?["stream_id"])
+        #expect(try await cluster.stream()["length"] == 4)
+        try await withRedis(url: cluster.redis.url) { redis in
+            // Key names carry neither the id, the user nor the producer's key.
+            let names = try await redis.send("KEYS", "restrictions:idem:*").array?.compactMap(\.string) ?? []
+            #expect(names.count == 4)
+            #expect(names.allSatisfy { !$0.contains("evt-9") && !$0.contains("victim") && !$0.contains("producer-key") })
+        }
     }
 
     @Test func anEntryThatKeepsFailingIsDeadLetteredAndTheUserGoesOn() async throws {

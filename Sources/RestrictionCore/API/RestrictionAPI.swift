@@ -12,8 +12,11 @@ public struct RestrictionAPI: Sendable {
     let reader: RestrictionReader
     let applier: EventApplier
     let time: WallTime
+    /// Names producers (``EventLog/producer(of:fingerprinter:)``).
+    let fingerprinter: KeyFingerprinter
 
-    public init(rules: RuleSet, log: EventLog, reader: RestrictionReader, applier: EventApplier, time: WallTime) {
+    public init(rules: RuleSet, log: EventLog, reader: RestrictionReader, applier: EventApplier, time: WallTime, fingerprinter: KeyFingerprinter) {
+        self.fingerprinter = fingerprinter
         self.rules = rules
         self.log = log
         self.reader = reader
@@ -27,7 +30,8 @@ public struct RestrictionAPI: Sendable {
             let event = try IncomingEvent(json: body, headerKey: request.headers.first(.idempotencyKey), rules: rules)
             let appended: EventLog.Appended
             do {
-                appended = try await log.append(event, receivedAt: time.milliseconds)
+                let producer = EventLog.producer(of: request.headers, fingerprinter: fingerprinter)
+                appended = try await log.append(event, producer: producer, receivedAt: time.milliseconds)
             } catch is IdempotencyConflict {
                 throw ProblemDetails.invalidField("event_id", "already used for a different event")
             }

@@ -1,4 +1,5 @@
 import Crypto
+import HTTPTypes
 import Shared
 
 /// Appends events to the stream: one script per event numbers it within its user (`seq`,
@@ -37,10 +38,13 @@ public struct EventLog: Sendable {
         self.configuration = configuration
     }
 
-    /// Appends `event`; with an idempotency key already used for a different event, throws
-    /// ``IdempotencyConflict``.
-    public func append(_ event: IncomingEvent, receivedAt: Int64) async throws -> Appended {
-        let command = command(event, receivedAt: receivedAt)
+    /// Appends `event`; with an idempotency key this producer already used for a different
+    /// event of the same user, throws ``IdempotencyConflict``.
+    ///
+    /// - Parameter producer: who sent it (``producer(of:fingerprinter:)``); an `event_id` is
+    ///   unique per producer and user.
+    public func append(_ event: IncomingEvent, producer: String = EventLog.anonymousProducer, receivedAt: Int64) async throws -> Appended {
+        let command = command(event, producer: producer, receivedAt: receivedAt)
         let reply: RedisReply
         if let batcher {
             do {
@@ -55,8 +59,8 @@ public struct EventLog: Sendable {
     }
 
     /// Many events in one pipeline, in order (benchmarks and bulk loads).
-    public func append(_ events: [IncomingEvent], receivedAt: Int64) async throws -> [Appended] {
-        let replies = try await redis.pipeline(events.map { command($0, receivedAt: receivedAt) }, loading: Self.script)
+    public func append(_ events: [IncomingEvent], producer: String = EventLog.anonymousProducer, receivedAt: Int64) async throws -> [Appended] {
+        let replies = try await redis.pipeline(events.map { command($0, producer: producer, receivedAt: receivedAt) }, loading: Self.script)
         return try zip(replies, events).map { reply, event in
             if case .error(let message) = reply { throw RedisError(message: message) }
             return try Self.appended(reply, event)
@@ -65,14 +69,14 @@ public struct EventLog: Sendable {
 
     /// `EVALSHA` of the script. KEYS: stream, user, [idempotency]. ARGV: maxlen, ttl s,
     /// fingerprint (only with a key), then the entry's fields and values.
-    private func command(_ event: IncomingEvent, receivedAt: Int64) -> RedisCommand {
+    private func command(_ event: IncomingEvent, producer: String, receivedAt: Int64) -> RedisCommand {
         var command = RedisCommand(reservingCapacity: 256, arguments: 16 + 2 * event.fields.count)
         command.append("EVALSHA")
         command.append(Self.script.sha1)
         command.append(event.idempotencyKey == nil ? 2 : 3)
         command.append(keys.stream)
         command.append(keys.user(event.userID))
-        if let key = event.idempotencyKey { command.append(keys.idempotency(key)) }
+        if let key = event.idempotencyKey { command.append(keys.idempotency(key, producer: producer, user: event.userID)) }
         command.append(configuration.maxLength)
         command.append(max(1, Int(configuration.idempotencyTTL.seconds)))
         command.append(event.idempotencyKey == nil ? "" : event.fingerprintDigest)
@@ -91,6 +95,16 @@ public struct EventLog: Sendable {
             command.append(value)
         }
         return command
+    }
+
+    /// The producer of a request without a key.
+    public static let anonymousProducer = "anonymous"
+
+    /// Who sent a request, for scoping its `event_id`: the HMAC fingerprint of the key it
+    /// carries (`X-Api-Key` or a bearer token; ingest does not require one, so any key names
+    /// a producer, and nobody can speak for a producer without its key), else anonymous.
+    public static func producer(of headers: HTTPFields, fingerprinter: KeyFingerprinter) -> String {
+        APIKeyVerifier.presentedKey(in: headers).map(fingerprinter.fingerprint) ?? anonymousProducer
     }
 
     private static func appended(_ reply: RedisReply, _ event: IncomingEvent) throws -> Appended {

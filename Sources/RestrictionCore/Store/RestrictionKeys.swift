@@ -1,3 +1,6 @@
+import Crypto
+import Shared
+
 /// Where RestrictionConsumer keeps its state in Redis. Every key starts with the prefix;
 /// the parts after a fixed tag are a single user id or name, so no two kinds of key collide
 /// whatever a user id contains.
@@ -26,7 +29,17 @@ public struct RestrictionKeys: Sendable {
     public func rule(_ name: String) -> String { "\(prefix):rule:\(name)" }
     /// The users a rule decided to restrict, scored by when: the tripwire's window.
     public func window(_ rule: String) -> String { "\(prefix):rule:\(rule):window" }
-    public func idempotency(_ key: String) -> String { "\(prefix):idem:\(key)" }
+    /// An `event_id`'s answer, scoped to who sent it and for which user: one producer can
+    /// neither pre-claim nor read back another's ids. The three parts are hashed together
+    /// (length-prefixed), so the key is fixed in size and carries no user id or key material.
+    public func idempotency(_ key: String, producer: String, user: String) -> String {
+        var hash = SHA256()
+        for part in [producer, user, key] {
+            withUnsafeBytes(of: UInt64(part.utf8.count).bigEndian) { hash.update(bufferPointer: $0) }
+            hash.update(data: Array(part.utf8))
+        }
+        return "\(prefix):idem:" + hex(hash.finalize())
+    }
     /// Tripwire alerts go out on `tripwire.<rule>`.
     public static func alertChannel(_ rule: String) -> String { "tripwire.\(rule)" }
 }
