@@ -33,10 +33,12 @@ struct ConnectionPoolTests {
         var count: Int { made.withLockedValue { $0.count } }
     }
 
-    func pool(size: Int, leaseTimeout: Duration = .seconds(5), backoff: Backoff = Backoff(), factory: Factory) -> BlockingConnectionPool<FakeConnection> {
+    func pool(
+        size: Int, leaseTimeout: Duration = .seconds(5), backoff: Backoff = Backoff(), maxWaiters: Int = 1024, factory: Factory
+    ) -> BlockingConnectionPool<FakeConnection> {
         BlockingConnectionPool(
             dependency: "fake",
-            configuration: .init(size: size, leaseTimeout: leaseTimeout, reconnectBackoff: backoff),
+            configuration: .init(size: size, leaseTimeout: leaseTimeout, reconnectBackoff: backoff, maxWaiters: maxWaiters),
             logger: TestEnvironment.logger
         ) { try factory.connect() }
     }
@@ -76,6 +78,47 @@ struct ConnectionPoolTests {
             #expect(ContinuousClock.now - start >= .milliseconds(90))
         }
         #expect(try await pool.run { $0.id } == 0) // the connection is free again
+        await pool.shutdown()
+    }
+
+    @Test func waitersBeyondTheLimitFailAtOnceAndTheRestAreServedInOrder() async throws {
+        let factory = Factory()
+        let pool = pool(size: 1, leaseTimeout: .seconds(60), maxWaiters: 3, factory: factory)
+        let served = NIOLockedValueBox<[Int]>([])
+        let waiters = try await pool.withConnection { _ in
+            var waiters: [Task<Void, any Error>] = []
+            for index in 0..<3 {
+                waiters.append(Task { try await pool.run { _ in served.withLockedValue { $0.append(index) } } })
+                #expect(await eventually { pool.usage.waiting == index + 1 })
+            }
+            let start = ContinuousClock.now
+            let error = await #expect(throws: DependencyUnavailableError.self) { try await pool.run { _ in 1 } }
+            #expect(error?.reason.contains("3 callers already waiting") == true)
+            #expect(ContinuousClock.now - start < .seconds(30)) // refused, not queued until the lease timeout
+            return waiters
+        }
+        for waiter in waiters { try await waiter.value }
+        #expect(served.withLockedValue { $0 } == [0, 1, 2])
+        #expect(pool.usage.open == 1 && pool.usage.leased == 0 && pool.usage.waiting == 0)
+        await pool.shutdown()
+    }
+
+    @Test func manyWaitersTimingOutLeaveNothingBehind() async throws {
+        let factory = Factory()
+        let pool = pool(size: 1, leaseTimeout: .milliseconds(20), maxWaiters: 5000, factory: factory)
+        let timedOut = try await pool.withConnection { _ in
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for _ in 0..<3000 {
+                    group.addTask {
+                        do { _ = try await pool.run { _ in 1 }; return false } catch is DependencyUnavailableError { return true }
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+        }
+        #expect(timedOut == 3000)
+        #expect(pool.usage.open == 1 && pool.usage.leased == 0 && pool.usage.waiting == 0)
+        #expect(try await pool.run { $0.id } == 0)
         await pool.shutdown()
     }
 

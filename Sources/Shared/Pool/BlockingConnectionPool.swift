@@ -19,11 +19,16 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         public var leaseTimeout: Duration
         /// Delay between connect attempts after failures.
         public var reconnectBackoff: Backoff
+        /// Callers waiting for a connection at most; one more fails at once with
+        /// ``DependencyUnavailableError`` (a 503) instead of adding to a queue that would only
+        /// time out. Default 1024.
+        public var maxWaiters: Int
 
-        public init(size: Int, leaseTimeout: Duration = .seconds(5), reconnectBackoff: Backoff = Backoff()) {
+        public init(size: Int, leaseTimeout: Duration = .seconds(5), reconnectBackoff: Backoff = Backoff(), maxWaiters: Int = 1024) {
             self.size = max(1, size)
             self.leaseTimeout = leaseTimeout
             self.reconnectBackoff = reconnectBackoff
+            self.maxWaiters = max(0, maxWaiters)
         }
     }
 
@@ -69,7 +74,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         /// Connections that exist or are being created.
         var open = 0
         var leased = 0
-        var waiters: [Waiter] = []
+        var waiters = WaiterQueue<Waiter>()
         var nextWaiterID = 0
         var consecutiveFailures = 0
         var retryAt: NIODeadline?
@@ -136,9 +141,9 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     public func shutdown() async {
         let (idle, waiters) = state.withLockedValue { state in
             state.closed = true
-            defer { state.idle = []; state.waiters = [] }
+            defer { state.idle = [] }
             state.open -= state.idle.count
-            return (state.idle, state.waiters)
+            return (state.idle, state.waiters.removeAll())
         }
         for waiter in waiters {
             waiter.resume(with: .failure(closedError))
@@ -229,7 +234,15 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 // `acquire` looked would otherwise sit idle while this waiter times out.
                 let decision = state.withLockedValue { state -> Decision in
                     let decision = decide(&state)
-                    if case .wait = decision { state.waiters.append(Waiter(id: id, continuation: continuation)) }
+                    guard case .wait = decision else { return decision }
+                    guard state.waiters.count < configuration.maxWaiters else {
+                        return .fail(DependencyUnavailableError(
+                            dependency: dependency,
+                            reason: "\(configuration.maxWaiters) callers already waiting for a connection",
+                            retryAfter: .seconds(1)
+                        ))
+                    }
+                    state.waiters.append(Waiter(id: id, continuation: continuation), id: id)
                     return decision
                 }
                 switch decision {
@@ -249,10 +262,8 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                         retryAfter: .seconds(1)
                     ))
                 }
-                let served = state.withLockedValue { state -> Bool in
-                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return true }
-                    state.waiters[index].timeout = timer
-                    return false
+                let served = state.withLockedValue { state in
+                    !state.waiters.update(id: id) { $0.timeout = timer }
                 }
                 if served { timer.cancel() }
             }
@@ -262,17 +273,14 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     }
 
     private func failWaiter(id: Int, with error: any Error) {
-        let waiter = state.withLockedValue { state -> Waiter? in
-            guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-            return state.waiters.remove(at: index)
-        }
+        let waiter = state.withLockedValue { $0.waiters.remove(id: id) }
         waiter?.resume(with: .failure(error))
     }
 
     private func popWaiterForNewConnection(_ state: inout State) -> Waiter? {
-        guard !state.closed, !state.waiters.isEmpty, state.open < configuration.size else { return nil }
+        guard !state.closed, state.open < configuration.size, let waiter = state.waiters.popFirst() else { return nil }
         state.open += 1
-        return state.waiters.removeFirst()
+        return waiter
     }
 
     /// Drops a leased connection that turned out dead before use.
@@ -293,9 +301,9 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                 state.open -= 1
                 return .discard(popWaiterForNewConnection(&state))
             }
-            if !state.waiters.isEmpty {
+            if let waiter = state.waiters.popFirst() {
                 state.leased += 1
-                return .handedOver(state.waiters.removeFirst())
+                return .handedOver(waiter)
             }
             state.idle.append(connection)
             return .pooled
