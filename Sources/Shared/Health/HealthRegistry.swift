@@ -95,11 +95,17 @@ public final class HealthRegistry: Sendable {
     }
 
     public let interval: Duration
+    /// How much longer than ``staleAfter`` an instance has to be heard again once the channel
+    /// is back: its reporter reconnects to Redis on its own backoff (``RedisClient``'s ceiling
+    /// is 1 s), so its first heartbeat after an outage can come that much after the registry's
+    /// own reconnect. Without it, a Redis restart could mark live services down.
+    public let reconnectGrace: Duration
     private let clock: ClockReading
     private let state = NIOLockedValueBox(State())
 
-    public init<C: Clock>(interval: Duration, clock: C) where C.Duration == Duration {
+    public init<C: Clock>(interval: Duration, reconnectGrace: Duration = .seconds(1), clock: C) where C.Duration == Duration {
         self.interval = interval
+        self.reconnectGrace = reconnectGrace
         self.clock = ClockReading(clock)
     }
 
@@ -144,12 +150,13 @@ public final class HealthRegistry: Sendable {
     }
 
     /// The channel is back: restart every staleness clock, since heartbeats sent while it
-    /// was down were lost, not missing.
+    /// was down were lost, not missing; each instance counts as heard ``reconnectGrace``
+    /// from now.
     public func channelRestored() {
         update { state, now in
             state.channelUp = true
             for (name, var record) in state.services {
-                for key in record.instances.keys { record.instances[key]?.seenAt = now }
+                for key in record.instances.keys { record.instances[key]?.seenAt = now + reconnectGrace }
                 state.services[name] = record
             }
         }
@@ -175,7 +182,7 @@ public final class HealthRegistry: Sendable {
                     service: name,
                     availability: record.availability,
                     instances: record.instances.values.map { instance in
-                        let age = now - instance.seenAt
+                        let age = max(.zero, now - instance.seenAt)
                         return Instance(
                             instance: instance.message.instance,
                             status: age > staleAfter ? .down : instance.message.status,
