@@ -64,6 +64,8 @@ struct RouteTableTests {
         (#"{"routes": [{"prefix": "/a", "service": "a", "retries": 9}]}"#, "routes[0].retries"),
         (#"{"routes": [{"prefix": "/a", "service": "a"}, {"prefix": "/a/", "service": "b"}]}"#, "unique"),
         (#"{"defaults": {"rate_limit": {"limit": 0, "period_s": 1}}, "routes": [{"prefix": "/a", "service": "a"}]}"#, "defaults.rate_limit"),
+        (#"{"defaults": {"rate_limit": {"limit": 1e300, "period_s": 1}}, "routes": [{"prefix": "/a", "service": "a"}]}"#, "defaults.rate_limit"),
+        (#"{"routes": [{"prefix": "/a", "service": "a", "rate_limit": {"limit": 5, "period_s": 1e300}}]}"#, "rate_limit"),
     ])
     func badRouteFilesAreRefusedNamingTheField(_ text: String, _ field: String) throws {
         var defaults = RouteDefaults(timeout: .seconds(10), retries: 1, keysOnWrites: true, rateLimit: nil, maxBodyBytes: 1024)
@@ -75,7 +77,7 @@ struct RouteTableTests {
         }
     }
 
-    @Test(arguments: ["100", "0/1", "5/0", "x/1", "5/1/2"])
+    @Test(arguments: ["100", "0/1", "5/0", "x/1", "5/1/2", "1.5/1", "1e300/1", "5/1e300", "5/nan", "-1/1"])
     func badRateLimitsAreRefused(_ text: String) {
         #expect(throws: RouteTableError.self) { try RouteTable.parseRate(text) }
     }

@@ -54,9 +54,8 @@ public struct RouteTable: Sendable {
     public static func load(_ env: EnvironmentReader, maxBodyBytes: Int) throws -> RouteTable {
         let admin = env.list("GATEWAY_API_KEYS").isEmpty ? env.list("ADMIN_API_KEYS") : env.list("GATEWAY_API_KEYS")
         let keySets: @Sendable (String) -> APIKeySet? = { name in
-            name == "admin" ? APIKeySet(admin) : env.string("GATEWAY_KEYS_" + name.uppercased()).map { _ in
-                APIKeySet(env.list("GATEWAY_KEYS_" + name.uppercased()))
-            }
+            let variable = "GATEWAY_KEYS_" + name.uppercased()
+            return name == "admin" ? APIKeySet(admin) : env.string(variable).map { _ in APIKeySet(env.list(variable)) }
         }
         var defaults = RouteDefaults(
             timeout: env.milliseconds("GATEWAY_TIMEOUT_MS", default: .seconds(10)),
@@ -123,11 +122,11 @@ public struct RouteTable: Sendable {
 
     static func parseRate(_ text: String) throws -> RateLimitPolicy? {
         if text.lowercased() == "off" { return nil }
-        let parts = text.split(separator: "/")
-        guard parts.count == 2, let limit = Int(parts[0]), let seconds = Double(parts[1]), limit > 0, seconds > 0 else {
-            throw RouteTableError("GATEWAY_RATE_LIMIT: <limit>/<seconds> or off, not \(text)")
+        do {
+            return try RateLimitPolicy(parsing: text, name: "gateway")
+        } catch {
+            throw RouteTableError("GATEWAY_RATE_LIMIT: \(error) (or off)")
         }
-        return RateLimitPolicy(name: "gateway", limit: limit, period: .milliseconds(Int64(seconds * 1000)))
     }
 }
 
@@ -178,10 +177,12 @@ struct RouteDefaults {
         switch object["rate_limit"] {
         case .null?: rateLimit = nil
         case .object(let limit)?:
-            guard case .number(let count)? = limit["limit"], case .number(let seconds)? = limit["period_s"], count >= 1, seconds > 0 else {
-                throw RouteTableError("\(path).rate_limit: {\"limit\": ≥ 1, \"period_s\": > 0}")
+            guard case .number(let count)? = limit["limit"], case .number(let seconds)? = limit["period_s"],
+                  let policy = try? RateLimitPolicy(name: "gateway", checkedLimit: count, periodSeconds: seconds)
+            else {
+                throw RouteTableError("\(path).rate_limit: {\"limit\": 1 to 10^9, \"period_s\": above 0, at most a year}")
             }
-            rateLimit = RateLimitPolicy(name: "gateway", limit: Int(count), period: .milliseconds(Int64(seconds * 1000)))
+            rateLimit = policy
         default: break
         }
     }
