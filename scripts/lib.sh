@@ -88,9 +88,10 @@ wait_for() { # seconds, command...
 }
 
 # Credentials. SUITE_REDIS_PASSWORD turns on the ACL user `suite` (the default user gets a
-# random password nobody is told) and SUITE_PG_PASSWORD scram-sha-256 for every PostgreSQL connection; unset,
-# the servers take anyone on loopback (the benchmarks' throwaway servers). The passwords reach
-# the servers through files of mode 600, never a command line another user could read in ps.
+# random password nobody is told) and SUITE_PG_PASSWORD scram-sha-256 for every PostgreSQL
+# login; unset, the servers take anyone on loopback (the benchmarks' throwaway servers). The
+# passwords reach the servers through files of mode 600, never a command line another user
+# could read in ps.
 redis_user=suite
 
 # A random secret kept in FILE (made on first use, mode 600); prints it.

@@ -30,7 +30,9 @@ public struct RestrictionAPI: Sendable {
             let event = try IncomingEvent(json: body, headerKey: request.headers.first(.idempotencyKey), rules: rules)
             let appended: EventLog.Appended
             do {
-                let producer = EventLog.producer(of: request.headers, fingerprinter: fingerprinter)
+                // Only an event with an id needs its producer (an HMAC per request otherwise).
+                let producer = event.idempotencyKey == nil
+                    ? EventLog.anonymousProducer : EventLog.producer(of: request.headers, fingerprinter: fingerprinter)
                 appended = try await log.append(event, producer: producer, receivedAt: time.milliseconds)
             } catch is IdempotencyConflict {
                 throw ProblemDetails.invalidField("event_id", "already used for a different event")

@@ -57,7 +57,6 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     }
 
     private struct Waiter {
-        let id: Int
         let continuation: CheckedContinuation<Grant, any Error>
         /// The lease timeout; cancelled when the waiter is served, so timers do not pile up
         /// on the event loop under sustained load.
@@ -242,7 +241,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                             retryAfter: .seconds(1)
                         ))
                     }
-                    state.waiters.append(Waiter(id: id, continuation: continuation), id: id)
+                    state.waiters.append(Waiter(continuation: continuation), id: id)
                     return decision
                 }
                 switch decision {
