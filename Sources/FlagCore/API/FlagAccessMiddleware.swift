@@ -31,11 +31,14 @@ public struct FlagAccessMiddleware: RouterMiddleware {
     let access: Access
     let policy: Policy
     let verifier: APIKeyVerifier
+    /// Admin and client keys, the keys that may evaluate: joined once, not per request.
+    let evaluators: APIKeySet
 
     public init(_ access: Access, policy: Policy, verifier: APIKeyVerifier) {
         self.access = access
         self.policy = policy
         self.verifier = verifier
+        self.evaluators = policy.adminKeys.union(policy.clientKeys)
     }
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -50,7 +53,7 @@ public struct FlagAccessMiddleware: RouterMiddleware {
             )
         case .evaluate:
             context.apiKeyID = try verifier.verify(
-                headers, client: client, required: policy.evaluationsKeyed, accepted: policy.adminKeys.union(policy.clientKeys)
+                headers, client: client, required: policy.evaluationsKeyed, accepted: evaluators
             )
         case .write:
             context.apiKeyID = try verifier.verify(

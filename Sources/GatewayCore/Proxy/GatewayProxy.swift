@@ -94,6 +94,8 @@ public struct GatewayProxy: Sendable {
         let limitHeaders: HTTPFields
         let candidates: [String]
         let slot: ConcurrencyLimit.Slot
+        /// An event stream (`Accept: text/event-stream`): it goes through the stream client.
+        let streaming: Bool
     }
 
     /// Answers up to this many bytes, with a `Content-Length`, are read whole before they
@@ -146,7 +148,7 @@ public struct GatewayProxy: Sendable {
             slot.release()
             throw DependencyUnavailableError(dependency: route.service, reason: "no instance known")
         }
-        return Admission(breaker: breaker, permit: permit, limitHeaders: limitHeaders, candidates: candidates, slot: slot)
+        return Admission(breaker: breaker, permit: permit, limitHeaders: limitHeaders, candidates: candidates, slot: slot, streaming: streaming)
     }
 
     public func forward(_ request: Request, context: ServiceRequestContext, route: GatewayRoute, upstreamPath: Substring) async throws -> Response {
@@ -154,13 +156,13 @@ public struct GatewayProxy: Sendable {
         let (breaker, permit, limitHeaders, candidates, slot) = (admission.breaker, admission.permit, admission.limitHeaders, admission.candidates, admission.slot)
         let length = request.headers.first(.contentLength).flatMap(Int.init)
         let hasBody = (length ?? 0) > 0 || request.headers.first(.transferEncoding) != nil
-        let client = Self.isEventStream(request.headers) ? streamClient : self.client
+        let client = admission.streaming ? streamClient : self.client
 
         var outgoing = HTTPClientRequest(url: "")
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         outgoing.headers = HTTPHeaders(Self.forwardedHeaders(request.headers, peer: context.remoteAddress?.ipAddress, trusted: trustedProxies, requestID: context.requestID).map { ($0.name.rawName, $0.value) })
-        let body = LimitedBody(base: request.body, limit: route.maxBodyBytes)
-        if hasBody {
+        let body = hasBody ? LimitedBody(base: request.body, limit: route.maxBodyBytes) : nil
+        if let body {
             outgoing.body = .stream(body, length: length.map { .known(Int64($0)) } ?? .unknown)
         }
         let target = String(upstreamPath) + (request.uri.query.map { "?" + $0 } ?? "")
@@ -195,7 +197,7 @@ public struct GatewayProxy: Sendable {
                     body: answer
                 )
             } catch {
-                if let clientSide = Self.clientSide(error, body: body, hasBody: hasBody) {
+                if let clientSide = Self.clientSide(error, body: body) {
                     // The client's doing (or a wait for a local connection): the upstream is
                     // neither blamed nor credited.
                     breaker.release(permit)
@@ -223,7 +225,7 @@ public struct GatewayProxy: Sendable {
 
     /// The answer for an error that is the client's (or the gateway's own queue's), not the
     /// upstream's; nil for an upstream failure.
-    static func clientSide(_ error: any Error, body: LimitedBody, hasBody: Bool) -> ProblemDetails? {
+    static func clientSide(_ error: any Error, body: LimitedBody?) -> ProblemDetails? {
         if let error = error as? LimitedBody.TooLarge { return ProblemDetails.tooLarge(limit: error.limit) }
         if error is LimitedBody.ClientFailed {
             return ProblemDetails(status: .badRequest, type: "/problems/incomplete-body", detail: "the request body ended early")
@@ -233,7 +235,7 @@ public struct GatewayProxy: Sendable {
                 return ProblemDetails(status: .serviceUnavailable, type: "/problems/busy", detail: "no upstream connection was free in time", headers: [.retryAfter: "1"])
             }
             // The deadline passed while the client was still sending its body.
-            if error == .deadlineExceeded, hasBody, !body.progress.finished {
+            if error == .deadlineExceeded, let body, !body.progress.finished {
                 return ProblemDetails(status: .requestTimeout, type: "/problems/request-timeout", detail: "the request body did not arrive in time")
             }
         }
