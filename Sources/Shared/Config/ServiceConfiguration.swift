@@ -130,7 +130,7 @@ extension RateLimitPolicy {
     /// above zero and at most a year.
     public init(name: String, checkedLimit limit: Double, periodSeconds seconds: Double) throws {
         guard (1...1_000_000_000).contains(limit), limit.rounded() == limit, seconds > 0, seconds <= 86_400 * 366 else {
-            throw ConfigurationError("limit 1 to 10^9 per 0 to 31622400 seconds, not \(limit) per \(seconds)")
+            throw ConfigurationError("a whole limit of 1 to 10^9 per more than 0 and at most 31622400 seconds, not \(limit) per \(seconds)")
         }
         self.init(name: name, limit: Int(limit), period: .milliseconds(Int64(seconds * 1000)))
     }

@@ -293,8 +293,8 @@ public final class CircuitBreaker: Sendable {
     /// heartbeats `up` but fails every probe trips the breaker about once per heartbeat,
     /// for as long as the partial outage lasts.
     public func openDuration(afterTrips trips: Int) -> Duration {
-        let cap = configuration.maxOpenDuration.secondsDouble
-        let base = configuration.openDuration.secondsDouble
+        let cap = configuration.maxOpenDuration.seconds
+        let base = configuration.openDuration.seconds
         let seconds = base * pow(configuration.openDurationMultiplier, Double(max(0, trips - 1)))
         guard seconds.isFinite, seconds < cap else { return configuration.maxOpenDuration }
         return .seconds(max(0, seconds))
@@ -316,11 +316,3 @@ public final class CircuitBreaker: Sendable {
 }
 
 import Foundation
-
-extension Duration {
-    /// Whole and fractional seconds, for arithmetic that must not trap.
-    var secondsDouble: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
