@@ -15,6 +15,8 @@ port=$(free_port)
 trap 'redis_stop "$tmp" "$port"; rm -rf "$tmp"' EXIT
 redis_start "$tmp" "$port"
 
+# The bench executables are in the package only when asked for (Package.swift).
+export SUITE_BENCHMARKS=1
 swift build -c release --product RedisBench >/dev/null
 bin=$(swift build -c release --show-bin-path)
 

@@ -40,6 +40,8 @@ bench_start() {
     trap bench_stop EXIT
     start_throwaway "$tmp"
     local product
+    # The bench executables are in the package only when asked for (Package.swift).
+    export SUITE_BENCHMARKS=1
     for product in "$@"; do swift build -c release --product "$product" >/dev/null; done
     bin=$(swift build -c release --show-bin-path)
 }

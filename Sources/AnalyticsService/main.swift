@@ -1,5 +1,4 @@
+import AnalyticsCore
 import Shared
 
-let configuration = ServiceConfiguration.loadOrExit(service: "analytics", portVariable: "ANALYTICS_PORT", defaultPort: 8083)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("analytics") { try buildApplication(configuration: AnalyticsConfiguration()) }

@@ -1,5 +1,4 @@
 import Shared
+import SocialCore
 
-let configuration = ServiceConfiguration.loadOrExit(service: "feed", portVariable: "FEED_PORT", defaultPort: 8087)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("feed") { try buildFeedApplication(configuration: SocialConfiguration(.feed)) }

@@ -12,14 +12,18 @@ import Shared
 /// | `FLAGS_OFREP_RATE_PERIOD_MS` | 1000 | |
 /// | `FLAGS_RESYNC_MS` | 10000 | full reload from PostgreSQL, the bound on missed pub/sub messages |
 /// | `FLAGS_SSE_KEEPALIVE_MS` | 15000 | comment lines on idle SSE streams |
+///
+/// and the platform's settings (``ServiceConfiguration``), with `FLAG_PORT` 8081.
 public struct FlagServiceConfiguration: Sendable {
+    public var service: ServiceConfiguration
     public var access: FlagAccessMiddleware.Policy
     /// Nil: OFREP is not rate limited.
     public var ofrepRateLimit: RateLimitPolicy?
     public var sync: FlagSyncService.Configuration
 
-    public init(service: ServiceConfiguration) {
-        let env = service.environment
+    public init(environment env: EnvironmentReader = EnvironmentReader()) throws {
+        let service = try ServiceConfiguration.load(service: "flags", portVariable: "FLAG_PORT", defaultPort: 8081, environment: env)
+        self.service = service
         access = .init(
             adminKeys: service.adminAPIKeys,
             clientKeys: APIKeySet(env.list("CLIENT_API_KEYS")),

@@ -1,5 +1,4 @@
+import FlagCore
 import Shared
 
-let configuration = ServiceConfiguration.loadOrExit(service: "flags", portVariable: "FLAG_PORT", defaultPort: 8081)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("flags") { try buildApplication(configuration: FlagServiceConfiguration()) }

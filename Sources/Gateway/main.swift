@@ -1,5 +1,4 @@
+import GatewayCore
 import Shared
 
-let configuration = ServiceConfiguration.loadOrExit(service: "gateway", portVariable: "GATEWAY_PORT", defaultPort: 8080)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("gateway") { try buildApplication(configuration: GatewayConfiguration()) }

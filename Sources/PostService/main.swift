@@ -1,5 +1,4 @@
 import Shared
+import SocialCore
 
-let configuration = ServiceConfiguration.loadOrExit(service: "post", portVariable: "POST_PORT", defaultPort: 8086)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("post") { try buildPostApplication(configuration: SocialConfiguration(.post)) }

@@ -1,5 +1,4 @@
 import Shared
+import SocialCore
 
-let configuration = ServiceConfiguration.loadOrExit(service: "profile", portVariable: "PROFILE_PORT", defaultPort: 8085)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("profile") { try buildProfileApplication(configuration: SocialConfiguration(.profile)) }

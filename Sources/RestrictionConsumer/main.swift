@@ -1,5 +1,4 @@
+import RestrictionCore
 import Shared
 
-let configuration = ServiceConfiguration.loadOrExit(service: "restriction", portVariable: "RESTRICTION_PORT", defaultPort: 8082)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("restriction") { try buildApplication(configuration: RestrictionConfiguration()) }

@@ -21,7 +21,10 @@ import Shared
 /// | `TRIPWIRE_WINDOW_S` | 300 | |
 /// | `TRIPWIRE_RATIO` | 0.05 | share of known users |
 /// | `TRIPWIRE_MIN_USERS` | 10 | the fewest users that can trip a rule |
+///
+/// and the platform's settings (``ServiceConfiguration``), with `RESTRICTION_PORT` 8082.
 public struct RestrictionConfiguration: Sendable {
+    public var service: ServiceConfiguration
     public enum Role: String, Sendable { case all, api, consumer }
 
     public var role: Role
@@ -34,8 +37,11 @@ public struct RestrictionConfiguration: Sendable {
     public var consumer: EventConsumer.Configuration
     public var tripwire: TripwireConfiguration
 
-    public init(service: ServiceConfiguration) throws {
-        let env = service.environment
+    public init(environment env: EnvironmentReader = EnvironmentReader()) throws {
+        let service = try ServiceConfiguration.load(
+            service: "restriction", portVariable: "RESTRICTION_PORT", defaultPort: 8082, environment: env
+        )
+        self.service = service
         guard let role = Role(rawValue: env.string("RESTRICTIONS_ROLE", default: "all").lowercased()) else {
             throw RuleSetError("RESTRICTIONS_ROLE is all, api or consumer")
         }

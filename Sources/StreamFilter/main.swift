@@ -1,5 +1,4 @@
 import Shared
+import StreamCore
 
-let configuration = ServiceConfiguration.loadOrExit(service: "stream", portVariable: "STREAM_PORT", defaultPort: 8084)
-let app = buildApplication(config: configuration)
-await app.runServiceOrExit()
+await ServiceMain.run("stream") { try buildApplication(configuration: StreamConfiguration()) }

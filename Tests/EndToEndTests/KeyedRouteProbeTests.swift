@@ -8,20 +8,6 @@ import TestSupport
 /// without a key must be 401 (so the route really is keyed), and with the key it works.
 @Suite("Keyed route probes")
 struct KeyedRouteProbeTests {
-    /// Spellings of `path` a router or a proxy might take for the same route.
-    static func variants(of path: String) -> [String] {
-        let inner = path.dropFirst()
-        var spellings = [
-            "/" + path, path + "/", "/." + path, path + "/.", path.replacingOccurrences(of: "/", with: "//"),
-            "/x/.." + path, path.uppercased(), "/%2F" + inner, path.replacingOccurrences(of: "/", with: "%2F"),
-            "/" + inner.replacingOccurrences(of: "/", with: "%2f"), "/%2e" + path,
-        ]
-        if let slash = inner.firstIndex(of: "/") {
-            spellings.append("/" + inner[..<slash] + "//" + inner[inner.index(after: slash)...])
-        }
-        return spellings
-    }
-
     /// Sends `method path` without a key and returns the status line's code.
     static func status(port: Int, _ method: String, _ path: String, key: String? = nil, body: String? = nil) async throws -> Int {
         let body = body ?? (method == "GET" || method == "DELETE" ? "" : #"{"flag_name":"probe","name":"probe"}"#)
@@ -35,7 +21,7 @@ struct KeyedRouteProbeTests {
     static func probe(port: Int, routes: [(String, String)], key: String, sentinelAbsent: () async throws -> Bool) async throws {
         for (method, path) in routes {
             #expect(try await status(port: port, method, path) == 401, "\(method) \(path) without a key")
-            for spelling in variants(of: path) {
+            for spelling in NonCanonicalPaths.variants(of: path) {
                 let code = try await status(port: port, method, spelling)
                 #expect(!(200..<300).contains(code) && code != 304, "\(method) \(spelling) answered \(code) without a key")
             }

@@ -104,7 +104,7 @@ struct UpstreamHostsTests {
         }
         let route = GatewayRoute(prefix: "/p", service: "p", urls: ["http://127.0.0.1:8000"])
         let table = RouteTable([route])
-        let byDefault = UpstreamBalancer(registry: registry, allowed: try .init(environment: EnvironmentReader([:]), table: table), clock: clock)
+        let byDefault = UpstreamBalancer(registry: registry, allowed: try .init(table.configuredHosts), clock: clock)
         #expect(byDefault.candidates(for: route) == ["http://127.0.0.1:9001"])
         let networks = UpstreamBalancer(registry: registry, allowed: try .init(["10.0.0.0/8"]), clock: clock)
         #expect(networks.candidates(for: route) == ["http://10.1.2.3:9"])

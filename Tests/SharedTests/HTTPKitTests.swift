@@ -26,10 +26,8 @@ struct HTTPKitTests {
     }
 
     func makeApp(_ config: ServiceConfiguration? = nil, postgres: Bool = false) -> some ApplicationProtocol {
-        let runtime = ServiceRuntime(
-            configuration: config ?? configuration(),
-            dependencies: .init(postgres: postgres ? Migrator(schema: "kit", migrations: []) : nil)
-        )
+        var runtime = ServiceRuntime(configuration: config ?? configuration())
+        if postgres { _ = runtime.addPostgres(migrating: Migrator(schema: "kit", migrations: [])) }
         let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Kit", paths: ["/echo": ["post": ["responses": ["200": ["description": "ok"]]]]]))
         router.post("/echo") { request, context in
             try Response.json(try await request.decodeJSON(as: Payload.self, context: context))

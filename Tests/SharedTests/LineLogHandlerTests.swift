@@ -48,15 +48,3 @@ struct LineLogHandlerTests {
         #expect(afterTimestamp == #"info test: probe\nforged a="b c=d" e="q\"\u{1b}[31m" http.path="/x\n2026-01-01 critical forged: owned" request.id=r-1 z.last=old"# + "\n")
     }
 }
-
-@Suite("Validation")
-struct ValidationTests {
-    /// One grapheme cluster may hold any number of combining scalars: bytes are bounded too.
-    @Test func textIsBoundedInBytesAsWellAsCharacters() throws {
-        let oneCharacter = "e" + String(repeating: "\u{301}", count: 200_000)
-        #expect(oneCharacter.count == 1)
-        #expect(throws: ProblemDetails.self) { try Validate.text(oneCharacter, field: "user_name", maximum: 100) }
-        #expect(try Validate.text(String(repeating: "é", count: 100), field: "user_name", maximum: 100).count == 100)
-        #expect(throws: ProblemDetails.self) { try Validate.text(String(repeating: "a", count: 101), field: "user_name", maximum: 100) }
-    }
-}

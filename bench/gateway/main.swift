@@ -18,7 +18,7 @@ struct GatewayBench {
             exit(2)
         }
         let upstream = arguments[2]
-        let client = HTTPClient.gatewayUpstreams(EnvironmentReader())
+        let client = HTTPClient.gatewayUpstreams(connections: 128, connectTimeout: .seconds(1))
         let router = Router()
         router.get("**") { request, _ -> Response in
             let upstreamResponse = try await client.execute(HTTPClientRequest(url: upstream + request.uri.path), timeout: .seconds(10))

@@ -29,15 +29,6 @@ public struct GatewayProxy: Sendable {
         /// Event streams open at once: in all (at most the stream pool's size), and per client.
         public var streams: ConcurrencyLimit
 
-        /// `GATEWAY_INFLIGHT_PER_CLIENT` (32) of the main pool's `GATEWAY_UPSTREAM_CONNECTIONS`
-        /// × 8 requests in flight; `GATEWAY_STREAMS` (64, the stream pool's size) and
-        /// `GATEWAY_STREAMS_PER_CLIENT` (4) event streams.
-        public init(environment env: EnvironmentReader) {
-            let connections = max(1, env.int("GATEWAY_UPSTREAM_CONNECTIONS", default: 128))
-            self.requests = ConcurrencyLimit(total: connections * 8, perClient: env.int("GATEWAY_INFLIGHT_PER_CLIENT", default: 32))
-            self.streams = ConcurrencyLimit(total: env.int("GATEWAY_STREAMS", default: 64), perClient: env.int("GATEWAY_STREAMS_PER_CLIENT", default: 4))
-        }
-
         public init(requests: ConcurrencyLimit, streams: ConcurrencyLimit) {
             self.requests = requests
             self.streams = streams

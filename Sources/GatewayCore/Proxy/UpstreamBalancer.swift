@@ -30,12 +30,6 @@ public final class UpstreamBalancer: Sendable {
             self.networks = try TrustedProxies(parsing: networks)
         }
 
-        /// From the environment, else the configured URLs' hosts.
-        public init(environment env: EnvironmentReader, table: RouteTable) throws {
-            let configured = env.list("GATEWAY_UPSTREAM_HOSTS")
-            try self.init(configured.isEmpty ? table.routes.flatMap(\.urls).compactMap(Self.host) : configured)
-        }
-
         public func allows(_ url: String) -> Bool {
             guard url.hasPrefix("http://") || url.hasPrefix("https://"), let host = Self.host(url) else { return false }
             return names.contains(host) || networks.contains(host)

@@ -32,6 +32,11 @@ public struct RouteTable: Sendable {
         return nil
     }
 
+    /// The hosts of the configured URLs: where instances may be by default.
+    var configuredHosts: [String] {
+        routes.flatMap(\.urls).compactMap(UpstreamBalancer.AllowedHosts.host)
+    }
+
     /// The suite's services under their prefixes (see the README's route table).
     /// `/flags/ofrep` is FlagService too, with its own key set: OFREP evaluations are POSTs,
     /// and a key that may evaluate must not be one that may write flags.

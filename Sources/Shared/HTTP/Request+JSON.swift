@@ -29,14 +29,6 @@ extension Request {
         if buffer.readableBytes == 0 { throw ProblemDetails.malformed("request body is empty; a JSON object is expected") }
         return buffer
     }
-
-    /// A query parameter that must be present and non-empty (422 naming it otherwise).
-    public func requiredQuery(_ name: String) throws -> String {
-        guard let value = uri.queryParameters[Substring(name)].map(String.init), !value.isEmpty else {
-            throw ProblemDetails.invalidField(name, "query parameter is required")
-        }
-        return value
-    }
 }
 
 extension ProblemDetails {

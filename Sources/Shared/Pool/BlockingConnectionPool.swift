@@ -7,7 +7,10 @@ import NIOPosix
 ///
 /// The pool owns an `NIOThreadPool` with one thread per connection, so a leased connection
 /// always has a thread to block on and blocking never reaches an event loop or the Swift
-/// cooperative pool. Connections are created lazily, reused LIFO (hot ones stay hot), and
+/// cooperative pool. The threads start with the first connection, not with the pool: a
+/// client that is made but never used holds none, and since a service group starts its
+/// services concurrently, a call made before the owning client's `run()` works all the
+/// same. Connections are created lazily, reused LIFO (hot ones stay hot), and
 /// dropped when broken. After a failed connect the pool backs off: until the backoff ends,
 /// leases fail at once with ``DependencyUnavailableError`` instead of waiting on a server
 /// that is down.
@@ -84,6 +87,9 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
     public let dependency: String
     public let configuration: Configuration
     private let threadPool: NIOThreadPool
+    /// Whether the threads were started; guarded by its own lock, since starting them waits
+    /// for the threads and must not hold up callers of `state`.
+    private let threadsStarted = NIOLockedValueBox(false)
     private let connect: @Sendable () throws -> Connection
     private let state = NIOLockedValueBox(State())
     private let timerLoop: any EventLoop
@@ -103,7 +109,6 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         self.logger = logger
         self.connect = connect
         self.threadPool = NIOThreadPool(numberOfThreads: configuration.size)
-        self.threadPool.start()
         self.timerLoop = MultiThreadedEventLoopGroup.singleton.next()
     }
 
@@ -147,8 +152,20 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         for waiter in waiters {
             waiter.resume(with: .failure(closedError))
         }
-        try? await threadPool.runIfActive { idle.forEach { $0.close() } }
+        // Taken after `closed` is set, so no connection is started after this.
+        threadsStarted.withLockedValue { _ in }
+        try? await threadPool.runIfActive { for connection in idle { connection.close() } }
         try? await threadPool.shutdownGracefully()
+    }
+
+    /// Starts the threads once, unless the pool is closed (a closed pool's calls fail as
+    /// shut down instead of starting threads nobody would stop).
+    private func startThreads() {
+        threadsStarted.withLockedValue { started in
+            guard !started, !state.withLockedValue(\.closed) else { return }
+            threadPool.start()
+            started = true
+        }
     }
 
     // MARK: Leasing
@@ -165,6 +182,7 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
             return try await lease()
         case .create:
             do {
+                startThreads()
                 let connection = try await runBlocking(connect)
                 state.withLockedValue { state in
                     state.consecutiveFailures = 0

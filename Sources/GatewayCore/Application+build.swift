@@ -1,0 +1,40 @@
+import AsyncHTTPClient
+import Hummingbird
+import Shared
+
+/// Front door: routing, breakers per upstream, rate limits, API keys, health dashboard.
+///
+/// The composition root: everything the service runs is made and wired here. The gateway
+/// routes without Redis (static URLs, in-process rate limits), so Redis only degrades it.
+public func buildApplication(configuration gateway: GatewayConfiguration) throws -> some ApplicationProtocol {
+    let config = gateway.service
+    let runtime = ServiceRuntime(configuration: config, redisRequired: false)
+    let upstreams = HTTPClientService(
+        client: .gatewayUpstreams(connections: gateway.upstreamConnections, connectTimeout: gateway.connectTimeout)
+    )
+    let streamUpstreams = HTTPClientService(
+        client: .gatewayUpstreams(connections: gateway.streams.total, connectTimeout: gateway.connectTimeout)
+    )
+    let proxy = GatewayProxy(
+        client: upstreams.client,
+        streamClient: streamUpstreams.client,
+        balancer: UpstreamBalancer(registry: runtime.registry, allowed: gateway.allowedHosts),
+        breakers: runtime.breakers,
+        limiter: RateLimiter(redis: runtime.redis, keyPrefix: "gateway:ratelimit:", clock: ContinuousClock(), logger: runtime.logger),
+        verifier: runtime.keys,
+        trustedProxies: config.trustedProxies,
+        limits: GatewayProxy.Limits(requests: gateway.requests.limit(), streams: gateway.streams.limit())
+    )
+    let board = DashboardBoard(registry: runtime.registry)
+
+    let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Gateway"))
+    GatewayAPI(table: gateway.routes, proxy: proxy).register(on: router)
+    DashboardAPI(board: board, viewers: gateway.dashboardViewers.limit()).register(on: router)
+    runtime.logger.info("routes", metadata: [
+        "gateway.routes": "\(gateway.routes.routes.map { "\($0.prefix) → \($0.service) \($0.urls)" })",
+    ])
+    let relay = WebSocketRelay(table: gateway.routes, proxy: proxy, maxFrameSize: config.maxBodyBytes, relays: gateway.webSockets.limit())
+    return runtime.makeApplication(router: router, server: relay.server, services: [
+        upstreams, streamUpstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
+    ])
+}
