@@ -16,10 +16,10 @@ import Shared
 /// and the platform's settings (``ServiceConfiguration``), with `FLAG_PORT` 8081.
 public struct FlagServiceConfiguration: Sendable {
     public var service: ServiceConfiguration
-    public var access: FlagAccessMiddleware.Policy
+    var access: FlagAccessMiddleware.Policy
     /// Nil: OFREP is not rate limited.
-    public var ofrepRateLimit: RateLimitPolicy?
-    public var sync: FlagSyncService.Configuration
+    var ofrepRateLimit: RateLimitPolicy?
+    var sync: FlagSyncService.Configuration
 
     public init(environment env: EnvironmentReader = EnvironmentReader()) throws {
         let service = try ServiceConfiguration.load(service: "flags", portVariable: "FLAG_PORT", defaultPort: 8081, environment: env)

@@ -25,17 +25,17 @@ import Shared
 /// and the platform's settings (``ServiceConfiguration``), with `RESTRICTION_PORT` 8082.
 public struct RestrictionConfiguration: Sendable {
     public var service: ServiceConfiguration
-    public enum Role: String, Sendable { case all, api, consumer }
+    enum Role: String, Sendable { case all, api, consumer }
 
-    public var role: Role
+    var role: Role
     /// Whether the insight reads (a user's metrics, the rules, the stream) need an admin key.
-    public var insightsKeyed: Bool
-    public var rules: RuleSet
-    public var keys: RestrictionKeys
-    public var log: EventLog.Configuration
-    public var ingestBatching: RedisBatcher.Configuration
-    public var consumer: EventConsumer.Configuration
-    public var tripwire: TripwireConfiguration
+    var insightsKeyed: Bool
+    var rules: RuleSet
+    var keys: RestrictionKeys
+    var log: EventLog.Configuration
+    var ingestBatching: RedisBatcher.Configuration
+    var consumer: EventConsumer.Configuration
+    var tripwire: TripwireConfiguration
 
     public init(environment env: EnvironmentReader = EnvironmentReader()) throws {
         let service = try ServiceConfiguration.load(

@@ -30,11 +30,3 @@ extension ByteBuffer {
         self = writer.buffer
     }
 }
-
-extension JSONValue {
-    /// The number, if this is one.
-    public var number: Double? {
-        if case .number(let number) = self { return number }
-        return nil
-    }
-}

@@ -1,4 +1,4 @@
-import FlagCore
+@testable import FlagCore
 import Foundation
 import Testing
 

@@ -1,4 +1,4 @@
-import FlagCore
+@testable import FlagCore
 import Foundation
 import Shared
 import Testing
@@ -52,7 +52,8 @@ struct FlagValidationTests {
         do {
             _ = try FlagDefinition(json: body)
             Issue.record("accepted \(body)")
-        } catch let problem as ProblemDetails {
+        } catch let invalid as JSONFieldError {
+            let problem = ProblemDetails(invalid)
             #expect(problem.status == .unprocessableContent)
             #expect(problem.extensions["field"] == .string(field), "\(problem.detail)")
         } catch {
@@ -65,15 +66,16 @@ struct FlagValidationTests {
         do {
             _ = try SegmentDefinition(json: body)
             Issue.record("accepted \(body)")
-        } catch let problem as ProblemDetails {
+        } catch let invalid as JSONFieldError {
+            let problem = ProblemDetails(invalid)
             #expect(problem.status == .unprocessableContent && problem.extensions["field"] == "included[1]", "\(problem.detail)")
         }
     }
 
     @Test func notAnObjectIsMalformed() throws {
-        #expect(throws: ProblemDetails.self) { try FlagDefinition(json: ["a", "b"]) }
-        let problem = try #require(throws: ProblemDetails.self) { try FlagDefinition(json: "x") }
-        #expect(problem.status == .badRequest)
+        #expect(throws: JSONFieldError.self) { try FlagDefinition(json: ["a", "b"]) }
+        let invalid = try #require(throws: JSONFieldError.self) { try FlagDefinition(json: "x") }
+        #expect(ProblemDetails(invalid).status == .badRequest)
     }
 
     @Test func defaultsAndRoundTrip() throws {

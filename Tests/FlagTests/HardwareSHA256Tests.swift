@@ -1,6 +1,6 @@
 import CSHA256
 import Crypto
-import FlagCore
+@testable import FlagCore
 import Testing
 
 /// The SHA-extension path bucketing uses where the CPU has it, against swift-crypto.

@@ -1,4 +1,4 @@
-import GatewayCore
+@testable import GatewayCore
 import Shared
 import Testing
 import TestSupport

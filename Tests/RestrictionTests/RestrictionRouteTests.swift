@@ -1,7 +1,7 @@
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import RestrictionCore
+@testable import RestrictionCore
 import Shared
 import Testing
 import TestSupport

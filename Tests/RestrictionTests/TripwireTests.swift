@@ -1,5 +1,5 @@
 import Foundation
-import RestrictionCore
+@testable import RestrictionCore
 import Shared
 import Testing
 import TestSupport

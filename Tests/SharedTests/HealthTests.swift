@@ -10,7 +10,7 @@ struct HealthRegistryTests {
     let clock = TestClock()
 
     func heartbeat(_ service: String, _ instance: String, _ status: HealthStatus = .up) -> HealthMessage {
-        HealthMessage(service: service, instance: instance, status: status, at: 0)
+        HealthMessage(service: service, instance: instance, status: status, at: 0, url: "http://\(instance)")
     }
 
     @Test func anInstanceIsDownAfterExactlyThreeSilentIntervals() {
@@ -43,7 +43,7 @@ struct HealthRegistryTests {
         clock.advance(by: .milliseconds(100))
         registry.tick()
         #expect(registry.availability(of: "post") == .up) // a is stale, b is not
-        #expect(registry.upInstances(of: "post") == ["b"])
+        #expect(registry.upURLs(of: "post") == ["http://b"])
         registry.ingest(heartbeat("post", "b", .down)) // b shuts down gracefully
         #expect(registry.availability(of: "post") == .down)
     }

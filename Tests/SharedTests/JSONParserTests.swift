@@ -139,14 +139,49 @@ struct JSONParserTests {
             ("\"\\u00e9\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\\\"\\\\\"", "é😀/\u{8}\u{C}\n\r\t\"\\"),
             ("\"é😀\"", "é😀"), ("[\"NaN\"]", ["NaN"]), ("{\"a\":1,\"a\":2}", ["a": 2]), ("[]", []), ("{}", [:]),
             ("123456789012345", 123_456_789_012_345), ("12345678901234567890", .number(12_345_678_901_234_567_890)),
-            ("9007199254740993", .number(9_007_199_254_740_992)), ("1e400", .number(.infinity)), ("-Infinity", .number(-.infinity)),
+            ("9007199254740993", .integer(9_007_199_254_740_993)), ("9223372036854775807", .integer(.max)), ("-9223372036854775808", .number(-9_223_372_036_854_775_808)),
+            ("9007199254740992", .number(9_007_199_254_740_992)), ("9007199254740993.0", .integer(9_007_199_254_740_993)), ("1e16", .number(1e16)), ("1e400", .number(.infinity)), ("-Infinity", .number(-.infinity)),
             ("{\"x\":Infinity}", ["x": .number(.infinity)]), ("2.2250738585072014e-308", .number(2.2250738585072014e-308)),
         ]
         for (text, expected) in cases {
-            #expect(try JSONValue.parse(Data(text.utf8)) == expected, "\(text)")
+            let parsed = try JSONValue.parse(Data(text.utf8))
+            #expect(parsed == expected, "\(text) → \(parsed)")
         }
         guard case .number(let nan) = try JSONValue.parse(Data("NaN".utf8)) else { Issue.record("NaN is not a number"); return }
         #expect(nan.isNaN)
+    }
+
+    /// Integers beyond 2^53 (64-bit ids) come out as they went in, through the parser and the
+    /// writer and through Codable; below it every integer is one `number`.
+    @Test func integersBeyondTwoToThe53AreExact() throws {
+        let text = #"{"id":9007199254740993,"max":9223372036854775807,"ratio":0.25,"small":42}"#
+        let parsed = try JSONValue.parse(Data(text.utf8))
+        #expect(parsed["id"] == .integer(9_007_199_254_740_993))
+        #expect(parsed["small"] == 42 && parsed["small"] == .number(42))
+        #expect(parsed["id"]?.double == 9_007_199_254_740_992)
+        // The same integer in another spelling is the same value.
+        #expect(try JSONValue.parse(Data("90071992547409.93e2".utf8)) == .integer(9_007_199_254_740_993))
+        #expect(try JSONValue.parse(Data("9007199254740993e0".utf8)) == .integer(9_007_199_254_740_993))
+        #expect(try JSONValue.parse(Data("1.5e18".utf8)) == .number(1.5e18), "a Double holds it exactly")
+        var writer = JSONWriter()
+        writer.value(parsed)
+        #expect(String(buffer: writer.buffer) == text)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let coded = try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(parsed))
+        #expect(coded == parsed)
+        #expect(String(decoding: try encoder.encode(parsed), as: UTF8.self) == text)
+        #expect(JSONValue.exactly(1 << 53) == .number(9_007_199_254_740_992))
+        #expect(JSONValue.exactly(-(1 << 53) - 1) == .integer(-9_007_199_254_740_993))
+    }
+
+    @Test func numbersReadAsTextTheSameEverywhere() {
+        #expect(5.0.integralOrShortestText == "5")
+        #expect((-0.0).integralOrShortestText == "0")
+        #expect(5.5.integralOrShortestText == "5.5")
+        #expect(1e16.integralOrShortestText == "10000000000000000")
+        #expect(1e19.integralValue == nil && 1e19.integralOrShortestText == "1e+19")
+        #expect(999_999_999_999_999.0.integralOrShortestText == "999999999999999")
     }
 
     @Test func limitsNestingAndSaysWhereItFailed() throws {
@@ -162,7 +197,8 @@ struct JSONParserTests {
         do {
             _ = try JSONValue.parse(Data("{\"a\": tru}".utf8))
             Issue.record("parsed an invalid document")
-        } catch let problem as ProblemDetails {
+        } catch {
+            let problem = ProblemDetails(error)
             #expect(problem.status == .badRequest)
             #expect(problem.detail.contains("invalid literal at byte 6"), "\(problem.detail)")
         }

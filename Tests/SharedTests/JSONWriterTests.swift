@@ -1,3 +1,4 @@
+import NIOCore
 import Foundation
 import Shared
 import Testing
@@ -36,5 +37,3 @@ struct JSONWriterTests {
         #expect(Timestamp.parse(text) == nil)
     }
 }
-
-import NIOCore

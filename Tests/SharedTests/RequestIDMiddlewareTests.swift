@@ -1,5 +1,9 @@
 import Foundation
 import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOConcurrencyHelpers
 @testable import Shared
 import Testing
 
@@ -25,5 +29,27 @@ struct RequestIDMiddlewareTests {
         #expect(RequestIDMiddleware.id(for: [.requestID: "trace-123"]) == "trace-123")
         let forged = RequestIDMiddleware.id(for: [.requestID: "x\nlevel=error"])
         #expect(forged != "x\nlevel=error" && UUID(uuidString: forged) != nil)
+    }
+
+    /// A log line of a request holds one request id, the one the response carries.
+    @Test func logLinesCarryOneRequestID() async throws {
+        let lines = NIOLockedValueBox<[String]>([])
+        let logger = Logger(label: "test") { label in
+            LineLogHandler(label: label, format: .text) { data in lines.withLockedValue { $0.append(String(decoding: data, as: UTF8.self)) } }
+        }
+        let router = Router(context: ServiceRequestContext.self)
+        router.add(middleware: RequestIDMiddleware())
+        router.get("/logged") { _, context in
+            context.logger.info("handled")
+            return context.id
+        }
+        try await Application(router: router, logger: logger).test(.router) { client in
+            let response = try await client.execute(uri: "/logged", method: .get, headers: [.requestID: "trace-7"])
+            #expect(response.headers[.requestID] == "trace-7")
+            #expect(String(buffer: response.body) == "trace-7", "context.id is the same id")
+        }
+        let line = try #require(lines.withLockedValue { $0 }.first { $0.contains("handled") })
+        #expect(line.contains("hb.request.id=trace-7"))
+        #expect(line.components(separatedBy: "request.id=").count == 2, "one request id: \(line)")
     }
 }

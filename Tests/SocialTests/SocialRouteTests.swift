@@ -25,7 +25,7 @@ struct SocialRouteTests {
             let created = try await client.execute(uri: "/insert_new_user", method: .post, body: ByteBuffer(json: ["user_name": "  ann  "]))
             #expect(created.status == .created)
             #expect(created.json?["user_name"] == "ann")
-            let id = try #require(created.json?["user_id"]?.number)
+            let id = try #require(created.json?["user_id"]?.double)
 
             let read = try await client.execute(uri: "/get_user_info?user_id=\(Int(id))", method: .get)
             #expect(read.status == .ok)
@@ -47,7 +47,7 @@ struct SocialRouteTests {
         try await buildProfileApplication(configuration: Self.configuration(.profile, database: database)).test(.live) { profile in
             try await profile.waitUntilReady()
             let created = try await profile.execute(uri: "/insert_new_user", method: .post, body: ByteBuffer(json: ["user_name": "bo"]))
-            let user = try #require(created.json?["user_id"]?.number)
+            let user = try #require(created.json?["user_id"]?.double)
             let port = try #require(profile.port)
 
             let post = try buildPostApplication(configuration: Self.configuration(.post, database: database, profilePort: port))
@@ -60,7 +60,7 @@ struct SocialRouteTests {
                         body: ByteBuffer(json: ["user_id": .number(user), "title": .string(title), "content": "text"])
                     )
                     #expect(response.status == .created)
-                    posts.append(try #require(response.json?["post_id"]?.number))
+                    posts.append(try #require(response.json?["post_id"]?.double))
                 }
                 let read = try await client.execute(uri: "/get_post_info?post_id=\(Int(posts[0]))", method: .get).json
                 #expect(read?["title"] == "first")

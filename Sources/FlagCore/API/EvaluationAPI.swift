@@ -7,11 +7,11 @@ import Shared
 
 /// Evaluations, from the snapshot in memory only: the fixed `/users/{user_id}/flags…`
 /// routes and the OpenFeature Remote Evaluation Protocol (`/ofrep/v1/…`).
-public struct EvaluationAPI: Sendable {
+struct EvaluationAPI: Sendable {
     let store: FlagStore
     let now: @Sendable () -> Date
 
-    public init(store: FlagStore, now: @escaping @Sendable () -> Date = { Date() }) {
+    init(store: FlagStore, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
         self.now = now
     }
@@ -21,10 +21,10 @@ public struct EvaluationAPI: Sendable {
     /// - Parameters:
     ///   - router: the group behind the evaluation access check.
     ///   - ofrep: `/ofrep/v1` behind the same check (and OFREP's rate limit).
-    public func register(on router: some RouterMethods<ServiceRequestContext>, ofrep: some RouterMethods<ServiceRequestContext>) {
+    func register(on router: some RouterMethods<ServiceRequestContext>, ofrep: some RouterMethods<ServiceRequestContext>) {
         router.get("/users/:user_id/flags/:flag_name") { request, context in
-            let user = try pathParameter("user_id", context)
-            let flag = try pathParameter("flag_name", context)
+            let user = try context.pathParameter("user_id")
+            let flag = try context.pathParameter("flag_name")
             let result: Evaluation
             do {
                 result = try evaluator().evaluate(flag, context: Self.queryContext(user, request))
@@ -41,7 +41,7 @@ public struct EvaluationAPI: Sendable {
         }
 
         router.get("/users/:user_id/flags") { request, context in
-            let user = try pathParameter("user_id", context)
+            let user = try context.pathParameter("user_id")
             let evaluator = evaluator()
             let attributes = Self.queryContext(user, request)
             var writer = JSONWriter(capacity: 1024)
@@ -62,7 +62,7 @@ public struct EvaluationAPI: Sendable {
         }
 
         ofrep.post("/evaluate/flags/:key") { request, context in
-            let key = try pathParameter("key", context)
+            let key = try context.pathParameter("key")
             let evaluationContext: EvaluationContext
             switch try await Self.ofrepContext(request, context) {
             case .success(let parsed): evaluationContext = parsed

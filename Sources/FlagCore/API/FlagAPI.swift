@@ -7,12 +7,12 @@ import Shared
 ///
 /// Reads come from the instance's snapshot, so they work with PostgreSQL down; writes go
 /// to PostgreSQL (503 + `Retry-After` when it is down) and are then published.
-public struct FlagAPI: Sendable {
+struct FlagAPI: Sendable {
     let store: FlagStore
     let repository: FlagRepository
     let publisher: FlagPublisher
 
-    public init(store: FlagStore, repository: FlagRepository, publisher: FlagPublisher) {
+    init(store: FlagStore, repository: FlagRepository, publisher: FlagPublisher) {
         self.store = store
         self.repository = repository
         self.publisher = publisher
@@ -32,7 +32,7 @@ public struct FlagAPI: Sendable {
     /// - Parameters:
     ///   - reads: the group behind the read access check.
     ///   - writes: the group behind the write access check.
-    public func register(reads: some RouterMethods<ServiceRequestContext>, writes: some RouterMethods<ServiceRequestContext>) {
+    func register(reads: some RouterMethods<ServiceRequestContext>, writes: some RouterMethods<ServiceRequestContext>) {
         for kind in [Self.flags, Self.segments] {
             register(kind, reads: reads, writes: writes)
         }
@@ -157,20 +157,10 @@ public struct FlagAPI: Sendable {
     }
 
     static func name(_ kind: Kind, _ context: ServiceRequestContext) throws -> String {
-        try pathParameter(kind.parameter, context)
+        try context.pathParameter(kind.parameter)
     }
 
     static func recordResponse(_ change: EntityChange, status: HTTPResponse.Status) throws -> Response {
         try Response.json(change.record, status: status, headers: [.eTag: change.etag])
     }
-}
-
-/// A path parameter, percent-decoded (Hummingbird hands them over raw).
-func pathParameter(_ name: String, _ context: ServiceRequestContext) throws -> String {
-    let raw = try context.parameters.require(name)
-    // A byte scan: with Foundation imported, `contains("%")` is NSString's range(of:), which
-    // cost 2.5 % of the evaluation route's CPU for its two parameters.
-    guard raw.utf8.contains(UInt8(ascii: "%")) else { return raw }
-    guard let decoded = raw.removingPercentEncoding else { throw ProblemDetails.malformed("\(name) is not valid percent-encoding") }
-    return decoded
 }

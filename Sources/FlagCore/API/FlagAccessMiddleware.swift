@@ -9,16 +9,16 @@ import Shared
 /// Each instance guards one ``Access`` level and sits on the route group registered for
 /// it, so the level comes from the route that matched, never from the request's spelling
 /// of the path (`//flags`, `/flags/` and `/flags` reach the same route and the same check).
-public struct FlagAccessMiddleware: RouterMiddleware {
-    public typealias Context = ServiceRequestContext
+struct FlagAccessMiddleware: RouterMiddleware {
+    typealias Context = ServiceRequestContext
 
-    public struct Policy: Sendable {
-        public var adminKeys: APIKeySet
-        public var clientKeys: APIKeySet
-        public var readsKeyed: Bool
-        public var evaluationsKeyed: Bool
+    struct Policy: Sendable {
+        var adminKeys: APIKeySet
+        var clientKeys: APIKeySet
+        var readsKeyed: Bool
+        var evaluationsKeyed: Bool
 
-        public init(adminKeys: APIKeySet, clientKeys: APIKeySet = APIKeySet([]), readsKeyed: Bool = false, evaluationsKeyed: Bool = false) {
+        init(adminKeys: APIKeySet, clientKeys: APIKeySet = APIKeySet([]), readsKeyed: Bool = false, evaluationsKeyed: Bool = false) {
             self.adminKeys = adminKeys
             self.clientKeys = clientKeys
             self.readsKeyed = readsKeyed
@@ -26,7 +26,7 @@ public struct FlagAccessMiddleware: RouterMiddleware {
         }
     }
 
-    public enum Access: Sendable { case read, evaluate, write }
+    enum Access: Sendable { case read, evaluate, write }
 
     let access: Access
     let policy: Policy
@@ -34,14 +34,14 @@ public struct FlagAccessMiddleware: RouterMiddleware {
     /// Admin and client keys, the keys that may evaluate: joined once, not per request.
     let evaluators: APIKeySet
 
-    public init(_ access: Access, policy: Policy, verifier: APIKeyVerifier) {
+    init(_ access: Access, policy: Policy, verifier: APIKeyVerifier) {
         self.access = access
         self.policy = policy
         self.verifier = verifier
         self.evaluators = policy.adminKeys.union(policy.clientKeys)
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let headers = request.headers
         let client = context.clientBucket

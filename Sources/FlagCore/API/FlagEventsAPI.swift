@@ -13,15 +13,15 @@ import Shared
 /// still holds it, else a fresh `snapshot`. `?flags=a,b` narrows flag events to those flags.
 /// A client too slow to keep up is disconnected (it resumes with `Last-Event-ID`); idle
 /// streams get a comment line every keep-alive interval.
-public struct FlagEventsAPI: Sendable {
+struct FlagEventsAPI: Sendable {
     let store: FlagStore
 
-    public init(store: FlagStore) {
+    init(store: FlagStore) {
         self.store = store
     }
 
     /// - Parameter router: the group behind the read access check.
-    public func register(on router: some RouterMethods<ServiceRequestContext>) {
+    func register(on router: some RouterMethods<ServiceRequestContext>) {
         router.get("/events") { request, _ in
             let filter = request.uri.queryParameters.get("flags").map { Set($0.split(separator: ",").map(String.init)) }
             let subscription = store.subscribe(lastEventID: request.headers[.lastEventID])

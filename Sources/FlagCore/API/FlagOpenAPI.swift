@@ -2,15 +2,12 @@ import Shared
 
 /// FlagService's OpenAPI 3.1 document, served at `/openapi.json` and checked against the
 /// live service by schemathesis in the test suite.
-public enum FlagOpenAPI {
+enum FlagOpenAPI {
     typealias D = OpenAPIDocument
 
     static let name: JSONValue = ["type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"]
     static let nullableTimestamp: JSONValue = ["type": ["string", "null"], "format": "date-time"]
     static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
-    static func path(_ name: String, _ schema: JSONValue = ["type": "string"]) -> JSONValue {
-        ["name": .string(name), "in": "path", "required": true, "schema": schema]
-    }
     static func body(_ schema: JSONValue) -> JSONValue {
         ["required": true, "content": ["application/json": ["schema": schema]]]
     }
@@ -32,18 +29,12 @@ public enum FlagOpenAPI {
         "503": D.problem("PostgreSQL unavailable; retry after Retry-After"),
     ]) { $1 }
 
-    static func operation(_ summary: String, _ responses: [String: JSONValue], parameters: [JSONValue] = [], requestBody: JSONValue? = nil) -> JSONValue {
-        var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
-        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
-        if let requestBody { operation["requestBody"] = requestBody }
-        return .object(operation)
-    }
 
     /// CRUD and history for flags or segments.
     static func entityPaths(_ base: String, _ parameter: String, _ schema: String, _ what: String) -> [String: JSONValue] {
-        let item = path(parameter, name)
+        let item = D.pathParameter(parameter, name)
         let ifMatch: JSONValue = ["name": "If-Match", "in": "header", "required": false, "schema": ["type": "string"]]
-        let update = operation(
+        let update = D.operation(
             "Partial update of a \(what): fields sent replace, null clears",
             writeProblems.merging([
                 "200": withETag("The \(what)", ref(schema)),
@@ -54,24 +45,24 @@ public enum FlagOpenAPI {
         )
         return [
             base: [
-                "get": operation("Every \(what)", common.merging([
+                "get": D.operation("Every \(what)", common.merging([
                     "200": withETag("All \(what)s by name", ["type": "array", "items": ref(schema)]),
                     "304": notModified,
                 ]) { $1 }),
-                "post": operation("Create a \(what)", writeProblems.merging([
+                "post": D.operation("Create a \(what)", writeProblems.merging([
                     "201": withETag("Created", ref(schema)),
                     "409": D.problem("It exists"),
                 ]) { $1 }, requestBody: body(ref(schema + "Input"))),
             ],
             "\(base)/{\(parameter)}": [
-                "get": operation("One \(what)", common.merging([
+                "get": D.operation("One \(what)", common.merging([
                     "200": withETag("The \(what)", ref(schema)),
                     "304": notModified,
                     "404": D.problem("No such \(what)"),
                 ]) { $1 }, parameters: [item]),
                 "put": update,
                 "patch": update,
-                "delete": operation("Delete a \(what)", writeProblems.merging([
+                "delete": D.operation("Delete a \(what)", writeProblems.merging([
                     "204": ["description": "Deleted"],
                     "404": D.problem("No such \(what)"),
                     "409": D.problem("Other flags use it"),
@@ -79,7 +70,7 @@ public enum FlagOpenAPI {
                 ]) { $1 }, parameters: [item, ifMatch]),
             ],
             "\(base)/{\(parameter)}/history": [
-                "get": operation("Every change to a \(what), newest first (kept after a delete)", common.merging([
+                "get": D.operation("Every change to a \(what), newest first (kept after a delete)", common.merging([
                     "200": D.json("The history", ref("History")),
                     "404": D.problem("No history"),
                     "422": D.problem("limit out of range"),
@@ -99,26 +90,26 @@ public enum FlagOpenAPI {
     static let paths: [String: JSONValue] = entityPaths("/flags", "flag_name", "Flag", "flag")
         .merging(entityPaths("/segments", "segment_name", "Segment", "segment")) { $1 }
         .merging([
-            "/users/{user_id}/flags/{flag_name}": ["get": operation(
+            "/users/{user_id}/flags/{flag_name}": ["get": D.operation(
                 "Evaluate one flag for a user; query parameters are context attributes",
                 common.merging(["200": D.json("The evaluation", ref("Evaluation")), "404": D.problem("No such flag")]) { $1 },
-                parameters: [path("user_id"), path("flag_name")]
+                parameters: [D.pathParameter("user_id"), D.pathParameter("flag_name")]
             )],
-            "/users/{user_id}/flags": ["get": operation(
+            "/users/{user_id}/flags": ["get": D.operation(
                 "Evaluate every flag for a user",
                 common.merging(["200": D.json("The evaluations", ref("UserFlags")), "404": D.problem("Not found")]) { $1 },
-                parameters: [path("user_id")]
+                parameters: [D.pathParameter("user_id")]
             )],
-            "/ofrep/v1/evaluate/flags/{key}": ["post": operation(
+            "/ofrep/v1/evaluate/flags/{key}": ["post": D.operation(
                 "OFREP single flag evaluation",
                 ofrepProblems.merging([
                     "200": D.json("Evaluated", ref("OFREPSuccess")),
                     "400": D.json("PARSE_ERROR, INVALID_CONTEXT or TARGETING_KEY_MISSING", ref("OFREPFailure")),
                     "404": D.json("FLAG_NOT_FOUND", ref("OFREPFailure")),
                 ]) { $1 },
-                parameters: [path("key")], requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
+                parameters: [D.pathParameter("key")], requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
             )],
-            "/ofrep/v1/evaluate/flags": ["post": operation(
+            "/ofrep/v1/evaluate/flags": ["post": D.operation(
                 "OFREP bulk evaluation",
                 ofrepProblems.merging([
                     "200": withETag("Every flag evaluated", ref("OFREPBulk")),
@@ -128,10 +119,10 @@ public enum FlagOpenAPI {
                 parameters: [["name": "If-None-Match", "in": "header", "required": false, "schema": ["type": "string"]]],
                 requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
             )],
-            "/ofrep/v1/configuration": ["get": operation("OFREP provider configuration", common.merging([
+            "/ofrep/v1/configuration": ["get": D.operation("OFREP provider configuration", common.merging([
                 "200": D.json("Capabilities", ["type": "object"]),
             ]) { $1 })],
-            "/events": ["get": operation("Flag and segment changes as Server-Sent Events", common.merging([
+            "/events": ["get": D.operation("Flag and segment changes as Server-Sent Events", common.merging([
                 "200": ["description": "An event stream: a snapshot event, then flag and segment events", "content": ["text/event-stream": ["schema": ["type": "string"]]]],
             ]) { $1 }, parameters: [["name": "flags", "in": "query", "required": false, "schema": ["type": "string"]]])],
         ]) { $1 }
@@ -222,7 +213,7 @@ public enum FlagOpenAPI {
         ],
     ]
 
-    public static let document = OpenAPIDocument(
+    static let document = OpenAPIDocument(
         title: "FlagService",
         paths: paths,
         schemas: [

@@ -8,18 +8,18 @@ import Shared
 ///
 /// Publishing is best effort: with Redis down the others catch up at their next full
 /// reload (``FlagSyncService/Configuration/resyncInterval``).
-public struct FlagPublisher: Sendable {
+struct FlagPublisher: Sendable {
     let store: FlagStore
     let redis: RedisClient
     let logger: Logger
 
-    public init(store: FlagStore, redis: RedisClient, logger: Logger) {
+    init(store: FlagStore, redis: RedisClient, logger: Logger) {
         self.store = store
         self.redis = redis
         self.logger = logger
     }
 
-    public func publish(_ change: EntityChange) async {
+    func publish(_ change: EntityChange) async {
         store.apply([change])
         do {
             _ = try await redis.publish(FlagSyncService.channel, Array(try JSONEncoder().encode(ChangeNotice(change))))

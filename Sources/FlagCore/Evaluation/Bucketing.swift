@@ -1,3 +1,4 @@
+import Foundation
 import CSHA256
 import Crypto
 
@@ -20,7 +21,7 @@ public enum Bucketing {
     }
 
     /// 64 bits for the variant choice, independent of ``bucket(key:flag:)``.
-    public static func variantSeed(key: String, flag: String) -> UInt64 {
+    static func variantSeed(key: String, flag: String) -> UInt64 {
         digest(key, flag, suffix: true) { UInt64(bigEndian: $0.loadUnaligned(as: UInt64.self)) }
     }
 
@@ -79,5 +80,3 @@ public enum Bucketing {
         string.utf8.reduce(0xCBF2_9CE4_8422_2325) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
     }
 }
-
-import Foundation

@@ -8,7 +8,8 @@ enum ConditionValue {
     static func text(_ value: JSONValue) -> String? {
         switch value {
         case .string(let string): string
-        case .number(let number): number.rounded() == number && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .number(let number): number.integralOrShortestText
+        case .integer(let integer): String(integer)
         case .bool(let bool): bool ? "true" : "false"
         default: nil
         }
@@ -16,7 +17,7 @@ enum ConditionValue {
 
     static func number(_ value: JSONValue) -> Double? {
         switch value {
-        case .number(let number): number
+        case .number, .integer: value.double
         case .string(let string): Double(string).flatMap { $0.isFinite ? $0 : nil }
         default: nil
         }
@@ -26,6 +27,7 @@ enum ConditionValue {
     static func date(_ value: JSONValue) -> Double? {
         switch value {
         case .number(let number): number.isFinite ? number : nil
+        case .integer(let integer): Double(integer)
         case .string(let string): Timestamp.parse(string)?.timeIntervalSince1970 ?? Double(string)
         default: nil
         }

@@ -3,7 +3,7 @@ import Shared
 /// The outcome of evaluating one flag for one context.
 public struct Evaluation: Sendable, Equatable {
     /// The OpenFeature reasons this service gives.
-    public enum Reason: String, Sendable {
+    enum Reason: String, Sendable {
         /// The same for everyone: no rules, no split.
         case staticValue = "STATIC"
         /// A targeting rule matched.
@@ -16,18 +16,18 @@ public struct Evaluation: Sendable, Equatable {
         case defaultValue = "DEFAULT"
     }
 
-    public var flag: String
+    var flag: String
     public var enabled: Bool
     /// `on`/`off` for boolean flags, else the variant's name (`off` when off without an
     /// off variant).
-    public var variant: String
+    var variant: String
     /// Nil when a multivariate flag is off without an off variant: the client's default.
-    public var value: JSONValue?
-    public var reason: Reason
-    public var version: Int64
+    var value: JSONValue?
+    var reason: Reason
+    var version: Int64
     /// Why, in a word, for metadata: `killed`, `status`, `schedule`, `prerequisite:<flag>`,
     /// `rule:<index>`.
-    public var cause: String?
+    var cause: String?
 }
 
 /// Why a flag could not be evaluated.

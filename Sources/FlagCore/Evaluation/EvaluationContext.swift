@@ -3,7 +3,7 @@ import Shared
 
 /// Who a flag is evaluated for: the targeting key (the user id) and any attributes.
 public struct EvaluationContext: Sendable {
-    public let targetingKey: String?
+    let targetingKey: String?
     /// Attribute names, their hashes and values side by side. Every condition reads one
     /// attribute, so lookups dominate evaluation: scanning a few precomputed 64-bit hashes
     /// (the condition's is computed at snapshot build) costs a fraction of a dictionary's

@@ -7,7 +7,7 @@ import Shared
 /// context), then the rules top to bottom (the first match serves), then the fallthrough
 /// rollout. "On" for a multivariate flag serves the variant the weighted hash picks.
 public struct FlagEvaluator: Sendable {
-    public let snapshot: FlagSnapshot
+    let snapshot: FlagSnapshot
     let now: @Sendable () -> Date
     /// Prerequisite chains deeper than this count as unmet (writes refuse cycles, this is
     /// the backstop).

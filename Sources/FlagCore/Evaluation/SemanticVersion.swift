@@ -1,7 +1,7 @@
 /// A semantic version (semver.org 2.0.0) with its precedence: `1.2.3-rc.1 < 1.2.3`; a
 /// leading `v` and a missing minor or patch (`v2`, `1.4`) are accepted, build metadata is
 /// ignored.
-public struct SemanticVersion: Sendable, Comparable {
+struct SemanticVersion: Sendable, Comparable {
     var core: (Int, Int, Int)
     /// Kept whole and split only when two pre-releases are compared: parsing runs per
     /// evaluation for context attributes, so it must not allocate.
@@ -9,7 +9,7 @@ public struct SemanticVersion: Sendable, Comparable {
 
     var prerelease: [Substring] { prereleaseText.isEmpty ? [] : prereleaseText.split(separator: ".", omittingEmptySubsequences: false) }
 
-    public init?(_ text: String) {
+    init?(_ text: String) {
         var text = text
         // On the UTF-8 bytes in place: String.UTF8View indexing checks every step.
         guard let (core, prereleaseOffset) = text.withUTF8(Self.parseCore) else { return nil }
@@ -65,7 +65,7 @@ public struct SemanticVersion: Sendable, Comparable {
         return (parts, nil)
     }
 
-    public static func < (lhs: SemanticVersion, rhs: SemanticVersion) -> Bool {
+    static func < (lhs: SemanticVersion, rhs: SemanticVersion) -> Bool {
         if lhs.core != rhs.core { return lhs.core < rhs.core }
         // A pre-release sorts before its release.
         switch (lhs.prerelease.isEmpty, rhs.prerelease.isEmpty) {
@@ -84,7 +84,7 @@ public struct SemanticVersion: Sendable, Comparable {
         return lhs.prerelease.count < rhs.prerelease.count
     }
 
-    public static func == (lhs: SemanticVersion, rhs: SemanticVersion) -> Bool {
+    static func == (lhs: SemanticVersion, rhs: SemanticVersion) -> Bool {
         !(lhs < rhs) && !(rhs < lhs)
     }
 }

@@ -1,8 +1,8 @@
 import Shared
 
 /// One test on an evaluation context attribute, or on segment membership.
-public struct Condition: Sendable, Equatable {
-    public enum Operator: String, Sendable, CaseIterable {
+struct Condition: Sendable, Equatable {
+    enum Operator: String, Sendable, CaseIterable {
         case `in`, notIn = "not_in", eq, neq
         case startsWith = "starts_with", endsWith = "ends_with", contains
         case gt, gte, lt, lte
@@ -21,9 +21,9 @@ public struct Condition: Sendable, Equatable {
     }
 
     /// Nil for the segment operators.
-    public var attribute: String?
-    public var op: Operator
-    public var values: [JSONValue]
+    var attribute: String?
+    var op: Operator
+    var values: [JSONValue]
 
     var segmentNames: [String] {
         guard op.isSegment else { return [] }

@@ -152,7 +152,7 @@ extension Condition {
             let field = "values[\(index)]"
             switch op {
             case .gt, .gte, .lt, .lte:
-                guard case .number(let number) = value, number.isFinite else { throw reader.invalid(field, "must be a finite number") }
+                guard let number = value.double, number.isFinite else { throw reader.invalid(field, "must be a finite number") }
             case .semverGt, .semverLt:
                 guard case .string(let text) = value, SemanticVersion(text) != nil else {
                     throw reader.invalid(field, "must be a semantic version such as 1.4.0")

@@ -9,49 +9,49 @@ import Shared
 public struct FlagDefinition: Sendable, Equatable {
     public var name: String
     /// The legacy on/off switch.
-    public var status: Bool
+    var status: Bool
     /// Share of users (by bucket) that get the flag on when no rule matches.
-    public var rolloutPercentage: Double
-    public var description: String
+    var rolloutPercentage: Double
+    var description: String
     /// Empty for a plain boolean flag.
-    public var variants: [Variant]
+    var variants: [Variant]
     /// The variant served when the flag is off; nil serves no value (clients use their default).
-    public var offVariant: String?
-    public var rules: [Rule]
-    public var prerequisites: [Prerequisite]
-    public var enableAt: Date?
-    public var disableAt: Date?
+    var offVariant: String?
+    var rules: [Rule]
+    var prerequisites: [Prerequisite]
+    var enableAt: Date?
+    var disableAt: Date?
     /// The kill switch: off for everyone, whatever the rest says, while set.
-    public var killed: Bool
+    var killed: Bool
 
-    public struct Variant: Sendable, Equatable {
-        public var name: String
-        public var weight: Double
-        public var value: JSONValue
+    struct Variant: Sendable, Equatable {
+        var name: String
+        var weight: Double
+        var value: JSONValue
     }
 
     /// What a matching rule serves.
-    public enum Serve: Sendable, Equatable {
+    enum Serve: Sendable, Equatable {
         case enabled(Bool)
         case variant(String)
         case rollout(Double)
     }
 
-    public struct Rule: Sendable, Equatable {
-        public var name: String?
+    struct Rule: Sendable, Equatable {
+        var name: String?
         /// All must hold.
-        public var conditions: [Condition]
-        public var serve: Serve
+        var conditions: [Condition]
+        var serve: Serve
     }
 
     /// This flag is on only when `flagName` is on (and serves `variant`, if given).
-    public struct Prerequisite: Sendable, Equatable {
-        public var flagName: String
-        public var variant: String?
+    struct Prerequisite: Sendable, Equatable {
+        var flagName: String
+        var variant: String?
     }
 
     /// Every segment the rules name.
-    public var segmentReferences: Set<String> {
+    var segmentReferences: Set<String> {
         Set(rules.flatMap { $0.conditions.flatMap(\.segmentNames) })
     }
 }

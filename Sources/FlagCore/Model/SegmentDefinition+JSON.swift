@@ -4,7 +4,7 @@ extension SegmentDefinition {
     static let fields: Set<String> = ["segment_name", "description", "included", "excluded", "conditions"]
 
     /// Validates a segment (a create body, or a stored one merged with an update).
-    public init(json: JSONValue) throws {
+    init(json: JSONValue) throws {
         let reader = try FieldReader(json)
         try reader.rejectUnknown(Self.fields, ignoring: FlagDefinition.readOnlyFields)
         name = try reader.name("segment_name")
@@ -27,7 +27,7 @@ extension SegmentDefinition {
         }
     }
 
-    public var json: JSONValue {
+    var json: JSONValue {
         [
             "segment_name": .string(name),
             "description": .string(description),

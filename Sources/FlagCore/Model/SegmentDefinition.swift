@@ -3,10 +3,10 @@
 /// A context is in the segment when its targeting key is `included`, or it is not
 /// `excluded` and every condition holds (a segment without conditions matches only its
 /// `included` keys).
-public struct SegmentDefinition: Sendable, Equatable {
-    public var name: String
-    public var description: String
-    public var included: [String]
-    public var excluded: [String]
-    public var conditions: [Condition]
+struct SegmentDefinition: Sendable, Equatable {
+    var name: String
+    var description: String
+    var included: [String]
+    var excluded: [String]
+    var conditions: [Condition]
 }

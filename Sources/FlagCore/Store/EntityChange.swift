@@ -11,14 +11,14 @@ public struct EntityChange: Codable, Sendable, Equatable {
         case flag, segment
     }
 
-    public var kind: Kind
-    public var name: String
-    public var version: Int64
-    public var deleted: Bool
+    var kind: Kind
+    var name: String
+    var version: Int64
+    var deleted: Bool
     /// The validated definition as stored; nil for a tombstone.
-    public var definition: JSONValue?
-    public var createdAt: String
-    public var updatedAt: String
+    var definition: JSONValue?
+    var createdAt: String
+    var updatedAt: String
 
     enum CodingKeys: String, CodingKey {
         case kind, name, version, deleted, definition
@@ -44,7 +44,7 @@ public struct EntityChange: Codable, Sendable, Equatable {
     }
 
     /// What the API shows: the definition plus `version`, `created_at` and `updated_at`.
-    public var record: JSONValue {
+    var record: JSONValue {
         guard case .object(var object) = definition else { return .null }
         object["version"] = .number(Double(version))
         object["created_at"] = .string(createdAt)
@@ -53,19 +53,19 @@ public struct EntityChange: Codable, Sendable, Equatable {
     }
 
     /// The strong entity tag of this version.
-    public var etag: String { "\"\(version)\"" }
+    var etag: String { "\"\(version)\"" }
 }
 
 /// What goes out on `flags.changes`: which entity moved to which version, not the
 /// definition. Pub/sub is anyone's who can write to Redis, so a receiver reads the entity
 /// itself from PostgreSQL, which only the service writes, and never applies a definition it
 /// was sent.
-public struct ChangeNotice: Codable, Sendable, Equatable {
-    public var kind: EntityChange.Kind
-    public var name: String
-    public var version: Int64
+struct ChangeNotice: Codable, Sendable, Equatable {
+    var kind: EntityChange.Kind
+    var name: String
+    var version: Int64
 
-    public init(_ change: EntityChange) {
+    init(_ change: EntityChange) {
         self.kind = change.kind
         self.name = change.name
         self.version = change.version

@@ -3,38 +3,38 @@ import Shared
 
 /// Flags and segments in PostgreSQL: every write is one transaction that bumps the version,
 /// checks `If-Match`, and appends the audit row.
-public struct FlagRepository: Sendable {
+struct FlagRepository: Sendable {
     let postgres: PostgresClient
 
-    public init(postgres: PostgresClient) {
+    init(postgres: PostgresClient) {
         self.postgres = postgres
     }
 
     /// One audit entry.
-    public struct HistoryEntry: Sendable {
-        public var version: Int64
-        public var action: String
-        public var actor: String
-        public var at: Date
-        public var before: JSONValue?
-        public var after: JSONValue?
+    struct HistoryEntry: Sendable {
+        var version: Int64
+        var action: String
+        var actor: String
+        var at: Date
+        var before: JSONValue?
+        var after: JSONValue?
     }
 
     private static let columns = "kind, name, version, deleted, definition::text AS definition, created_at, updated_at"
 
     /// Every entity, tombstones included: a full snapshot.
-    public func loadAll() async throws -> [EntityChange] {
+    func loadAll() async throws -> [EntityChange] {
         try await postgres.query("SELECT \(Self.columns) FROM flags.entities").rows.map(Self.change)
     }
 
     /// One entity as stored now (a tombstone if deleted), nil if it never existed.
-    public func load(_ kind: EntityChange.Kind, name: String) async throws -> EntityChange? {
+    func load(_ kind: EntityChange.Kind, name: String) async throws -> EntityChange? {
         try await postgres.query("SELECT \(Self.columns) FROM flags.entities WHERE kind = $1 AND name = $2", [kind.rawValue, name])
             .rows.first.map(Self.change)
     }
 
     /// Creates `name`, or brings back a deleted one. Throws 409 when it exists.
-    public func create(_ kind: EntityChange.Kind, name: String, definition: JSONValue, actor: String) async throws -> EntityChange {
+    func create(_ kind: EntityChange.Kind, name: String, definition: JSONValue, actor: String) async throws -> EntityChange {
         let text = try Self.encode(definition)
         return try await postgres.withTransaction { transaction in
             let rows = try await transaction.query(
@@ -58,7 +58,7 @@ public struct FlagRepository: Sendable {
 
     /// Replaces `name`'s definition with what `update` makes of the current one.
     /// Throws 404 when it does not exist, 412 when `ifMatch` does not hold.
-    public func update(
+    func update(
         _ kind: EntityChange.Kind, name: String, ifMatch: String?, actor: String,
         _ update: @Sendable (JSONValue) throws -> JSONValue
     ) async throws -> EntityChange {
@@ -80,7 +80,7 @@ public struct FlagRepository: Sendable {
     }
 
     /// Deletes `name` (a tombstone keeps its last version). 404, 412 as for updates.
-    public func delete(_ kind: EntityChange.Kind, name: String, ifMatch: String?, actor: String) async throws -> EntityChange {
+    func delete(_ kind: EntityChange.Kind, name: String, ifMatch: String?, actor: String) async throws -> EntityChange {
         try await postgres.withTransaction { transaction in
             let current = try await Self.lockLive(transaction, kind, name, ifMatch: ifMatch)
             let row = try await transaction.query(
@@ -98,7 +98,7 @@ public struct FlagRepository: Sendable {
     }
 
     /// Newest first. Kept after a delete, so a deleted flag's story can still be read.
-    public func history(_ kind: EntityChange.Kind, name: String, limit: Int) async throws -> [HistoryEntry] {
+    func history(_ kind: EntityChange.Kind, name: String, limit: Int) async throws -> [HistoryEntry] {
         try await postgres.query(
             """
             SELECT version, action, actor, at, before::text AS before, after::text AS after

@@ -2,8 +2,8 @@ import Shared
 
 /// The `flags` schema: every version-bearing entity (flags, segments) in one table, and the
 /// audit history of every change.
-public enum FlagSchema {
-    public static let migrator = Migrator(schema: "flags", migrations: [
+enum FlagSchema {
+    static let migrator = Migrator(schema: "flags", migrations: [
         Migration(version: 1, name: "entities, history", statements: [
             // One sequence for all versions: ETags never repeat, even for a flag deleted and
             // created again, and a higher version is always the later write.

@@ -8,10 +8,10 @@ public final class FlagSnapshot: Sendable {
     let entities: [EntityChange.Key: EntityChange]
     let compiled: [String: CompiledFlag]
     let segments: [String: CompiledSegment]
-    public let flagDefinitions: [String: FlagDefinition]
-    public let segmentDefinitions: [String: SegmentDefinition]
+    let flagDefinitions: [String: FlagDefinition]
+    let segmentDefinitions: [String: SegmentDefinition]
     /// The highest version held: changes whenever anything changes.
-    public let revision: Int64
+    let revision: Int64
 
     public static let empty = FlagSnapshot(entities: [:], previous: nil, changedSegments: true, logger: nil)
 
@@ -79,33 +79,33 @@ public final class FlagSnapshot: Sendable {
     }
 
     /// The version held of an entity, tombstones included; nil if never seen.
-    public func version(_ kind: EntityChange.Kind, _ name: String) -> Int64? {
+    func version(_ kind: EntityChange.Kind, _ name: String) -> Int64? {
         entities[.init(kind: kind, name: name)]?.version
     }
 
     /// A live (not deleted) entity.
-    public func entity(_ kind: EntityChange.Kind, _ name: String) -> EntityChange? {
+    func entity(_ kind: EntityChange.Kind, _ name: String) -> EntityChange? {
         guard let entity = entities[.init(kind: kind, name: name)], !entity.deleted else { return nil }
         return entity
     }
 
     /// Live entities of a kind, by name.
-    public func entities(_ kind: EntityChange.Kind) -> [EntityChange] {
+    func entities(_ kind: EntityChange.Kind) -> [EntityChange] {
         entities.values.filter { $0.kind == kind && !$0.deleted }.sorted { $0.name < $1.name }
     }
 
     /// Flags whose rules name `segment`.
-    public func flags(usingSegment segment: String) -> [String] {
+    func flags(usingSegment segment: String) -> [String] {
         flagDefinitions.values.filter { $0.segmentReferences.contains(segment) }.map(\.name).sorted()
     }
 
     /// Flags that list `flag` as a prerequisite.
-    public func flags(requiring flag: String) -> [String] {
+    func flags(requiring flag: String) -> [String] {
         flagDefinitions.values.filter { $0.prerequisites.contains { $0.flagName == flag } }.map(\.name).sorted()
     }
 
     /// Whether giving `definition` its prerequisites would close a cycle.
-    public func closesPrerequisiteCycle(_ definition: FlagDefinition) -> Bool {
+    func closesPrerequisiteCycle(_ definition: FlagDefinition) -> Bool {
         var seen: Set<String> = []
         var pending = definition.prerequisites.map(\.flagName)
         while let name = pending.popLast() {

@@ -8,22 +8,22 @@ import Synchronization
 /// Evaluations read the snapshot (a pointer under a lock); changes, from this instance's own
 /// writes, from pub/sub or from a full reload, are applied one at a time and fanned out to
 /// the SSE subscribers.
-public final class FlagStore: Sendable {
+final class FlagStore: Sendable {
     /// What an SSE subscriber receives.
-    public enum Item: Sendable {
+    enum Item: Sendable {
         case change(sequence: Int64, EntityChange)
         case keepAlive
     }
 
     /// A subscriber's start: the changes it missed since its `Last-Event-ID`, or nil when
     /// they cannot be told (another instance's id, or too old) and it needs a full snapshot.
-    public struct Subscription: Sendable {
-        public let id: Int
-        public let replay: [Item]?
-        public let snapshot: FlagSnapshot
+    struct Subscription: Sendable {
+        let id: Int
+        let replay: [Item]?
+        let snapshot: FlagSnapshot
         /// The id of the snapshot state, for the snapshot event.
-        public let sequence: Int64
-        public let items: AsyncStream<Item>
+        let sequence: Int64
+        let items: AsyncStream<Item>
     }
 
     private struct State {
@@ -40,26 +40,26 @@ public final class FlagStore: Sendable {
     private let writer = NIOLock()
     /// Distinguishes this instance's event ids from another's (and from its own before a
     /// restart) in `Last-Event-ID`.
-    public let epoch = UInt32.random(in: 1...UInt32.max)
+    let epoch = UInt32.random(in: 1...UInt32.max)
     let recentCapacity: Int
     let subscriberBuffer: Int
     let logger: Logger
 
-    public init(recentCapacity: Int = 1024, subscriberBuffer: Int = 1024, logger: Logger) {
+    init(recentCapacity: Int = 1024, subscriberBuffer: Int = 1024, logger: Logger) {
         self.recentCapacity = recentCapacity
         self.subscriberBuffer = subscriberBuffer
         self.logger = logger
     }
 
-    public var snapshot: FlagSnapshot { state.withLock { $0.snapshot } }
+    var snapshot: FlagSnapshot { state.withLock { $0.snapshot } }
 
     /// True once a full load from PostgreSQL has been applied: before that the instance is
     /// not ready.
-    public var isLoaded: Bool { state.withLock { $0.loaded } }
+    var isLoaded: Bool { state.withLock { $0.loaded } }
 
     /// Applies what is newer than the snapshot holds; returns what took.
     @discardableResult
-    public func apply(_ changes: [EntityChange], fullLoad: Bool = false) -> [EntityChange] {
+    func apply(_ changes: [EntityChange], fullLoad: Bool = false) -> [EntityChange] {
         writer.withLock {
             let (next, applied) = snapshot.applying(changes, logger: logger)
             state.withLock { state in
@@ -88,7 +88,7 @@ public final class FlagStore: Sendable {
     }
 
     /// Subscribes to changes. `lastEventID` is the `Last-Event-ID` the client sent.
-    public func subscribe(lastEventID: String?) -> Subscription {
+    func subscribe(lastEventID: String?) -> Subscription {
         let (items, continuation) = AsyncStream.makeStream(of: Item.self, bufferingPolicy: .bufferingOldest(subscriberBuffer))
         return state.withLock { state in
             let id = state.nextSubscriber
@@ -105,20 +105,20 @@ public final class FlagStore: Sendable {
         }
     }
 
-    public func unsubscribe(_ id: Int) {
+    func unsubscribe(_ id: Int) {
         state.withLock { $0.subscribers.removeValue(forKey: id) }?.finish()
     }
 
-    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+    var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
-    public func keepAlive() {
+    func keepAlive() {
         state.withLock { state in
             for continuation in state.subscribers.values { continuation.yield(.keepAlive) }
         }
     }
 
     /// Ends every stream (graceful shutdown).
-    public func closeSubscribers() {
+    func closeSubscribers() {
         let all = state.withLock { state in
             defer { state.subscribers = [:] }
             return Array(state.subscribers.values)
@@ -127,7 +127,7 @@ public final class FlagStore: Sendable {
     }
 
     /// `<epoch>.<sequence>`.
-    public func eventID(_ sequence: Int64) -> String { "\(epoch).\(sequence)" }
+    func eventID(_ sequence: Int64) -> String { "\(epoch).\(sequence)" }
 
     private func parseEventID(_ text: String) -> Int64? {
         let parts = text.split(separator: ".")

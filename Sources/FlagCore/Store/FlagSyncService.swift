@@ -14,21 +14,21 @@ import Shared
 /// - Pub/sub loses what is sent while a subscriber is away, so every (re)subscription and a
 ///   periodic timer reload everything from PostgreSQL; with PostgreSQL down the instance
 ///   keeps evaluating from the snapshot it has.
-public struct FlagSyncService: Service {
-    public struct Configuration: Sendable {
+struct FlagSyncService: Service {
+    struct Configuration: Sendable {
         /// Full reload period (`FLAGS_RESYNC_MS`, default 10 s): the bound on staleness
         /// when pub/sub messages are lost.
-        public var resyncInterval: Duration
+        var resyncInterval: Duration
         /// SSE comment period keeping idle streams open through proxies
         /// (`FLAGS_SSE_KEEPALIVE_MS`, default 15 s).
-        public var keepAliveInterval: Duration
+        var keepAliveInterval: Duration
 
-        public init(resyncInterval: Duration = .seconds(10), keepAliveInterval: Duration = .seconds(15)) {
+        init(resyncInterval: Duration = .seconds(10), keepAliveInterval: Duration = .seconds(15)) {
             self.resyncInterval = resyncInterval
             self.keepAliveInterval = keepAliveInterval
         }
 
-        public init(environment env: EnvironmentReader) {
+        init(environment env: EnvironmentReader) {
             self.init(
                 resyncInterval: env.milliseconds("FLAGS_RESYNC_MS", default: .seconds(10)),
                 keepAliveInterval: env.milliseconds("FLAGS_SSE_KEEPALIVE_MS", default: .seconds(15))
@@ -36,7 +36,7 @@ public struct FlagSyncService: Service {
         }
     }
 
-    public static let channel = "flags.changes"
+    static let channel = "flags.changes"
 
     let store: FlagStore
     let repository: FlagRepository
@@ -44,7 +44,7 @@ public struct FlagSyncService: Service {
     let configuration: Configuration
     let logger: Logger
 
-    public init(store: FlagStore, repository: FlagRepository, redis: RedisClient.Configuration, configuration: Configuration, logger: Logger) {
+    init(store: FlagStore, repository: FlagRepository, redis: RedisClient.Configuration, configuration: Configuration, logger: Logger) {
         self.store = store
         self.repository = repository
         self.subscriber = RedisSubscriber(configuration: redis, channels: [Self.channel], logger: logger)
@@ -53,20 +53,19 @@ public struct FlagSyncService: Service {
     }
 
     /// The readiness check: the snapshot has been loaded once.
-    public var healthCheck: HealthCheck {
+    var healthCheck: HealthCheck {
         HealthCheck(name: "snapshot") { [store] in
             guard store.isLoaded else { throw DependencyUnavailableError(dependency: "snapshot", reason: "flags not loaded yet") }
         }
     }
 
-    public func run() async throws {
+    func run() async throws {
         let (reloads, requestReload) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask { try? await subscriber.run() }
                 group.addTask {
                     let decoder = JSONDecoder()
-                    for await event in subscriber.events {
+                    await subscriber.run { event in
                         switch event {
                         case .subscribed:
                             requestReload.yield()
@@ -75,9 +74,9 @@ public struct FlagSyncService: Service {
                         case .message(_, _, let payload):
                             guard let notice = try? decoder.decode(ChangeNotice.self, from: Data(payload)) else {
                                 logger.warning("unreadable flag change notice")
-                                continue
+                                return
                             }
-                            if let held = store.snapshot.version(notice.kind, notice.name), held >= notice.version { continue }
+                            if let held = store.snapshot.version(notice.kind, notice.name), held >= notice.version { return }
                             do {
                                 if let change = try await repository.load(notice.kind, name: notice.name) { store.apply([change]) }
                             } catch {
@@ -92,21 +91,11 @@ public struct FlagSyncService: Service {
                     for await _ in reloads { await reload() }
                 }
                 group.addTask {
-                    try? await cancelWhenGracefulShutdown {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: configuration.resyncInterval)
-                            requestReload.yield()
-                        }
-                    }
+                    await repeatUntilShutdown(every: configuration.resyncInterval) { requestReload.yield() }
                     requestReload.finish()
                 }
                 group.addTask {
-                    try? await cancelWhenGracefulShutdown {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: configuration.keepAliveInterval)
-                            store.keepAlive()
-                        }
-                    }
+                    await repeatUntilShutdown(every: configuration.keepAliveInterval) { store.keepAlive() }
                 }
             }
         } onGracefulShutdown: {

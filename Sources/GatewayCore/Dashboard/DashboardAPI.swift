@@ -7,13 +7,13 @@ import Shared
 /// `GET /dashboard` (the page), `GET /dashboard/state` (the same as JSON) and
 /// `GET /dashboard/events` (Server-Sent Events: a `state` event on every change and every
 /// refresh tick).
-public struct DashboardAPI: Sendable {
+struct DashboardAPI: Sendable {
     let board: DashboardBoard
     /// Live viewers of `/dashboard/events`, in all and per client (`GATEWAY_DASHBOARD_VIEWERS`,
     /// 256; `GATEWAY_DASHBOARD_VIEWERS_PER_CLIENT`, 8).
     let viewers: ConcurrencyLimit
 
-    public init(board: DashboardBoard, viewers: ConcurrencyLimit) {
+    init(board: DashboardBoard, viewers: ConcurrencyLimit) {
         self.board = board
         self.viewers = viewers
     }
@@ -24,7 +24,7 @@ public struct DashboardAPI: Sendable {
         return writer.buffer
     }
 
-    public func register(on router: Router<ServiceRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         let board = self.board
         router.get("/dashboard") { _, _ in
             Response(

@@ -8,9 +8,9 @@ import Shared
 ///
 /// Viewers subscribe with ``changes()`` and are told whenever something changed or time
 /// passed (heartbeat ages move), then read ``state()``.
-public final class DashboardBoard: Sendable {
+final class DashboardBoard: Sendable {
     /// Transitions kept for the history.
-    public static let historyLength = 50
+    static let historyLength = 50
 
     private struct State {
         /// Keyed `caller|instance|dependency`.
@@ -24,7 +24,7 @@ public final class DashboardBoard: Sendable {
     private let registry: HealthRegistry
     private let state = NIOLockedValueBox(State())
 
-    public init(registry: HealthRegistry) {
+    init(registry: HealthRegistry) {
         self.registry = registry
         registry.observe(nil) { [weak self] service, availability in
             self?.record(["kind": "service", "service": .string(service), "to": .string(availability.rawValue)])
@@ -32,7 +32,7 @@ public final class DashboardBoard: Sendable {
     }
 
     /// A message from `breaker.*` or `tripwire.*`.
-    public func ingest(channel: String, payload: [UInt8]) {
+    func ingest(channel: String, payload: [UInt8]) {
         if channel.hasPrefix("breaker.") {
             guard let event = try? JSONDecoder().decode(BreakerEvent.self, from: Data(payload)) else { return }
             state.withLockedValue { $0.breakers["\(event.caller)|\(event.instance)|\(event.dependency)"] = event }
@@ -50,7 +50,7 @@ public final class DashboardBoard: Sendable {
     }
 
     /// Everything, as `GET /dashboard/state` answers it.
-    public func state(now: Date = Date()) -> JSONValue {
+    func state(now: Date = Date()) -> JSONValue {
         let services = registry.snapshot().map { view -> JSONValue in
             [
                 "service": .string(view.service),
@@ -84,7 +84,7 @@ public final class DashboardBoard: Sendable {
     }
 
     /// Signals for one viewer: something changed, or it is time to refresh the ages.
-    public func changes() -> (id: Int, signals: AsyncStream<Void>) {
+    func changes() -> (id: Int, signals: AsyncStream<Void>) {
         let (stream, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let id = state.withLockedValue { state in
             defer { state.nextViewer += 1 }
@@ -95,17 +95,17 @@ public final class DashboardBoard: Sendable {
         return (id, stream)
     }
 
-    public func stopWatching(_ id: Int) {
+    func stopWatching(_ id: Int) {
         state.withLockedValue { $0.viewers.removeValue(forKey: id) }?.finish()
     }
 
     /// Tells every viewer to refresh (the dashboard service calls it on a timer).
-    public func touch() {
+    func touch() {
         for viewer in state.withLockedValue({ Array($0.viewers.values) }) { viewer.yield() }
     }
 
     /// Ends every viewer's stream (graceful shutdown).
-    public func finishAll() {
+    func finishAll() {
         for viewer in state.withLockedValue({ state in
             defer { state.viewers = [:] }
             return Array(state.viewers.values)

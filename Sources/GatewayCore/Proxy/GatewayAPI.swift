@@ -3,18 +3,18 @@ import Hummingbird
 import Shared
 
 /// Registers every route of the table: its prefix and everything under it, for every method.
-public struct GatewayAPI: Sendable {
+struct GatewayAPI: Sendable {
     let table: RouteTable
     let proxy: GatewayProxy
 
-    public init(table: RouteTable, proxy: GatewayProxy) {
+    init(table: RouteTable, proxy: GatewayProxy) {
         self.table = table
         self.proxy = proxy
     }
 
     static let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
 
-    public func register(on router: Router<ServiceRequestContext>) {
+    func register(on router: Router<ServiceRequestContext>) {
         let table = self.table
         let proxy = self.proxy
         for route in table.routes {

@@ -21,15 +21,15 @@ import Shared
 /// Event streams (`Accept: text/event-stream`) go through a client of their own with its
 /// own bounded pool, so streams held open for hours never take the connections ordinary
 /// requests need; both pools are shared out per client (``ConcurrencyLimit``).
-public struct GatewayProxy: Sendable {
+struct GatewayProxy: Sendable {
     /// How the proxy shares its upstream connections out.
-    public struct Limits: Sendable {
+    struct Limits: Sendable {
         /// Requests in flight through the main pool: in all, and per client.
-        public var requests: ConcurrencyLimit
+        var requests: ConcurrencyLimit
         /// Event streams open at once: in all (at most the stream pool's size), and per client.
-        public var streams: ConcurrencyLimit
+        var streams: ConcurrencyLimit
 
-        public init(requests: ConcurrencyLimit, streams: ConcurrencyLimit) {
+        init(requests: ConcurrencyLimit, streams: ConcurrencyLimit) {
             self.requests = requests
             self.streams = streams
         }
@@ -46,7 +46,7 @@ public struct GatewayProxy: Sendable {
     let limits: Limits
     let budget: RetryBudget
 
-    public init(
+    init(
         client: HTTPClient, streamClient: HTTPClient? = nil, balancer: UpstreamBalancer, breakers: BreakerBoard,
         breakerConfiguration: CircuitBreaker.Configuration = .init(), limiter: RateLimiter?,
         verifier: APIKeyVerifier, trustedProxies: TrustedProxies = .none, limits: Limits, budget: RetryBudget = RetryBudget()
@@ -142,7 +142,7 @@ public struct GatewayProxy: Sendable {
         return Admission(breaker: breaker, permit: permit, limitHeaders: limitHeaders, candidates: candidates, slot: slot, streaming: streaming)
     }
 
-    public func forward(_ request: Request, context: ServiceRequestContext, route: GatewayRoute, upstreamPath: Substring) async throws -> Response {
+    func forward(_ request: Request, context: ServiceRequestContext, route: GatewayRoute, upstreamPath: Substring) async throws -> Response {
         let admission = try await admit(method: request.method, headers: request.headers, client: context.clientBucket, route: route)
         let (breaker, permit, limitHeaders, candidates, slot) = (admission.breaker, admission.permit, admission.limitHeaders, admission.candidates, admission.slot)
         let length = request.headers.first(.contentLength).flatMap(Int.init)

@@ -12,15 +12,15 @@ import Shared
 /// Heartbeats come from Redis, which anyone who can write to it can forge: an advertised URL
 /// is used only when it is `http(s)` and its host is allowed (``AllowedHosts``), since the
 /// gateway forwards clients' credentials (`X-Api-Key`, `Authorization`, `Cookie`) to it.
-public final class UpstreamBalancer: Sendable {
+final class UpstreamBalancer: Sendable {
     /// The hosts an advertised instance may be on: `GATEWAY_UPSTREAM_HOSTS` (host names, IP
     /// addresses or CIDR networks, comma separated), by default the hosts of the route
     /// table's configured URLs.
-    public struct AllowedHosts: Sendable {
+    struct AllowedHosts: Sendable {
         let names: Set<String>
         let networks: TrustedProxies
 
-        public init(_ entries: [String]) throws {
+        init(_ entries: [String]) throws {
             var names = Set<String>(), networks: [String] = []
             for entry in entries {
                 let bare = entry.lowercased()
@@ -30,7 +30,7 @@ public final class UpstreamBalancer: Sendable {
             self.networks = try TrustedProxies(parsing: networks)
         }
 
-        public func allows(_ url: String) -> Bool {
+        func allows(_ url: String) -> Bool {
             guard url.hasPrefix("http://") || url.hasPrefix("https://"), let host = Self.host(url) else { return false }
             return names.contains(host) || networks.contains(host)
         }
@@ -54,7 +54,7 @@ public final class UpstreamBalancer: Sendable {
     private let counter = NIOLockedValueBox(0)
 
     /// - Parameter allowed: nil allows every advertised host (tests of the balancing alone).
-    public init<C: Clock>(registry: HealthRegistry?, allowed: AllowedHosts?, clock: C = ContinuousClock(), refresh: Duration = .milliseconds(100)) where C.Duration == Duration {
+    init<C: Clock>(registry: HealthRegistry?, allowed: AllowedHosts?, clock: C = ContinuousClock(), refresh: Duration = .milliseconds(100)) where C.Duration == Duration {
         self.registry = registry
         self.allowed = allowed
         self.clock = ClockReading(clock)
@@ -62,7 +62,7 @@ public final class UpstreamBalancer: Sendable {
     }
 
     /// The instances to try for `route`, in the order to try them.
-    public func candidates(for route: GatewayRoute) -> [String] {
+    func candidates(for route: GatewayRoute) -> [String] {
         let known = knownURLs(of: route.service)
         let urls = known.isEmpty ? route.urls : known
         guard urls.count > 1 else { return urls }

@@ -20,8 +20,8 @@ import Shared
 /// against its breaker. A declined handshake (refused by the checks, or no upstream) gets
 /// hummingbird-websocket's own answer, `400` with `Connection: close`: the library writes it
 /// for every declined upgrade, so the reason is logged here rather than sent.
-public struct WebSocketRelay: Sendable {
-    public typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
+struct WebSocketRelay: Sendable {
+    typealias Handler = WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>
 
     let table: RouteTable
     let proxy: GatewayProxy
@@ -35,7 +35,7 @@ public struct WebSocketRelay: Sendable {
         "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "sec-websocket-accept",
     ]
 
-    public init(table: RouteTable, proxy: GatewayProxy, maxFrameSize: Int, relays: ConcurrencyLimit) {
+    init(table: RouteTable, proxy: GatewayProxy, maxFrameSize: Int, relays: ConcurrencyLimit) {
         self.table = table
         self.proxy = proxy
         self.maxFrameSize = maxFrameSize
@@ -43,14 +43,14 @@ public struct WebSocketRelay: Sendable {
     }
 
     /// An HTTP/1.1 server that hands WebSocket upgrades to the relay.
-    public var server: HTTPServerBuilder {
+    var server: HTTPServerBuilder {
         .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: maxFrameSize))) { [self] request, channel, logger in
             await shouldUpgrade(request, channel: channel, logger: logger)
         }
     }
 
     /// The server's upgrade decision for `request`.
-    public func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
+    func shouldUpgrade(_ request: HTTPRequest, channel: any Channel, logger: Logger) async -> ShouldUpgradeResult<Handler> {
         let target = request.path ?? "/"
         let queryStart = target.firstIndex(of: "?") ?? target.endIndex
         guard let (route, upstreamPath) = table.match(target[..<queryStart]) else { return .dontUpgrade }
@@ -72,7 +72,7 @@ public struct WebSocketRelay: Sendable {
         let base = admission.candidates[0]
         let url = (base.hasPrefix("https://") ? "wss://" + base.dropFirst(8) : "ws://" + base.dropFirst(7)) + upstreamPath + target[queryStart...]
         var requestLogger = logger
-        requestLogger[metadataKey: "request.id"] = .string(requestID)
+        requestLogger[metadataKey: RequestIDMiddleware.metadataKey] = .string(requestID)
         requestLogger[metadataKey: "gateway.service"] = .string(route.service)
         let logger = requestLogger
         let maxFrameSize = self.maxFrameSize

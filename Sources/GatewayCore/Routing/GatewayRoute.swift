@@ -1,35 +1,35 @@
 import Shared
 
 /// One entry of the route table: requests under `prefix` go to `service`, prefix stripped.
-public struct GatewayRoute: Sendable, Equatable {
+struct GatewayRoute: Sendable, Equatable {
     /// A path prefix on segment boundaries: `/social/profile` takes `/social/profile` and
     /// `/social/profile/…`, not `/social/profiles`.
-    public var prefix: String
+    var prefix: String
     /// The service's name in the health channels (`flags`, `profile`, …): its breaker, and
     /// the instances the registry knows to be up.
-    public var service: String
+    var service: String
     /// Used when the registry knows no instance (Redis down, or services that do not say
     /// where they listen).
-    public var urls: [String]
+    var urls: [String]
     /// Until the upstream's response head arrives.
-    public var timeout: Duration
+    var timeout: Duration
     /// Extra attempts for idempotent requests without a body, within the retry budget.
-    public var retries: Int
+    var retries: Int
     /// Write methods need one of ``keys``.
-    public var keysOnWrites: Bool
+    var keysOnWrites: Bool
     /// Every method, WebSocket upgrades included, needs one of ``keys``.
-    public var keysOnReads: Bool
+    var keysOnReads: Bool
     /// The keys this route accepts (its key sets joined); a key of another route's set is
     /// refused here, so an OFREP client key cannot write flags.
-    public var keys: APIKeySet
+    var keys: APIKeySet
     /// What is cut off the path before it goes upstream: the prefix itself unless set, so
     /// `/flags/ofrep` can be a route of its own that still sends `/ofrep/…` to FlagService.
-    public var stripPrefix: String
+    var stripPrefix: String
     /// Per API key, else per client address; nil: not limited.
-    public var rateLimit: RateLimitPolicy?
-    public var maxBodyBytes: Int
+    var rateLimit: RateLimitPolicy?
+    var maxBodyBytes: Int
 
-    public init(
+    init(
         prefix: String, service: String, urls: [String], timeout: Duration = .seconds(10), retries: Int = 1,
         keysOnWrites: Bool = true, keysOnReads: Bool = false, keys: APIKeySet = APIKeySet([]), stripPrefix: String? = nil,
         rateLimit: RateLimitPolicy? = nil, maxBodyBytes: Int = 1 << 20

@@ -17,15 +17,15 @@ import Shared
 /// `GATEWAY_API_KEYS` (else `ADMIN_API_KEYS`), any other name `GATEWAY_KEYS_<NAME>`;
 /// `"keys_on_reads": true` keys every method and WebSocket upgrades too;
 /// `"strip_prefix"` cuts less than the prefix off (a sub-route of another service).
-public struct RouteTable: Sendable {
-    public let routes: [GatewayRoute]
+struct RouteTable: Sendable {
+    let routes: [GatewayRoute]
 
-    public init(_ routes: [GatewayRoute]) {
+    init(_ routes: [GatewayRoute]) {
         self.routes = routes.sorted { $0.prefix.count > $1.prefix.count }
     }
 
     /// The route taking `path`, and the path to send upstream.
-    public func match(_ path: Substring) -> (route: GatewayRoute, upstreamPath: Substring)? {
+    func match(_ path: Substring) -> (route: GatewayRoute, upstreamPath: Substring)? {
         for route in routes {
             if let upstream = route.upstreamPath(for: path) { return (route, upstream) }
         }
@@ -40,7 +40,7 @@ public struct RouteTable: Sendable {
     /// The suite's services under their prefixes (see the README's route table).
     /// `/flags/ofrep` is FlagService too, with its own key set: OFREP evaluations are POSTs,
     /// and a key that may evaluate must not be one that may write flags.
-    public static let defaultPrefixes: [(prefix: String, service: String, urlVariable: String, port: Int)] = [
+    static let defaultPrefixes: [(prefix: String, service: String, urlVariable: String, port: Int)] = [
         ("/flags/ofrep", "flags", "FLAG_URL", 8081),
         ("/flags", "flags", "FLAG_URL", 8081),
         ("/restrictions", "restriction", "RESTRICTION_URL", 8082),
@@ -56,7 +56,7 @@ public struct RouteTable: Sendable {
     /// `GATEWAY_TIMEOUT_MS` (10000), `GATEWAY_RETRIES` (1), `GATEWAY_KEYS_ON_WRITES` (true).
     /// The default `/flags/ofrep` route accepts the `admin` and `ofrep` key sets
     /// (`GATEWAY_KEYS_OFREP`), every other route `admin` only.
-    public static func load(_ env: EnvironmentReader, maxBodyBytes: Int) throws -> RouteTable {
+    static func load(_ env: EnvironmentReader, maxBodyBytes: Int) throws -> RouteTable {
         let admin = env.list("GATEWAY_API_KEYS").isEmpty ? env.list("ADMIN_API_KEYS") : env.list("GATEWAY_API_KEYS")
         let keySets: @Sendable (String) -> APIKeySet? = { name in
             let variable = "GATEWAY_KEYS_" + name.uppercased()
@@ -155,11 +155,11 @@ struct RouteDefaults {
     }
 
     mutating func apply(_ object: JSONValue, at path: String) throws {
-        if case .number(let ms)? = object["timeout_ms"] {
-            guard ms > 0 else { throw RouteTableError("\(path).timeout_ms: must be positive") }
+        if let ms = object["timeout_ms"]?.double {
+            guard ms > 0, ms <= 3_600_000 else { throw RouteTableError("\(path).timeout_ms: 1 to 3600000") }
             timeout = .milliseconds(Int64(ms))
         }
-        if case .number(let count)? = object["retries"] {
+        if let count = object["retries"]?.double {
             guard count >= 0, count <= 5 else { throw RouteTableError("\(path).retries: 0 to 5") }
             retries = Int(count)
         }
@@ -175,14 +175,14 @@ struct RouteDefaults {
             }
             keys = joined
         }
-        if case .number(let bytes)? = object["max_body_bytes"] {
-            guard bytes > 0 else { throw RouteTableError("\(path).max_body_bytes: must be positive") }
+        if let bytes = object["max_body_bytes"]?.double {
+            guard bytes > 0, bytes <= 1_073_741_824 else { throw RouteTableError("\(path).max_body_bytes: 1 to 1073741824") }
             maxBodyBytes = Int(bytes)
         }
         switch object["rate_limit"] {
         case .null?: rateLimit = nil
         case .object(let limit)?:
-            guard case .number(let count)? = limit["limit"], case .number(let seconds)? = limit["period_s"],
+            guard let count = limit["limit"]?.double, let seconds = limit["period_s"]?.double,
                   let policy = try? RateLimitPolicy(name: "gateway", checkedLimit: count, periodSeconds: seconds)
             else {
                 throw RouteTableError("\(path).rate_limit: {\"limit\": 1 to 10^9, \"period_s\": above 0, at most a year}")
@@ -194,7 +194,7 @@ struct RouteDefaults {
 }
 
 /// A route table that cannot be used; the gateway refuses to start with it.
-public struct RouteTableError: Error, CustomStringConvertible {
-    public let description: String
+struct RouteTableError: Error, CustomStringConvertible {
+    let description: String
     init(_ description: String) { self.description = description }
 }

@@ -6,7 +6,7 @@ import Shared
 /// The routes: `POST /event`, `GET /canmessage`, `GET /canpurchase` (the fixed API), and
 /// `GET /users/{user_id}/restrictions`, `GET /rules`, `POST /rules/{name}/reset`,
 /// `GET /stream`.
-public struct RestrictionAPI: Sendable {
+struct RestrictionAPI: Sendable {
     let rules: RuleSet
     let log: EventLog
     let reader: RestrictionReader
@@ -15,7 +15,7 @@ public struct RestrictionAPI: Sendable {
     /// Names producers (``EventLog/producer(of:fingerprinter:)``).
     let fingerprinter: KeyFingerprinter
 
-    public init(rules: RuleSet, log: EventLog, reader: RestrictionReader, applier: EventApplier, time: WallTime, fingerprinter: KeyFingerprinter) {
+    init(rules: RuleSet, log: EventLog, reader: RestrictionReader, applier: EventApplier, time: WallTime, fingerprinter: KeyFingerprinter) {
         self.fingerprinter = fingerprinter
         self.rules = rules
         self.log = log
@@ -24,7 +24,7 @@ public struct RestrictionAPI: Sendable {
         self.time = time
     }
 
-    public func registerIngest(on router: some RouterMethods<ServiceRequestContext>) {
+    func registerIngest(on router: some RouterMethods<ServiceRequestContext>) {
         router.post("/event") { request, context in
             let body = try await request.decodeJSONValue(context: context)
             let event = try IncomingEvent(json: body, headerKey: request.headers.first(.idempotencyKey), rules: rules)
@@ -55,7 +55,7 @@ public struct RestrictionAPI: Sendable {
         }
     }
 
-    public func registerQueries(on router: some RouterMethods<ServiceRequestContext>) {
+    func registerQueries(on router: some RouterMethods<ServiceRequestContext>) {
         for (path, access) in [("/canmessage", "can_message"), ("/canpurchase", "can_purchase")] {
             router.get(RouterPath(path)) { request, _ in
                 let user = try Self.userID(request)
@@ -74,9 +74,9 @@ public struct RestrictionAPI: Sendable {
     /// `GET /users/{user_id}/restrictions`, `GET /rules` and `GET /stream`: a user's fraud
     /// metrics, the thresholds and which tripwires hold. Registered behind the admin keys
     /// unless `RESTRICTIONS_READ_ACCESS=open`.
-    public func registerInsights(on router: some RouterMethods<ServiceRequestContext>) {
+    func registerInsights(on router: some RouterMethods<ServiceRequestContext>) {
         router.get("/users/:user_id/restrictions") { _, context in
-            let user = try context.parameters.require("user_id")
+            let user = try context.pathParameter("user_id")
             let state = try await reader.user(user)
             let accesses = Set(rules.rules.map(\.clears)).sorted()
             let restricted = Set(state.restrictions.map(\.access))
@@ -116,9 +116,9 @@ public struct RestrictionAPI: Sendable {
     }
 
     /// `POST /rules/{name}/reset`, behind the admin keys.
-    public func registerAdmin(on router: some RouterMethods<ServiceRequestContext>) {
+    func registerAdmin(on router: some RouterMethods<ServiceRequestContext>) {
         router.post("/rules/:name/reset") { _, context in
-            let name = try context.parameters.require("name")
+            let name = try context.pathParameter("name")
             guard rules.rules.contains(where: { $0.name == name }) else { throw ProblemDetails.notFound("no rule '\(name.prefix(64))'") }
             let wasTripped = try await applier.reset(rule: name, now: time.milliseconds)
             context.logger.notice("tripwire reset", metadata: ["restrictions.rule": "\(name)", "restrictions.was_tripped": "\(wasTripped)"])

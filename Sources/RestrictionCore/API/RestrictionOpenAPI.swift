@@ -1,19 +1,12 @@
 import Shared
 
 /// RestrictionConsumer's OpenAPI 3.1 document, served at `/openapi.json`.
-public enum RestrictionOpenAPI {
+enum RestrictionOpenAPI {
     typealias D = OpenAPIDocument
 
-    static func operation(_ summary: String, _ responses: [String: JSONValue], parameters: [JSONValue] = [], requestBody: JSONValue? = nil) -> JSONValue {
-        var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
-        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
-        if let requestBody { operation["requestBody"] = requestBody }
-        return .object(operation)
-    }
 
     static let unavailable = D.problem("Redis unavailable; retry after Retry-After")
     static let userQuery: JSONValue = ["name": "user_id", "in": "query", "required": true, "schema": ["type": "string", "minLength": 1]]
-    static func path(_ name: String) -> JSONValue { ["name": .string(name), "in": "path", "required": true, "schema": ["type": "string"]] }
     static let ruleState: JSONValue = [
         "type": "object",
         "required": ["name", "clears", "when", "state", "window_users", "known_users", "restricted", "held", "trips"],
@@ -34,17 +27,17 @@ public enum RestrictionOpenAPI {
     ]
 
     static func access(_ name: String) -> JSONValue {
-        operation("Whether the user may \(name == "can_message" ? "send messages" : "purchase"); a user never seen may", [
+        D.operation("Whether the user may \(name == "can_message" ? "send messages" : "purchase"); a user never seen may", [
             "200": D.json("The answer", ["type": "object", "required": .array([.string(name)]), "properties": .object([name: ["type": "boolean"]])]),
             "422": D.problem("user_id is missing"),
             "503": unavailable,
         ], parameters: [userQuery])
     }
 
-    public static let document = OpenAPIDocument(
+    static let document = OpenAPIDocument(
         title: "RestrictionConsumer",
         paths: [
-            "/event": ["post": operation("Log an event for the consumers", [
+            "/event": ["post": D.operation("Log an event for the consumers", [
                 "200": D.json("Logged (or, for a repeated event_id, logged before)", [
                     "type": "object", "required": ["status", "stream_id"],
                     "properties": ["status": ["type": "string"], "stream_id": ["type": "string"], "event_id": ["type": "string"]],
@@ -66,7 +59,7 @@ public enum RestrictionOpenAPI {
             ]]]])],
             "/canmessage": ["get": access("can_message")],
             "/canpurchase": ["get": access("can_purchase")],
-            "/users/{user_id}/restrictions": ["get": operation("A user's restrictions, held matches and metrics", [
+            "/users/{user_id}/restrictions": ["get": D.operation("A user's restrictions, held matches and metrics", [
                 "200": D.json("The user's state", [
                     "type": "object", "required": ["user_id", "restrictions", "held", "metrics", "events_received", "events_applied"],
                     "properties": [
@@ -76,21 +69,21 @@ public enum RestrictionOpenAPI {
                     ],
                 ]),
                 "503": unavailable,
-            ], parameters: [path("user_id")])],
-            "/rules": ["get": operation("The rules and their tripwires", [
+            ], parameters: [D.pathParameter("user_id")])],
+            "/rules": ["get": D.operation("The rules and their tripwires", [
                 "200": D.json("Rules", ["type": "object", "required": ["rules", "tripwire"], "properties": [
                     "rules": ["type": "array", "items": ruleState], "tripwire": ["type": "object"],
                 ]]),
                 "503": unavailable,
             ])],
-            "/rules/{name}/reset": ["post": operation("Re-arm a rule's tripwire (admin key)", [
+            "/rules/{name}/reset": ["post": D.operation("Re-arm a rule's tripwire (admin key)", [
                 "200": D.json("The rule, re-armed", ruleState),
                 "401": D.problem("An API key is required"),
                 "403": D.problem("The API key is not valid"),
                 "404": D.problem("No such rule"),
                 "503": unavailable,
-            ], parameters: [path("name")])],
-            "/stream": ["get": operation("The event stream's progress", [
+            ], parameters: [D.pathParameter("name")])],
+            "/stream": ["get": D.operation("The event stream's progress", [
                 "200": D.json("Length, lag, pending, dead letters", ["type": "object"]),
                 "503": unavailable,
             ])],

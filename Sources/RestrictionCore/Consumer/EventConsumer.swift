@@ -11,15 +11,15 @@ import Shared
 /// stream. Every second it re-arms tripwires whose window has calmed down.
 public final class EventConsumer: Service, Sendable {
     public struct Configuration: Sendable {
-        public var group: String
+        var group: String
         /// Stable across restarts to pick up its own pending entries at once; otherwise they
         /// wait for `claimIdle` and another consumer.
-        public var name: String
-        public var batchSize: Int
-        public var claimIdle: Duration
-        public var claimInterval: Duration
-        public var maxDeliveries: Int
-        public var rearmInterval: Duration
+        var name: String
+        var batchSize: Int
+        var claimIdle: Duration
+        var claimInterval: Duration
+        var maxDeliveries: Int
+        var rearmInterval: Duration
 
         public init(
             group: String = "restrictions", name: String, batchSize: Int = 256, claimIdle: Duration = .seconds(30),

@@ -3,12 +3,12 @@ import Shared
 
 /// A validated `POST /event` body, ready for the log.
 public struct IncomingEvent: Sendable, Equatable {
-    public var name: String
-    public var userID: String
+    var name: String
+    var userID: String
     /// The event's declared fields, amounts in their shortest decimal form.
-    public var fields: [(String, String)]
+    var fields: [(String, String)]
     /// Makes repeated posts no-ops.
-    public var idempotencyKey: String?
+    var idempotencyKey: String?
 
     public static func == (lhs: IncomingEvent, rhs: IncomingEvent) -> Bool {
         lhs.name == rhs.name && lhs.userID == rhs.userID && lhs.idempotencyKey == rhs.idempotencyKey
@@ -20,7 +20,7 @@ public struct IncomingEvent: Sendable, Equatable {
     /// Validates `{"name", "event_properties": {"user_id", …}, "event_id"?}` against the
     /// catalog; a failure names the field (`event_properties.amount`). Undeclared properties
     /// are accepted and not kept.
-    public init(json: JSONValue, headerKey: String?, rules: RuleSet) throws(ProblemDetails) {
+    init(json: JSONValue, headerKey: String?, rules: RuleSet) throws(ProblemDetails) {
         guard case .object(let body) = json else { throw .invalidField("", "the body must be a JSON object") }
         guard case .string(let name)? = body["name"] else { throw .invalidField("name", "name is required and must be a string") }
         guard let event = rules.event(name) else {
@@ -41,9 +41,9 @@ public struct IncomingEvent: Sendable, Equatable {
             case .text:
                 fields.append((field.name, try Self.text(properties[field.name], field: path)))
             case .amount:
-                guard case .number(let amount)? = properties[field.name] else { throw .invalidField(path, "\(field.name) is required and must be a number") }
+                guard let amount = properties[field.name]?.double else { throw .invalidField(path, "\(field.name) is required and must be a number") }
                 guard amount.isFinite, amount >= 0 else { throw .invalidField(path, "\(field.name) must be a finite number, 0 or more") }
-                fields.append((field.name, Self.decimal(amount)))
+                fields.append((field.name, amount.integralOrShortestText))
             }
         }
         self.fields = fields
@@ -76,7 +76,8 @@ public struct IncomingEvent: Sendable, Equatable {
         let text: String
         switch value {
         case .string(let string)?: text = string
-        case .number(let number)? where number.rounded() == number && abs(number) < 1e15: text = String(Int64(number))
+        case .number(let number)? where number.integralValue != nil: text = number.integralOrShortestText
+        case .integer(let integer)?: text = String(integer)
         case nil, .null?: throw .invalidField(field, "\(field.split(separator: ".").last!) is required")
         default: throw .invalidField(field, "\(field.split(separator: ".").last!) must be a string")
         }
@@ -84,10 +85,6 @@ public struct IncomingEvent: Sendable, Equatable {
             throw .invalidField(field, "\(field.split(separator: ".").last!) must be 1 to \(maxTextLength) bytes")
         }
         return text
-    }
-
-    static func decimal(_ value: Double) -> String {
-        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : "\(value)"
     }
 
     /// What a repeated post must match to be the same event.

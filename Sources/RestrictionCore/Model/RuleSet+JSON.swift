@@ -9,7 +9,7 @@ import Shared
 ///             "when": [{"metric": "chargebacks", "per": "spend", "op": ">", "value": 0.1}]}]}
 /// ```
 extension RuleSet {
-    public init(json: JSONValue) throws(RuleSetError) {
+    init(json: JSONValue) throws(RuleSetError) {
         func array(_ value: JSONValue?, _ what: String) throws(RuleSetError) -> [JSONValue] {
             guard case .array(let items)? = value else { throw RuleSetError("'\(what)' must be an array") }
             return items
@@ -50,7 +50,7 @@ extension RuleSet {
                 guard let op = RuleCondition.Operator(rawValue: try string(condition["op"], "when[].op")) else {
                     throw RuleSetError("rule '\(name)': op is one of > >= < <=")
                 }
-                guard case .number(let value)? = condition["value"] else { throw RuleSetError("rule '\(name)': value must be a number") }
+                guard let value = condition["value"]?.double else { throw RuleSetError("rule '\(name)': value must be a number") }
                 let per: String? = if condition["per"] == nil { nil } else { try string(condition["per"], "when[].per") }
                 conditions.append(RuleCondition(try string(condition["metric"], "when[].metric"), per: per, op, value))
             }
@@ -60,7 +60,7 @@ extension RuleSet {
         try self.init(events: events, metrics: metrics, rules: rules)
     }
 
-    public var json: JSONValue {
+    var json: JSONValue {
         [
             "events": .array(events.map { event in
                 ["name": .string(event.name), "fields": .object(Dictionary(uniqueKeysWithValues: event.fields.map { ($0.name, .string($0.type.rawValue)) }))]
@@ -84,7 +84,7 @@ extension MetricDefinition {
 }
 
 extension RuleDefinition {
-    public var json: JSONValue {
+    var json: JSONValue {
         [
             "name": .string(name),
             "description": .string(description),

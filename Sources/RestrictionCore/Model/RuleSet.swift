@@ -5,25 +5,25 @@ import Shared
 /// of the same kinds (thresholds on counts, sums, distinct counts and their ratios) needs a
 /// rules file, not code. ``RuleSet/defaults`` are the three rules of the design.
 public struct RuleSet: Sendable, Equatable {
-    public var events: [EventDefinition]
-    public var metrics: [MetricDefinition]
-    public var rules: [RuleDefinition]
+    var events: [EventDefinition]
+    var metrics: [MetricDefinition]
+    var rules: [RuleDefinition]
 
     /// Checked: every reference resolves, names are unique and key-safe.
-    public init(events: [EventDefinition], metrics: [MetricDefinition], rules: [RuleDefinition]) throws(RuleSetError) {
+    init(events: [EventDefinition], metrics: [MetricDefinition], rules: [RuleDefinition]) throws(RuleSetError) {
         self.events = events
         self.metrics = metrics
         self.rules = rules
         try validate()
     }
 
-    public func event(_ name: String) -> EventDefinition? { events.first { $0.name == name } }
+    func event(_ name: String) -> EventDefinition? { events.first { $0.name == name } }
 
     /// The metrics an event updates, in definition order.
-    public func metrics(updatedBy event: String) -> [MetricDefinition] { metrics.filter { $0.event == event } }
+    func metrics(updatedBy event: String) -> [MetricDefinition] { metrics.filter { $0.event == event } }
 
     /// The rules to check after an event: those reading a metric it updates.
-    public func rules(affectedBy event: String) -> [RuleDefinition] {
+    func rules(affectedBy event: String) -> [RuleDefinition] {
         let updated = Set(metrics(updatedBy: event).map(\.name))
         return rules.filter { rule in rule.conditions.contains { updated.contains($0.metric) || $0.per.map(updated.contains) == true } }
     }
@@ -85,27 +85,27 @@ public struct RuleSet: Sendable, Equatable {
 }
 
 /// A rules file that does not hold together; the message says where.
-public struct RuleSetError: Error, CustomStringConvertible, Equatable {
-    public let description: String
+struct RuleSetError: Error, CustomStringConvertible, Equatable {
+    let description: String
     init(_ description: String) { self.description = description }
 }
 
 /// An event `POST /event` accepts: `user_id` always, plus its fields.
-public struct EventDefinition: Sendable, Equatable {
-    public struct Field: Sendable, Equatable {
-        public enum FieldType: String, Sendable { case text, amount }
-        public var name: String
-        public var type: FieldType
-        public init(_ name: String, _ type: FieldType) {
+struct EventDefinition: Sendable, Equatable {
+    struct Field: Sendable, Equatable {
+        enum FieldType: String, Sendable { case text, amount }
+        var name: String
+        var type: FieldType
+        init(_ name: String, _ type: FieldType) {
             self.name = name
             self.type = type
         }
     }
 
-    public var name: String
-    public var fields: [Field]
+    var name: String
+    var fields: [Field]
 
-    public init(_ name: String, fields: [Field] = []) {
+    init(_ name: String, fields: [Field] = []) {
         self.name = name
         self.fields = fields
     }
@@ -113,18 +113,18 @@ public struct EventDefinition: Sendable, Equatable {
 
 /// A per-user aggregate of one event: how many, the sum of an amount, or how many distinct
 /// values of a field.
-public struct MetricDefinition: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
+struct MetricDefinition: Sendable, Equatable {
+    enum Kind: Sendable, Equatable {
         case count
         case sum(field: String)
         case distinct(field: String)
     }
 
-    public var name: String
-    public var event: String
-    public var kind: Kind
+    var name: String
+    var event: String
+    var kind: Kind
 
-    public init(_ name: String, event: String, kind: Kind) {
+    init(_ name: String, event: String, kind: Kind) {
         self.name = name
         self.event = event
         self.kind = kind
@@ -133,13 +133,13 @@ public struct MetricDefinition: Sendable, Equatable {
 
 /// When every condition holds for a user, the rule takes `clears` (an access such as
 /// `can_purchase`) away. Restrictions stay once applied: later events never give access back.
-public struct RuleDefinition: Sendable, Equatable {
-    public var name: String
-    public var description: String
-    public var conditions: [RuleCondition]
-    public var clears: String
+struct RuleDefinition: Sendable, Equatable {
+    var name: String
+    var description: String
+    var conditions: [RuleCondition]
+    var clears: String
 
-    public init(_ name: String, description: String, conditions: [RuleCondition], clears: String) {
+    init(_ name: String, description: String, conditions: [RuleCondition], clears: String) {
         self.name = name
         self.description = description
         self.conditions = conditions
@@ -148,15 +148,15 @@ public struct RuleDefinition: Sendable, Equatable {
 }
 
 /// `metric op value`, or `metric / per op value` (false while `per` is 0).
-public struct RuleCondition: Sendable, Equatable {
-    public enum Operator: String, Sendable, CaseIterable { case gt = ">", gte = ">=", lt = "<", lte = "<=" }
+struct RuleCondition: Sendable, Equatable {
+    enum Operator: String, Sendable, CaseIterable { case gt = ">", gte = ">=", lt = "<", lte = "<=" }
 
-    public var metric: String
-    public var per: String?
-    public var op: Operator
-    public var value: Double
+    var metric: String
+    var per: String?
+    var op: Operator
+    var value: Double
 
-    public init(_ metric: String, per: String? = nil, _ op: Operator, _ value: Double) {
+    init(_ metric: String, per: String? = nil, _ op: Operator, _ value: Double) {
         self.metric = metric
         self.per = per
         self.op = op

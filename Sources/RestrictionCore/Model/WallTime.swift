@@ -13,7 +13,7 @@ public struct WallTime: Sendable {
         self.origin = Int64((origin.timeIntervalSince1970 * 1000).rounded())
     }
 
-    public var milliseconds: Int64 {
+    var milliseconds: Int64 {
         let elapsed = reading.now.components
         return origin + elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
     }

@@ -9,7 +9,7 @@ import Shared
 /// predecessor is still in another consumer's hands (`seq` > applied + 1) is left pending
 /// and retried. So any number of consumers may share the group.
 public struct EventApplier: Sendable {
-    public enum Outcome: Sendable, Equatable {
+    enum Outcome: Sendable, Equatable {
         /// Applied; what the rules did: `restricted:<rule>`, `held:<rule>`, `tripped:<rule>`.
         case applied([String])
         case duplicate
@@ -28,10 +28,10 @@ public struct EventApplier: Sendable {
         let ruleKeys: [String]
     }
 
-    public let keys: RestrictionKeys
-    public let group: String
-    public let rules: RuleSet
-    public let tripwire: TripwireConfiguration
+    let keys: RestrictionKeys
+    let group: String
+    let rules: RuleSet
+    let tripwire: TripwireConfiguration
     let redis: RedisClient
     let plans: [String: Plan]
     let deadLetterMaxLength: Int
@@ -70,7 +70,7 @@ public struct EventApplier: Sendable {
 
     /// Applies `entries` in order in one pipeline; a Redis error for one entry is that
     /// entry's result (it stays pending and is delivered again).
-    public func apply(_ entries: [RedisStreamEntry], now: Int64) async throws -> [Result<Outcome, RedisError>] {
+    func apply(_ entries: [RedisStreamEntry], now: Int64) async throws -> [Result<Outcome, RedisError>] {
         var commands: [RedisCommand] = []
         var results: [Result<Outcome, RedisError>?] = []
         for entry in entries {
@@ -140,7 +140,7 @@ public struct EventApplier: Sendable {
 
     /// Moves an entry to the dead-letter stream with why, acknowledges it, and lets the
     /// user's later events go on without it.
-    public func deadLetter(_ entry: RedisStreamEntry, reason: String, deliveries: Int) async throws {
+    func deadLetter(_ entry: RedisStreamEntry, reason: String, deliveries: Int) async throws {
         let user = entry.string("user_id") ?? ""
         var arguments: [any RedisArgument] = [group, entry.id, entry.string("seq") ?? "", reason, deliveries, deadLetterMaxLength]
         for (field, value) in entry.fields.sorted(by: { $0.key < $1.key }) { arguments += [field, value] }
@@ -150,7 +150,7 @@ public struct EventApplier: Sendable {
     /// Re-arms every tripped rule whose window has fallen back under the threshold; returns
     /// their names. The consumer calls this every second.
     @discardableResult
-    public func rearm(now: Int64) async throws -> [String] {
+    func rearm(now: Int64) async throws -> [String] {
         var rearmed: [String] = []
         for rule in rules.rules {
             let reply = try await redis.run(
@@ -165,7 +165,7 @@ public struct EventApplier: Sendable {
     /// An operator's reset: the rule's window is emptied and it applies restrictions again.
     /// Returns whether it was tripped.
     @discardableResult
-    public func reset(rule: String, now: Int64) async throws -> Bool {
+    func reset(rule: String, now: Int64) async throws -> Bool {
         try await redis.run(Self.resetScript, keys: [keys.rule(rule), keys.window(rule)], arguments: [rule, Int(now)]).int == 1
     }
 

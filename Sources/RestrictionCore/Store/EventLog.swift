@@ -10,9 +10,9 @@ public struct EventLog: Sendable {
     public struct Configuration: Sendable {
         /// `MAXLEN ~` of the stream. Redis trims regardless of consumer groups, so this must
         /// stay above the largest backlog the consumers may fall behind by.
-        public var maxLength: Int
+        var maxLength: Int
         /// How long a repeated post with the same key is answered from the first one.
-        public var idempotencyTTL: Duration
+        var idempotencyTTL: Duration
 
         public init(maxLength: Int = 1_000_000, idempotencyTTL: Duration = .seconds(86_400)) {
             self.maxLength = maxLength
@@ -22,8 +22,8 @@ public struct EventLog: Sendable {
 
     /// The stream id, and whether it is the answer to an earlier post with the same key.
     public struct Appended: Sendable, Equatable {
-        public let id: String
-        public let replayed: Bool
+        let id: String
+        let replayed: Bool
     }
 
     let redis: RedisClient
@@ -103,7 +103,7 @@ public struct EventLog: Sendable {
     /// Who sent a request, for scoping its `event_id`: the HMAC fingerprint of the key it
     /// carries (`X-Api-Key` or a bearer token; ingest does not require one, so any key names
     /// a producer, and nobody can speak for a producer without its key), else anonymous.
-    public static func producer(of headers: HTTPFields, fingerprinter: KeyFingerprinter) -> String {
+    static func producer(of headers: HTTPFields, fingerprinter: KeyFingerprinter) -> String {
         APIKeyVerifier.presentedKey(in: headers).map(fingerprinter.fingerprint) ?? anonymousProducer
     }
 
@@ -135,7 +135,7 @@ public struct EventLog: Sendable {
 }
 
 /// An idempotency key reused for a different event.
-public struct IdempotencyConflict: Error {}
+struct IdempotencyConflict: Error {}
 
 extension IncomingEvent {
     var fingerprintDigest: String {

@@ -5,10 +5,10 @@ import Shared
 /// the parts after a fixed tag are a single user id or name, so no two kinds of key collide
 /// whatever a user id contains.
 public struct RestrictionKeys: Sendable {
-    public let prefix: String
+    let prefix: String
     /// The event log (a stream) and where entries that could not be applied go.
-    public let stream: String
-    public let deadLetters: String
+    let stream: String
+    let deadLetters: String
 
     public init(prefix: String = "restrictions", stream: String? = nil) {
         self.prefix = prefix
@@ -18,21 +18,21 @@ public struct RestrictionKeys: Sendable {
 
     /// A user's state: `seq` (events received), `applied` (last applied), `m:<metric>`,
     /// `r:<access>` (restrictions), `h:<rule>` (held by a tripped rule), `skip:<seq>`.
-    public func user(_ id: String) -> String { "\(prefix):u:\(id)" }
+    func user(_ id: String) -> String { "\(prefix):u:\(id)" }
     /// The members behind a distinct-count metric.
-    public func distinct(_ metric: String, user: String) -> String { "\(prefix):d:\(metric):\(user)" }
+    func distinct(_ metric: String, user: String) -> String { "\(prefix):d:\(metric):\(user)" }
     /// Every user an event was applied for: the tripwires' "known users".
-    public var users: String { "\(prefix):users" }
+    var users: String { "\(prefix):users" }
     /// Counters: `applied`, `duplicates`, `dead`.
-    public var stats: String { "\(prefix):stats" }
+    var stats: String { "\(prefix):stats" }
     /// A rule's tripwire state: `tripped`, `tripped_at`, `restricted`, `held`, `trips`.
-    public func rule(_ name: String) -> String { "\(prefix):rule:\(name)" }
+    func rule(_ name: String) -> String { "\(prefix):rule:\(name)" }
     /// The users a rule decided to restrict, scored by when: the tripwire's window.
-    public func window(_ rule: String) -> String { "\(prefix):rule:\(rule):window" }
+    func window(_ rule: String) -> String { "\(prefix):rule:\(rule):window" }
     /// An `event_id`'s answer, scoped to who sent it and for which user: one producer can
     /// neither pre-claim nor read back another's ids. The three parts are hashed together
     /// (length-prefixed), so the key is fixed in size and carries no user id or key material.
-    public func idempotency(_ key: String, producer: String, user: String) -> String {
+    func idempotency(_ key: String, producer: String, user: String) -> String {
         var hash = SHA256()
         for part in [producer, user, key] {
             withUnsafeBytes(of: UInt64(part.utf8.count).bigEndian) { hash.update(bufferPointer: $0) }
@@ -41,5 +41,5 @@ public struct RestrictionKeys: Sendable {
         return "\(prefix):idem:" + hex(hash.finalize())
     }
     /// Tripwire alerts go out on `tripwire.<rule>`.
-    public static func alertChannel(_ rule: String) -> String { "tripwire.\(rule)" }
+    static func alertChannel(_ rule: String) -> String { "tripwire.\(rule)" }
 }

@@ -14,29 +14,29 @@ public struct RestrictionReader: Sendable {
     var keys: RestrictionKeys { applier.keys }
 
     /// One `HEXISTS`: a user never seen has every access.
-    public func has(_ access: String, user: String) async throws -> Bool {
+    func has(_ access: String, user: String) async throws -> Bool {
         try await redis.send("HEXISTS", keys.user(user), "r:" + access).int != 1
     }
 
-    public struct Restriction: Sendable, Equatable {
-        public let access: String
-        public let rule: String
+    struct Restriction: Sendable, Equatable {
+        let access: String
+        let rule: String
         /// Milliseconds since 1970.
-        public let at: Int64
+        let at: Int64
         /// The stream id of the event that crossed the threshold.
-        public let event: String
+        let event: String
     }
 
-    public struct UserState: Sendable {
-        public var restrictions: [Restriction] = []
+    struct UserState: Sendable {
+        var restrictions: [Restriction] = []
         /// Rules that matched while tripped: (rule, at, event).
-        public var held: [Restriction] = []
-        public var metrics: [String: Double] = [:]
-        public var received = 0
-        public var applied = 0
+        var held: [Restriction] = []
+        var metrics: [String: Double] = [:]
+        var received = 0
+        var applied = 0
     }
 
-    public func user(_ id: String) async throws -> UserState {
+    func user(_ id: String) async throws -> UserState {
         let reply = try await redis.send("HGETALL", keys.user(id))
         var state = UserState()
         let flat = reply.array ?? []
@@ -64,18 +64,18 @@ public struct RestrictionReader: Sendable {
         return state
     }
 
-    public struct RuleState: Sendable {
-        public let rule: RuleDefinition
-        public let tripped: Bool
-        public let trippedAt: Int64?
-        public let windowUsers: Int
-        public let knownUsers: Int
-        public let restricted: Int
-        public let held: Int
-        public let trips: Int
+    struct RuleState: Sendable {
+        let rule: RuleDefinition
+        let tripped: Bool
+        let trippedAt: Int64?
+        let windowUsers: Int
+        let knownUsers: Int
+        let restricted: Int
+        let held: Int
+        let trips: Int
     }
 
-    public func rules(now: Int64) async throws -> [RuleState] {
+    func rules(now: Int64) async throws -> [RuleState] {
         let windowStart = Int(now) - Int(applier.tripwire.window.seconds * 1000)
         var commands = [RedisCommand("SCARD", keys.users)]
         for rule in applier.rules.rules {
@@ -101,13 +101,13 @@ public struct RestrictionReader: Sendable {
     }
 
     public struct StreamStatus: Sendable, Equatable {
-        public var length = 0
+        var length = 0
         /// Entries not yet delivered to the group (Redis' `lag`), and delivered but not acknowledged.
-        public var lag = 0
-        public var pending = 0
-        public var deadLetters = 0
+        var lag = 0
+        var pending = 0
+        var deadLetters = 0
         public var applied = 0
-        public var duplicates = 0
+        var duplicates = 0
     }
 
     public func stream() async throws -> StreamStatus {

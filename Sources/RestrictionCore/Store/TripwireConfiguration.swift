@@ -3,9 +3,9 @@ import Shared
 /// When a rule stops restricting: the users it restricted (or would have) in the last
 /// `window` exceed `ratio` of the known users and number at least `minimumUsers`.
 public struct TripwireConfiguration: Sendable, Equatable {
-    public var window: Duration
-    public var ratio: Double
-    public var minimumUsers: Int
+    var window: Duration
+    var ratio: Double
+    var minimumUsers: Int
 
     public init(window: Duration = .seconds(300), ratio: Double = 0.05, minimumUsers: Int = 10) {
         self.window = window
@@ -14,7 +14,7 @@ public struct TripwireConfiguration: Sendable, Equatable {
     }
 
     /// Whether `count` users in the window, out of `known`, trip the wire.
-    public func trips(count: Int, known: Int) -> Bool {
+    func trips(count: Int, known: Int) -> Bool {
         Double(count) > ratio * Double(known) && count >= minimumUsers
     }
 }

@@ -39,6 +39,21 @@ public struct OpenAPIDocument: Sendable {
         ["description": .string(description), "content": ["application/json": ["schema": schema]]]
     }
 
+    /// An operation: its summary, responses by status, parameters and request body.
+    public static func operation(
+        _ summary: String, _ responses: [String: JSONValue], parameters: [JSONValue] = [], requestBody: JSONValue? = nil
+    ) -> JSONValue {
+        var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
+        if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+        if let requestBody { operation["requestBody"] = requestBody }
+        return .object(operation)
+    }
+
+    /// A required path parameter.
+    public static func pathParameter(_ name: String, _ schema: JSONValue = ["type": "string"]) -> JSONValue {
+        ["name": .string(name), "in": "path", "required": true, "schema": schema]
+    }
+
     static let healthSummary: JSONValue = [
         "type": "object",
         "required": ["status"],

@@ -110,10 +110,3 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
-
-extension Duration {
-    /// Whole seconds, rounded up, at least 1: the unit of `Retry-After`.
-    public var wholeSecondsRoundedUp: Int {
-        max(1, Int((millisecondsRoundedUp + 999) / 1000))
-    }
-}

@@ -24,6 +24,10 @@ public struct ProblemMiddleware: RouterMiddleware {
         switch error {
         case let problem as ProblemDetails:
             return problem
+        case let invalid as JSONFieldError:
+            return ProblemDetails(invalid)
+        case let malformed as JSONSyntaxError:
+            return ProblemDetails(malformed)
         case let unavailable as DependencyUnavailableError:
             context.logger.warning("dependency unavailable", metadata: [
                 "dependency": "\(unavailable.dependency)", "error": "\(unavailable.reason)",

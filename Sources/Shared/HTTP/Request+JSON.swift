@@ -19,7 +19,11 @@ extension Request {
     /// answer 422 naming their field instead of a bare 400.
     public func decodeJSONValue(context: ServiceRequestContext) async throws -> JSONValue {
         let buffer = try await nonEmptyBody(context: context)
-        return try JSONValue.parse(buffer)
+        do {
+            return try JSONValue.parse(buffer)
+        } catch {
+            throw ProblemDetails(error)
+        }
     }
 
     /// The body up to the limit (413 above it); 400 when empty.

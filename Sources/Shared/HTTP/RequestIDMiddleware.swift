@@ -2,9 +2,16 @@ import HTTPTypes
 import Hummingbird
 
 /// Takes `X-Request-Id` from the client (when it is a sane token) or makes one, puts it in
-/// every log line of the request as `request.id`, and echoes it on the response.
+/// every log line of the request, and echoes it on the response.
+///
+/// The id replaces the one Hummingbird gave the request under its own key,
+/// ``metadataKey``, so a log line holds one request id (the one the client and the response
+/// see), and `context.id` is that id too.
 public struct RequestIDMiddleware: RouterMiddleware {
     public typealias Context = ServiceRequestContext
+
+    /// Hummingbird's metadata key for the request id.
+    public static let metadataKey = "hb.request.id"
 
     public init() {}
 
@@ -12,7 +19,7 @@ public struct RequestIDMiddleware: RouterMiddleware {
         var context = context
         let id = Self.id(for: request.headers)
         context.requestID = id
-        context.logger[metadataKey: "request.id"] = .string(id)
+        context.logger[metadataKey: Self.metadataKey] = .string(id)
         var response = try await next(request, context)
         response.headers[.requestID] = id
         return response

@@ -199,11 +199,6 @@ public final class HealthRegistry: Sendable {
         })
     }
 
-    /// Instances of `service` that are up now, for balancing.
-    public func upInstances(of service: String) -> [String] {
-        snapshot().first { $0.service == service }?.instances.filter { $0.status != .down }.map(\.instance) ?? []
-    }
-
     /// The URLs of the instances of `service` heard from within the staleness limit and not
     /// saying `down`, sorted; empty when none is known or the channel is lost.
     public func upURLs(of service: String) -> [String] {

@@ -19,9 +19,8 @@ public struct HealthRegistryService: Service {
         let registry = self.registry
         let decoder = JSONDecoder()
         await withDiscardingTaskGroup { group in
-            group.addTask { try? await subscriber.run() }
             group.addTask {
-                for await event in subscriber.events {
+                await subscriber.run { event in
                     switch event {
                     case .subscribed:
                         registry.channelRestored()
@@ -34,15 +33,8 @@ public struct HealthRegistryService: Service {
                     }
                 }
             }
-            group.addTask {
-                // Tick at a fraction of the interval so staleness is noticed within ~1/4 of it.
-                try? await cancelWhenGracefulShutdown {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: registry.interval / 4)
-                        registry.tick()
-                    }
-                }
-            }
+            // Tick at a fraction of the interval so staleness is noticed within ~1/4 of it.
+            group.addTask { await repeatUntilShutdown(every: registry.interval / 4) { registry.tick() } }
         }
     }
 }

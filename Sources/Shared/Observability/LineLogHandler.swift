@@ -3,11 +3,11 @@ import Logging
 
 /// Writes one line per event to standard error, in the service's `LOG_FORMAT`:
 /// - `json`: one object with `ts`, `level`, `label`, `msg` and the metadata as flat
-///   namespaced keys (`request.id`, `redis.command`);
+///   namespaced keys (`hb.request.id`, `redis.command`);
 /// - `text`: `ts level label: message key=value …`, keys sorted.
 ///
 /// Metadata is formatted only when a line is written. swift-log's `StreamLogHandler` formats
-/// it every time a key is set; handlers set `request.id` and the HTTP client its own key on
+/// it every time a key is set; the request id middleware sets `hb.request.id` and the HTTP client its own key on
 /// every request, for loggers that mostly never write.
 public struct LineLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info

@@ -1,4 +1,6 @@
-/// Exponential backoff with full jitter, used for reconnects and retries.
+import Foundation
+
+/// Exponential backoff with half ("equal") jitter, used for reconnects and retries.
 public struct Backoff: Sendable, Equatable {
     public var initial: Duration
     public var maximum: Duration
@@ -27,21 +29,5 @@ public struct Backoff: Sendable, Equatable {
     public func delay(attempt: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return delay(attempt: attempt, using: &generator)
-    }
-}
-
-import Foundation
-
-extension Duration {
-    /// The duration as fractional seconds.
-    public var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
-
-    /// Whole milliseconds, rounded up, for headers and wire formats.
-    public var millisecondsRoundedUp: Int64 {
-        let (s, attoseconds) = components
-        return s * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
     }
 }

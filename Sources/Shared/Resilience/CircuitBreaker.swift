@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 
 /// A circuit breaker guarding calls from one caller to one dependency.
@@ -314,5 +315,3 @@ public final class CircuitBreaker: Sendable {
         CircuitOpenError(dependency: dependency, retryAfter: max(retryAfter, .milliseconds(1)))
     }
 }
-
-import Foundation

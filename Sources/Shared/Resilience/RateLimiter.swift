@@ -50,10 +50,3 @@ public final class RateLimiter: Sendable {
         )
     }
 }
-
-extension Duration {
-    var microseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-    }
-}

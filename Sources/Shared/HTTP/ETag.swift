@@ -1,3 +1,5 @@
+import Foundation
+
 /// `If-Match` / `If-None-Match` lists against one strong tag.
 public enum ETag {
     /// True when `header` is `*` or lists `tag` (weak `W/` prefixes compare equal, as
@@ -11,5 +13,3 @@ public enum ETag {
         }
     }
 }
-
-import Foundation

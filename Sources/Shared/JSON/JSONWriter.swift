@@ -29,12 +29,10 @@ public struct JSONWriter {
 
     public mutating func number(_ value: Double) {
         separate()
-        if !value.isFinite {
-            buffer.writeStaticString("null")
-        } else if value.rounded() == value, abs(value) < 1e15 {
-            buffer.writeString(String(Int64(value)))
+        if value.isFinite {
+            buffer.writeString(value.integralOrShortestText)
         } else {
-            buffer.writeString(String(value))
+            buffer.writeStaticString("null")
         }
     }
 
@@ -43,6 +41,9 @@ public struct JSONWriter {
         case .null: null()
         case .bool(let bool): self.bool(bool)
         case .number(let number): self.number(number)
+        case .integer(let integer):
+            separate()
+            buffer.writeString(String(integer))
         case .string(let string): self.string(string)
         case .array(let items):
             beginArray()

@@ -11,12 +11,6 @@ struct JSONParser {
     /// Deeper documents are refused (Foundation's limit too).
     static let maximumDepth = 512
 
-    struct Failure: Error, CustomStringConvertible {
-        let reason: String
-        let offset: Int
-        var description: String { "\(reason) at byte \(offset)" }
-    }
-
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
     private var depth = 0
@@ -25,7 +19,7 @@ struct JSONParser {
         self.bytes = bytes
     }
 
-    static func parse(_ raw: UnsafeRawBufferPointer) throws(Failure) -> JSONValue {
+    static func parse(_ raw: UnsafeRawBufferPointer) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(raw.assumingMemoryBound(to: UInt8.self))
         parser.skipWhitespace()
         let value = try parser.value()
@@ -36,7 +30,7 @@ struct JSONParser {
 
     // MARK: Values
 
-    private mutating func value() throws(Failure) -> JSONValue {
+    private mutating func value() throws(JSONSyntaxError) -> JSONValue {
         guard index < bytes.count else { throw failure("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try object()
@@ -51,12 +45,12 @@ struct JSONParser {
             index += 1
             try literal("Infinity")
             return .number(-.infinity)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try number())
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try number()
         default: throw failure("unexpected character")
         }
     }
 
-    private mutating func object() throws(Failure) -> JSONValue {
+    private mutating func object() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
@@ -77,7 +71,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func array() throws(Failure) -> JSONValue {
+    private mutating func array() throws(JSONSyntaxError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         index += 1
@@ -93,12 +87,12 @@ struct JSONParser {
         }
     }
 
-    private mutating func enter() throws(Failure) {
+    private mutating func enter() throws(JSONSyntaxError) {
         depth += 1
         if depth > Self.maximumDepth { throw failure("nested deeper than \(Self.maximumDepth)") }
     }
 
-    private mutating func literal(_ word: StaticString) throws(Failure) {
+    private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let count = word.utf8CodeUnitCount
         guard bytes.count - index >= count,
               UnsafeBufferPointer(rebasing: bytes[index..<index + count]).elementsEqual(
@@ -109,7 +103,7 @@ struct JSONParser {
 
     // MARK: Numbers
 
-    private mutating func number() throws(Failure) -> Double {
+    private mutating func number() throws(JSONSyntaxError) -> JSONValue {
         let start = index
         var negative = false
         if bytes[index] == UInt8(ascii: "-") {
@@ -141,14 +135,54 @@ struct JSONParser {
         if plainInteger, integerDigits <= 15 {
             var value = 0
             for position in integerStart..<index { value = value &* 10 &+ Int(bytes[position] &- UInt8(ascii: "0")) }
-            return negative ? -Double(value) : Double(value)
+            return .number(negative ? -Double(value) : Double(value))
         }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         guard let value = Double(text) else { throw failure("invalid number") }
-        return value
+        // An integer beyond 2^53, however it is spelled (`9007199254740993`, `1.2e18`), is
+        // kept exact where 64 bits hold it (``JSONValue/exactly(_:)``).
+        if value.magnitude >= 9_007_199_254_740_992, value.magnitude <= 9_223_372_036_854_775_808, value.rounded() == value,
+            let integer = Self.exactInteger(text)
+        {
+            return .exactly(integer)
+        }
+        return .number(value)
     }
 
-    private mutating func digits() throws(Failure) {
+    /// The exact value of a number literal that is an integer 64 bits hold, else nil.
+    static func exactInteger(_ literal: String) -> Int64? {
+        var text = Substring(literal)
+        let negative = text.first == "-"
+        if negative { text = text.dropFirst() }
+        var exponent = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            guard let value = Int(text[text.index(after: e)...]) else { return nil }
+            exponent = value
+            text = text[..<e]
+        }
+        var digits = text.filter { $0 != "." }[...]
+        if let dot = text.firstIndex(of: ".") { exponent -= text.distance(from: dot, to: text.endIndex) - 1 }
+        while exponent < 0, digits.last == "0" {
+            digits = digits.dropLast()
+            exponent += 1
+        }
+        guard exponent >= 0, exponent <= 19 else { return nil }
+        var value: Int64 = 0
+        for digit in digits.utf8 {
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times.addingReportingOverflow(Int64(digit &- UInt8(ascii: "0")))
+            guard !overflow, !carry else { return nil }
+            value = sum
+        }
+        for _ in 0..<exponent {
+            let (times, overflow) = value.multipliedReportingOverflow(by: 10)
+            guard !overflow else { return nil }
+            value = times
+        }
+        return negative ? -value : value
+    }
+
+    private mutating func digits() throws(JSONSyntaxError) {
         let start = index
         while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         if index == start { throw failure("invalid number") }
@@ -158,7 +192,7 @@ struct JSONParser {
 
     // MARK: Strings
 
-    private mutating func string() throws(Failure) -> String {
+    private mutating func string() throws(JSONSyntaxError) -> String {
         index += 1
         let start = index
         // Most strings have no escapes: find the closing quote and validate in one go.
@@ -177,7 +211,7 @@ struct JSONParser {
         throw failure("unterminated string")
     }
 
-    private mutating func escapedString(from start: Int) throws(Failure) -> String {
+    private mutating func escapedString(from start: Int) throws(JSONSyntaxError) -> String {
         var utf8 = Array(UnsafeBufferPointer(rebasing: bytes[start..<index]))
         while index < bytes.count {
             let byte = bytes[index]
@@ -213,7 +247,7 @@ struct JSONParser {
 
     /// After `\u`: four hex digits, and for a high surrogate the `\uDC00`–`\uDFFF` that must
     /// follow it.
-    private mutating func unicodeEscape(into utf8: inout [UInt8]) throws(Failure) {
+    private mutating func unicodeEscape(into utf8: inout [UInt8]) throws(JSONSyntaxError) {
         var scalar = try hex4()
         if (0xD800...0xDBFF).contains(scalar) {
             guard bytes.count - index >= 6, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
@@ -230,7 +264,7 @@ struct JSONParser {
         utf8.append(contentsOf: UTF8.encode(unicode)!)
     }
 
-    private mutating func hex4() throws(Failure) -> UInt32 {
+    private mutating func hex4() throws(JSONSyntaxError) -> UInt32 {
         guard bytes.count - index >= 4 else { throw failure("invalid \\u escape") }
         var value: UInt32 = 0
         for _ in 0..<4 {
@@ -259,7 +293,7 @@ struct JSONParser {
         }
     }
 
-    private mutating func consume(_ byte: UInt8) throws(Failure) -> Bool {
+    private mutating func consume(_ byte: UInt8) throws(JSONSyntaxError) -> Bool {
         guard index < bytes.count else { throw failure("unexpected end of input") }
         if bytes[index] == byte {
             index += 1
@@ -268,7 +302,7 @@ struct JSONParser {
         return false
     }
 
-    private func failure(_ reason: String) -> Failure {
-        Failure(reason: reason, offset: index)
+    private func failure(_ reason: String) -> JSONSyntaxError {
+        JSONSyntaxError(reason: reason, offset: index)
     }
 }
