@@ -8,6 +8,11 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 
 ensure_packages chromium fonts-dejavu-core # the dashboard's browser test
+
+# The tree stays formatted (the toolchain's swift-format, settings in .swift-format): a
+# warning fails the run, and `swift format format --in-place --recursive --parallel Sources
+# Tests bench Package.swift` fixes most.
+swift format lint --strict --recursive --parallel Sources Tests bench Package.swift
 TEST_PYTHON=$(ensure_python_tools)
 export TEST_PYTHON
 

@@ -12,7 +12,11 @@ public func buildApplication(configuration flags: FlagServiceConfiguration) thro
     let store = FlagStore(logger: runtime.logger)
     let repository = FlagRepository(postgres: postgres)
     let sync = FlagSyncService(
-        store: store, repository: repository, redis: flags.service.redis, configuration: flags.sync, logger: runtime.logger
+        store: store,
+        repository: repository,
+        redis: flags.service.redis,
+        configuration: flags.sync,
+        logger: runtime.logger
     )
     runtime.health.add(sync.healthCheck)
 

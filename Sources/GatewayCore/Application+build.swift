@@ -30,11 +30,18 @@ public func buildApplication(configuration gateway: GatewayConfiguration) throws
     let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Gateway"))
     GatewayAPI(table: gateway.routes, proxy: proxy).register(on: router)
     DashboardAPI(board: board, viewers: gateway.dashboardViewers.limit()).register(on: router)
-    runtime.logger.info("routes", metadata: [
-        "gateway.routes": "\(gateway.routes.routes.map { "\($0.prefix) → \($0.service) \($0.urls)" })",
-    ])
+    runtime.logger.info(
+        "routes",
+        metadata: [
+            "gateway.routes": "\(gateway.routes.routes.map { "\($0.prefix) → \($0.service) \($0.urls)" })"
+        ]
+    )
     let relay = WebSocketRelay(table: gateway.routes, proxy: proxy, maxFrameSize: config.maxBodyBytes, relays: gateway.webSockets.limit())
-    return runtime.makeApplication(router: router, server: relay.server, services: [
-        upstreams, streamUpstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
-    ])
+    return runtime.makeApplication(
+        router: router,
+        server: relay.server,
+        services: [
+            upstreams, streamUpstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
+        ]
+    )
 }

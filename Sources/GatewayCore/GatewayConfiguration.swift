@@ -49,7 +49,8 @@ public struct GatewayConfiguration: Sendable {
         requests = Share(total: upstreamConnections * 8, perClient: env.int("GATEWAY_INFLIGHT_PER_CLIENT", default: 32))
         streams = Share(total: env.int("GATEWAY_STREAMS", default: 64), perClient: env.int("GATEWAY_STREAMS_PER_CLIENT", default: 4))
         webSockets = Share(
-            total: env.int("GATEWAY_WEBSOCKETS", default: 1024), perClient: env.int("GATEWAY_WEBSOCKETS_PER_CLIENT", default: 16)
+            total: env.int("GATEWAY_WEBSOCKETS", default: 1024),
+            perClient: env.int("GATEWAY_WEBSOCKETS_PER_CLIENT", default: 16)
         )
         dashboardViewers = Share(
             total: env.int("GATEWAY_DASHBOARD_VIEWERS", default: 256),

@@ -12,8 +12,11 @@ public func buildApplication(configuration restrictions: RestrictionConfiguratio
     let runtime = ServiceRuntime(configuration: config)
     let time = WallTime(ContinuousClock())
     let applier = EventApplier(
-        redis: runtime.redis, keys: restrictions.keys, group: restrictions.consumer.group,
-        rules: restrictions.rules, tripwire: restrictions.tripwire
+        redis: runtime.redis,
+        keys: restrictions.keys,
+        group: restrictions.consumer.group,
+        rules: restrictions.rules,
+        tripwire: restrictions.tripwire
     )
     let batcher = RedisBatcher(redis: runtime.redis, configuration: restrictions.ingestBatching)
     let api = RestrictionAPI(
@@ -33,19 +36,30 @@ public func buildApplication(configuration restrictions: RestrictionConfiguratio
         api.registerQueries(on: router)
         api.registerAdmin(on: router.group().add(middleware: APIKeyMiddleware(keys: config.adminAPIKeys, verifier: runtime.keys)))
         if restrictions.insightsKeyed {
-            api.registerInsights(on: router.group().add(middleware: APIKeyMiddleware(keys: config.adminAPIKeys, verifier: runtime.keys, protectReads: true)))
+            api.registerInsights(
+                on: router.group().add(middleware: APIKeyMiddleware(keys: config.adminAPIKeys, verifier: runtime.keys, protectReads: true))
+            )
         } else {
             api.registerInsights(on: router)
         }
     }
     if restrictions.role != .api {
-        services.append(EventConsumer(
-            redis: runtime.redis, applier: applier, configuration: restrictions.consumer, time: time,
-            metrics: RestrictionMetrics(runtime.metrics), logger: runtime.logger
-        ))
+        services.append(
+            EventConsumer(
+                redis: runtime.redis,
+                applier: applier,
+                configuration: restrictions.consumer,
+                time: time,
+                metrics: RestrictionMetrics(runtime.metrics),
+                logger: runtime.logger
+            )
+        )
     }
-    runtime.logger.info("restrictions", metadata: [
-        "restrictions.role": "\(restrictions.role.rawValue)", "restrictions.rules": "\(restrictions.rules.rules.map(\.name))",
-    ])
+    runtime.logger.info(
+        "restrictions",
+        metadata: [
+            "restrictions.role": "\(restrictions.role.rawValue)", "restrictions.rules": "\(restrictions.rules.rules.map(\.name))",
+        ]
+    )
     return runtime.makeApplication(router: router, services: services)
 }

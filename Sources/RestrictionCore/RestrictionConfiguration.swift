@@ -39,7 +39,10 @@ public struct RestrictionConfiguration: Sendable {
 
     public init(environment env: EnvironmentReader = EnvironmentReader()) throws {
         let service = try ServiceConfiguration.load(
-            service: "restriction", portVariable: "RESTRICTION_PORT", defaultPort: 8082, environment: env
+            service: "restriction",
+            portVariable: "RESTRICTION_PORT",
+            defaultPort: 8082,
+            environment: env
         )
         self.service = service
         guard let role = Role(rawValue: env.string("RESTRICTIONS_ROLE", default: "all").lowercased()) else {

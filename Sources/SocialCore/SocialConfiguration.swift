@@ -20,11 +20,12 @@ public struct SocialConfiguration: Sendable {
     var profileClient: ProfileClient.Configuration
 
     public init(_ service: Service, environment: EnvironmentReader = EnvironmentReader()) throws {
-        let (portVariable, port) = switch service {
-        case .profile: ("PROFILE_PORT", 8085)
-        case .post: ("POST_PORT", 8086)
-        case .feed: ("FEED_PORT", 8087)
-        }
+        let (portVariable, port) =
+            switch service {
+            case .profile: ("PROFILE_PORT", 8085)
+            case .post: ("POST_PORT", 8086)
+            case .feed: ("FEED_PORT", 8087)
+            }
         self.service = try .load(service: service.rawValue, portVariable: portVariable, defaultPort: port, environment: environment)
         self.profileClient = ProfileClient.Configuration(environment: environment)
     }

@@ -12,11 +12,15 @@ struct SocialRuntime: Sendable {
         var runtime = ServiceRuntime(configuration: configuration.service, redisRequired: false)
         self.postgres = runtime.addPostgres(migrating: SocialSchema.migrator)
         let breaker = runtime.breakers.breaker(
-            for: "profile", configuration: ProfileClient.breakerConfiguration(timeout: configuration.profileClient.timeout)
+            for: "profile",
+            configuration: ProfileClient.breakerConfiguration(timeout: configuration.profileClient.timeout)
         )
         let profiles = ProfileClient(
-            configuration: configuration.profileClient, http: runtime.httpClient, breaker: breaker,
-            cache: ProfileCache(redis: runtime.redis, logger: runtime.logger), logger: runtime.logger
+            configuration: configuration.profileClient,
+            http: runtime.httpClient,
+            breaker: breaker,
+            cache: ProfileCache(redis: runtime.redis, logger: runtime.logger),
+            logger: runtime.logger
         )
         runtime.health.add(profiles.healthCheck)
         self.runtime = runtime

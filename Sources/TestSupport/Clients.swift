@@ -7,7 +7,10 @@ public func withRedis<T: Sendable>(
     commandTimeout: Duration = .seconds(2),
     _ body: (RedisClient) async throws -> T
 ) async throws -> T {
-    let client = RedisClient(configuration: TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout), logger: TestEnvironment.logger)
+    let client = RedisClient(
+        configuration: TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout),
+        logger: TestEnvironment.logger
+    )
     return try await using(client, shutdown: { await $0.shutdown() }, body)
 }
 
@@ -18,7 +21,10 @@ public func withPostgres<T: Sendable>(
     queryTimeout: Duration = .seconds(5),
     _ body: (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = PostgresClient(configuration: TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout), logger: TestEnvironment.logger)
+    let client = PostgresClient(
+        configuration: TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout),
+        logger: TestEnvironment.logger
+    )
     return try await using(client, shutdown: { await $0.shutdown() }, body)
 }
 

@@ -66,9 +66,11 @@ public final class FlagCluster: @unchecked Sendable {
 
     public func updateFlag(_ name: String, _ json: String, instance: Int = 0, headers: [String: String] = [:]) async throws -> HTTP.Result {
         try await HTTP.send(
-            instances[instance].baseURL + "/flags/" + name, method: .PUT,
+            instances[instance].baseURL + "/flags/" + name,
+            method: .PUT,
             headers: admin.merging(headers) { $1 }.merging(["content-type": "application/json"]) { $1 },
-            body: Array(json.utf8), timeout: .seconds(5)
+            body: Array(json.utf8),
+            timeout: .seconds(5)
         )
     }
 

@@ -32,24 +32,40 @@ public final class GatewayCluster: @unchecked Sendable {
         social = try await SocialCluster()
         let common = Self.common(social)
         let flagsDatabase = try await TestEnvironment.freshDatabase("flags")
-        async let flags = ServiceProcess.start("FlagService", portVariable: "FLAG_PORT", environment: common.merging([
-            "DATABASE_URL": flagsDatabase, "PG_QUERY_TIMEOUT_MS": "2000",
-        ]) { $1 })
+        async let flags = ServiceProcess.start(
+            "FlagService",
+            portVariable: "FLAG_PORT",
+            environment: common.merging([
+                "DATABASE_URL": flagsDatabase, "PG_QUERY_TIMEOUT_MS": "2000",
+            ]) { $1 }
+        )
         async let restrictions = ServiceProcess.start("RestrictionConsumer", portVariable: "RESTRICTION_PORT", environment: common)
         self.flags = try await flags
         self.restrictions = try await restrictions
-        gateway = try await Self.startGateway(common: common, upstreams: Self.upstreams(social, flags: self.flags, restrictions: self.restrictions), extra: gatewayEnvironment)
+        gateway = try await Self.startGateway(
+            common: common,
+            upstreams: Self.upstreams(social, flags: self.flags, restrictions: self.restrictions),
+            extra: gatewayEnvironment
+        )
     }
 
     private static func startGateway(common: [String: String], upstreams: [String: String], extra: [String: String]) async throws -> ServiceProcess {
-        try await ServiceProcess.start("Gateway", portVariable: "GATEWAY_PORT", environment: common.merging(upstreams) { $1 }.merging([
-            "GATEWAY_TIMEOUT_MS": "3000", "GATEWAY_RATE_LIMIT": "off",
-        ]) { $1 }.merging(extra) { $1 })
+        try await ServiceProcess.start(
+            "Gateway",
+            portVariable: "GATEWAY_PORT",
+            environment: common.merging(upstreams) { $1 }.merging([
+                "GATEWAY_TIMEOUT_MS": "3000", "GATEWAY_RATE_LIMIT": "off",
+            ]) { $1 }.merging(extra) { $1 }
+        )
     }
 
     /// Another gateway in front of the same services, with its own settings.
     public func startGateway(environment: [String: String]) async throws -> ServiceProcess {
-        let gateway = try await Self.startGateway(common: Self.common(social), upstreams: Self.upstreams(social, flags: flags, restrictions: restrictions), extra: environment)
+        let gateway = try await Self.startGateway(
+            common: Self.common(social),
+            upstreams: Self.upstreams(social, flags: flags, restrictions: restrictions),
+            extra: environment
+        )
         extraGateways.append(gateway)
         return gateway
     }

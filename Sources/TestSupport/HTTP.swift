@@ -21,7 +21,13 @@ public enum HTTP {
     }
 
     public static func post(_ url: String, json: String, headers: [String: String] = [:], timeout: Duration = .seconds(5)) async throws -> Result {
-        try await send(url, method: .POST, headers: headers.merging(["content-type": "application/json"]) { $1 }, body: Array(json.utf8), timeout: timeout)
+        try await send(
+            url,
+            method: .POST,
+            headers: headers.merging(["content-type": "application/json"]) { $1 },
+            body: Array(json.utf8),
+            timeout: timeout
+        )
     }
 
     public static func post(_ url: String, bytes: [UInt8], headers: [String: String] = [:], timeout: Duration = .seconds(5)) async throws -> Result {

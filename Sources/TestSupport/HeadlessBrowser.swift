@@ -22,16 +22,25 @@ public final class HeadlessBrowser: @unchecked Sendable {
     public static func start(width: Int = 1280, height: Int = 1100) async throws -> HeadlessBrowser {
         let candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
         guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw Shell.Failure(command: ["chromium"], status: -1, output: "no Chromium in \(candidates) (scripts/test.sh installs Debian's chromium)")
+            throw Shell.Failure(
+                command: ["chromium"],
+                status: -1,
+                output: "no Chromium in \(candidates) (scripts/test.sh installs Debian's chromium)"
+            )
         }
         let profile = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("chromium")
         try FileManager.default.createDirectory(atPath: profile, withIntermediateDirectories: true)
         let logPath = profile + ".log"
-        let pid = try spawn([
-            binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-            "--no-default-browser-check", "--disable-extensions", "--remote-debugging-address=127.0.0.1",
-            "--remote-debugging-port=0", "--remote-allow-origins=*", "--user-data-dir=\(profile)", "--window-size=\(width),\(height)", "about:blank",
-        ], outputPath: logPath, searchPath: false)
+        let pid = try spawn(
+            [
+                binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                "--no-default-browser-check", "--disable-extensions", "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0", "--remote-allow-origins=*", "--user-data-dir=\(profile)", "--window-size=\(width),\(height)",
+                "about:blank",
+            ],
+            outputPath: logPath,
+            searchPath: false
+        )
         var port: Int?
         _ = await eventually(timeout: .seconds(30)) {
             // Chromium writes the port it bound, then the browser target's path.
@@ -68,7 +77,9 @@ public final class HeadlessBrowser: @unchecked Sendable {
         }
         guard let socketURL else { throw Shell.Failure(command: ["chromium"], status: -1, output: "no page target") }
         try await WebSocketClient.connect(
-            url: socketURL, configuration: .init(maxFrameSize: 64 << 20), logger: Logger(label: "test.browser")
+            url: socketURL,
+            configuration: .init(maxFrameSize: 64 << 20),
+            logger: Logger(label: "test.browser")
         ) { inbound, outbound, _ in
             try await body(BrowserPage(inbound: inbound.messages(maxSize: 64 << 20).makeAsyncIterator(), outbound: outbound))
         }
@@ -106,7 +117,7 @@ public final class BrowserPage: @unchecked Sendable {
         try await outbound.write(.text(String(decoding: try JSONEncoder().encode(command), as: UTF8.self)))
         while let message = try await inbound.next() {
             guard case .text(let text) = message, let reply = try? JSONValue.parse(Data(text.utf8)),
-                  reply["id"] == .number(Double(id))
+                reply["id"] == .number(Double(id))
             else { continue }
             if let error = reply["error"] { throw ProtocolError(description: "\(method): \(error)") }
             return reply["result"] ?? .null

@@ -24,7 +24,8 @@ public final class RestrictionCluster: @unchecked Sendable {
             "TRIPWIRE_MIN_USERS": "1000000",
         ].merging(extra) { $1 }
         api = try await ServiceProcess.start(
-            "RestrictionConsumer", portVariable: "RESTRICTION_PORT",
+            "RestrictionConsumer",
+            portVariable: "RESTRICTION_PORT",
             environment: environment.merging(["RESTRICTIONS_ROLE": role, "RESTRICTIONS_CONSUMER": "api-consumer"]) { $1 }
         )
     }
@@ -33,7 +34,8 @@ public final class RestrictionCluster: @unchecked Sendable {
     @discardableResult
     public func startConsumer(_ name: String, environment extra: [String: String] = [:]) async throws -> ServiceProcess {
         let process = try await ServiceProcess.start(
-            "RestrictionConsumer", portVariable: "RESTRICTION_PORT",
+            "RestrictionConsumer",
+            portVariable: "RESTRICTION_PORT",
             environment: environment.merging(["RESTRICTIONS_ROLE": "consumer", "RESTRICTIONS_CONSUMER": name]) { $1 }.merging(extra) { $1 }
         )
         consumers[name] = process

@@ -43,7 +43,10 @@ public final class ServiceProcess: @unchecked Sendable {
     /// port between the probe and the service's bind; a given port (a restart, a port other
     /// services were already told) is tried again as it is.
     public static func start(
-        _ executable: String, portVariable: String, port: Int? = nil, environment: [String: String]
+        _ executable: String,
+        portVariable: String,
+        port: Int? = nil,
+        environment: [String: String]
     ) async throws -> ServiceProcess {
         try await onFreePort(keeping: port) { port in
             let process = try ServiceProcess(executable: executable, portVariable: portVariable, port: port, environment: environment)

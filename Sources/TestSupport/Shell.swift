@@ -110,4 +110,3 @@ public func eventually(
     }
     return (try? await condition()) == true
 }
-

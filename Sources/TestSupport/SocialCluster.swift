@@ -37,7 +37,8 @@ public final class SocialCluster: @unchecked Sendable {
         self.databaseURL = databaseURL
         // Profile first: Post and Feed are told its port.
         let profile = try await ServiceProcess.start(
-            "ProfileService", portVariable: "PROFILE_PORT",
+            "ProfileService",
+            portVariable: "PROFILE_PORT",
             environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: nil)
         )
         self.profile = profile
@@ -52,7 +53,9 @@ public final class SocialCluster: @unchecked Sendable {
     public func restartProfile() async throws {
         _ = await profile.waitForExit(timeout: .seconds(5))
         profile = try await ServiceProcess.start(
-            "ProfileService", portVariable: "PROFILE_PORT", port: profilePort,
+            "ProfileService",
+            portVariable: "PROFILE_PORT",
+            port: profilePort,
             environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profilePort)
         )
     }

@@ -14,11 +14,11 @@ func spawn(_ arguments: [String], environment: [String]? = nil, outputPath: Stri
     let argv = arguments.map { strdup($0) } + [nil]
     let envp = environment.map { strdup($0) } + [nil]
     defer {
-        argv.forEach { free($0) }
-        envp.forEach { free($0) }
+        for pointer in argv + envp { free(pointer) }
     }
     var pid: pid_t = 0
-    let result = searchPath
+    let result =
+        searchPath
         ? posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
         : posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
     guard result == 0 else { throw Shell.Failure(command: arguments, status: result, output: "spawn failed") }

@@ -29,7 +29,8 @@ public enum TestEnvironment {
 
     /// `scripts/infra.sh`, which starts and stops servers the way the scripts do.
     public static var infraScript: String {
-        env["TEST_INFRA"] ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        env["TEST_INFRA"]
+            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../scripts/infra.sh").standardized.path
     }
 
@@ -37,7 +38,10 @@ public enum TestEnvironment {
 
     public static func redisConfiguration(url: String = redisURL, commandTimeout: Duration = .seconds(2)) -> RedisClient.Configuration {
         RedisClient.Configuration(
-            endpoint: RedisEndpoint(url: url)!, poolSize: 8, connectTimeout: .milliseconds(500), commandTimeout: commandTimeout
+            endpoint: RedisEndpoint(url: url)!,
+            poolSize: 8,
+            connectTimeout: .milliseconds(500),
+            commandTimeout: commandTimeout
         )
     }
 

@@ -1,8 +1,8 @@
 import AnalyticsCore
 import HummingbirdTesting
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// AnalyticsService built in process: the platform's routes answer.
 @Suite("Analytics routes")

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// The dashboard as a person sees it: headless Chromium loads `/dashboard` from a real
 /// gateway in front of the real services. Exclusive (run alone): it holds the page to the

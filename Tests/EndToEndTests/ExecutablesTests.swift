@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// The eight executables as operators run them.
 struct Executable: Sendable, CustomTestStringConvertible {
@@ -37,16 +37,20 @@ struct ExecutablesTests {
         let events = EventCollector(subscriber.events)
         #expect(await events.waitFor { $0 == .subscribed } != nil)
 
-        let process = try await ServiceProcess.start(executable.name, portVariable: executable.portVariable, environment: [
-            "REDIS_URL": TestEnvironment.redisURL,
-            "DATABASE_URL": TestEnvironment.databaseURL,
-            "INSTANCE_ID": instance,
-            "HEALTH_INTERVAL_MS": "200",
-        ])
+        let process = try await ServiceProcess.start(
+            executable.name,
+            portVariable: executable.portVariable,
+            environment: [
+                "REDIS_URL": TestEnvironment.redisURL,
+                "DATABASE_URL": TestEnvironment.databaseURL,
+                "INSTANCE_ID": instance,
+                "HEALTH_INTERVAL_MS": "200",
+            ]
+        )
 
         #expect(try await HTTP.get(process.baseURL + "/health/live").status == 200)
         let health = try await HTTP.get(process.baseURL + "/health")
-        #expect(health.json?["instance"] == .string(instance)) // this very process answered
+        #expect(health.json?["instance"] == .string(instance))  // this very process answered
         #expect(health.json?["service"] == .string(executable.service))
         #expect(health.json?["status"] == "ok")
         #expect(health.json?["checks"]?["redis"] == "up")
@@ -69,7 +73,7 @@ struct ExecutablesTests {
         func heartbeat(_ status: HealthStatus) -> @Sendable (RedisPubSubEvent) -> Bool {
             { event in
                 guard case .message(_, _, let payload) = event,
-                      let message = try? JSONDecoder().decode(HealthMessage.self, from: Data(payload))
+                    let message = try? JSONDecoder().decode(HealthMessage.self, from: Data(payload))
                 else { return false }
                 return message.instance == instance && message.status == status && message.source == .self
             }

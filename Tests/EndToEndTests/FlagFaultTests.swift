@@ -1,14 +1,19 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("FlagService faults")
 struct FlagFaultTests {
     @Test func postgresDownEvaluationsGoOnWritesAnswer503() async throws {
         let postgres = try await PrivatePostgres.start()
         let cluster = try await FlagCluster(instances: 2, databaseURL: postgres.url)
-        defer { Task { await cluster.stop(); try? await postgres.stop(mode: "immediate") } }
+        defer {
+            Task {
+                await cluster.stop()
+                try? await postgres.stop(mode: "immediate")
+            }
+        }
         #expect(try await cluster.createFlag(#"{"flag_name": "f", "rollout_percentage": 100}"#).status == 201)
         #expect(await eventually { try await cluster.evaluate("u", "f", instance: 1).status == 200 })
 
@@ -26,10 +31,12 @@ struct FlagFaultTests {
         #expect(write.header("content-type") == "application/problem+json")
         #expect(!write.text.contains("SELECT") && !write.text.contains("flags.entities"))
         // Still ready (it evaluates), and saying what is missing.
-        #expect(await eventually {
-            let ready = try await HTTP.get(cluster.first.baseURL + "/health/ready")
-            return ready.status == 200 && ready.json?["status"] == "degraded"
-        })
+        #expect(
+            await eventually {
+                let ready = try await HTTP.get(cluster.first.baseURL + "/health/ready")
+                return ready.status == 200 && ready.json?["status"] == "degraded"
+            }
+        )
 
         try await postgres.start()
         let recovered = await eventually(timeout: .seconds(15)) {

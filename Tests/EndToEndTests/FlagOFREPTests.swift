@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("FlagService OFREP")
 struct FlagOFREPTests {
@@ -15,7 +15,11 @@ struct FlagOFREPTests {
         #expect(try await cluster.createFlag(#"{"flag_name": "on"}"#).status == 201)
         #expect(try await cluster.createFlag(#"{"flag_name": "half", "rollout_percentage": 50}"#).status == 201)
         #expect(try await cluster.createFlag(#"{"flag_name": "off", "status": false}"#).status == 201)
-        #expect(try await cluster.createFlag(#"{"flag_name": "geo", "rollout_percentage": 0, "rules": [{"conditions": [{"attribute": "country", "operator": "eq", "values": ["DE"]}], "serve": {"enabled": true}}]}"#).status == 201)
+        #expect(
+            try await cluster.createFlag(
+                #"{"flag_name": "geo", "rollout_percentage": 0, "rules": [{"conditions": [{"attribute": "country", "operator": "eq", "values": ["DE"]}], "serve": {"enabled": true}}]}"#
+            ).status == 201
+        )
 
         let on = try await Self.evaluate(cluster, "on", "{}")
         #expect(on.status == 200)
@@ -38,7 +42,10 @@ struct FlagOFREPTests {
         let context = #"{"context": {"targetingKey": "alice123"}}"#
         let bulk = try await HTTP.post(url, json: context)
         #expect(bulk.status == 200)
-        guard case .array(let flags)? = bulk.json?["flags"] else { Issue.record("\(bulk.text)"); return }
+        guard case .array(let flags)? = bulk.json?["flags"] else {
+            Issue.record("\(bulk.text)")
+            return
+        }
         #expect(flags.compactMap { $0["key"] } == ["geo", "half", "off", "on"])
         let etag = try #require(bulk.header("etag"))
         #expect(try await HTTP.post(url, json: context, headers: ["If-None-Match": etag]).status == 304)
@@ -47,7 +54,10 @@ struct FlagOFREPTests {
         let changed = try await HTTP.post(url, json: context, headers: ["If-None-Match": etag])
         #expect(changed.status == 200 && changed.header("etag") != etag)
         let noKeyBulk = try await HTTP.post(url, json: "{}")
-        guard case .array(let partial)? = noKeyBulk.json?["flags"] else { Issue.record("\(noKeyBulk.text)"); return }
+        guard case .array(let partial)? = noKeyBulk.json?["flags"] else {
+            Issue.record("\(noKeyBulk.text)")
+            return
+        }
         #expect(partial.first { $0["key"] == "half" }?["errorCode"] == "TARGETING_KEY_MISSING")
         #expect(partial.first { $0["key"] == "on" }?["value"] == true)
         #expect(try await HTTP.post(url, json: "[1").json?["errorCode"] == "PARSE_ERROR")
@@ -98,7 +108,10 @@ struct FlagOFREPTests {
                 ("limit", "integer", 0), ("ratio", "float", 0.5), ("layout", "object", [:]), ("greeting", "string", "fallback"),
             ] {
                 for plan in ["free", "pro"] {
-                    cases.append(["flag": .string(flag), "type": .string(type), "default": fallback, "targetingKey": .string(user), "attributes": ["plan": .string(plan)]])
+                    cases.append([
+                        "flag": .string(flag), "type": .string(type), "default": fallback, "targetingKey": .string(user),
+                        "attributes": ["plan": .string(plan)],
+                    ])
                 }
             }
         }
@@ -106,7 +119,8 @@ struct FlagOFREPTests {
         let casesPath = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("ofrep-cases") + ".json"
         let resultsPath = casesPath + ".out"
         try JSONEncoder().encode(JSONValue.array(cases)).write(to: URL(fileURLWithPath: casesPath))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tools/ofrep_client.py").standardized.path
+        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tools/ofrep_client.py").standardized
+            .path
         try await Shell.run([python, script, cluster.first.baseURL, casesPath, resultsPath, FlagCluster.clientKey])
         let results = try JSONDecoder().decode([JSONValue].self, from: Data(contentsOf: URL(fileURLWithPath: resultsPath)))
         #expect(results.count == cases.count)
@@ -148,7 +162,8 @@ struct FlagOFREPTests {
         do {
             let output = try await Shell.run([
                 schemathesis, "run", cluster.first.baseURL + "/openapi.json",
-                "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",
+                "--checks",
+                "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance",
                 "--header", "X-Api-Key: \(FlagCluster.adminKey)",
                 "--max-examples", "15", "--seed", "20261123", "--request-timeout", "10",
                 // An SSE stream never ends; tested by its own test.

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("FlagService")
 struct FlagServiceTests {
@@ -10,7 +10,9 @@ struct FlagServiceTests {
         defer { Task { await cluster.stop() } }
         let base = cluster.first.baseURL
 
-        let created = try await cluster.createFlag(#"{"flag_name": "beta_search", "status": true, "rollout_percentage": 76, "description": "new search"}"#)
+        let created = try await cluster.createFlag(
+            #"{"flag_name": "beta_search", "status": true, "rollout_percentage": 76, "description": "new search"}"#
+        )
         #expect(created.status == 201, "\(created.text)")
         #expect(created.json?["flag_name"] == "beta_search")
         #expect(created.json?["rollout_percentage"] == 76)
@@ -53,7 +55,10 @@ struct FlagServiceTests {
 
         let all = try await HTTP.get(base + "/flags")
         #expect(all.status == 200)
-        guard case .array(let flags)? = all.json else { Issue.record("GET /flags: \(all.text)"); return }
+        guard case .array(let flags)? = all.json else {
+            Issue.record("GET /flags: \(all.text)")
+            return
+        }
         #expect(flags.compactMap { $0["flag_name"] } == ["beta_search", "plain"])
 
         // PUT is a partial update.
@@ -70,7 +75,10 @@ struct FlagServiceTests {
 
         let userFlags = try await HTTP.get(base + "/users/bob456/flags")
         #expect(userFlags.json?["user_id"] == "bob456")
-        guard case .array(let evaluated)? = userFlags.json?["flags"] else { Issue.record("\(userFlags.text)"); return }
+        guard case .array(let evaluated)? = userFlags.json?["flags"] else {
+            Issue.record("\(userFlags.text)")
+            return
+        }
         #expect(evaluated.count == 2 && evaluated.allSatisfy { $0["enabled"] == true })
 
         let deleted = try await HTTP.send(base + "/flags/plain", method: .DELETE, headers: cluster.admin, body: nil, timeout: .seconds(5))
@@ -89,7 +97,10 @@ struct FlagServiceTests {
         #expect(try await HTTP.post(base + "/flags", json: #"{"flag_name": "f"}"#).status == 401)
         #expect(try await HTTP.post(base + "/flags", json: #"{"flag_name": "f"}"#, headers: ["X-Api-Key": "wrong"]).status == 403)
         #expect(try await HTTP.post(base + "/flags", json: #"{"flag_name": "f"}"#, headers: ["X-Api-Key": FlagCluster.clientKey]).status == 403)
-        #expect(try await HTTP.post(base + "/flags", json: #"{"flag_name": "f"}"#, headers: ["Authorization": "Bearer " + FlagCluster.adminKey]).status == 201)
+        #expect(
+            try await HTTP.post(base + "/flags", json: #"{"flag_name": "f"}"#, headers: ["Authorization": "Bearer " + FlagCluster.adminKey]).status
+                == 201
+        )
 
         let read = try await HTTP.get(base + "/flags/f")
         let etag = try #require(read.header("etag"))
@@ -101,19 +112,37 @@ struct FlagServiceTests {
         #expect(stale.status == 412)
         #expect(stale.header("content-type") == "application/problem+json")
         #expect(try await HTTP.get(base + "/flags/f").json?["rollout_percentage"] == 10)
-        let staleDelete = try await HTTP.send(base + "/flags/f", method: .DELETE, headers: cluster.admin.merging(["If-Match": etag]) { $1 }, body: nil, timeout: .seconds(5))
+        let staleDelete = try await HTTP.send(
+            base + "/flags/f",
+            method: .DELETE,
+            headers: cluster.admin.merging(["If-Match": etag]) { $1 },
+            body: nil,
+            timeout: .seconds(5)
+        )
         #expect(staleDelete.status == 412)
-        let delete = try await HTTP.send(base + "/flags/f", method: .DELETE, headers: cluster.admin.merging(["If-Match": try #require(first.header("etag"))]) { $1 }, body: nil, timeout: .seconds(5))
+        let delete = try await HTTP.send(
+            base + "/flags/f",
+            method: .DELETE,
+            headers: cluster.admin.merging(["If-Match": try #require(first.header("etag"))]) { $1 },
+            body: nil,
+            timeout: .seconds(5)
+        )
         #expect(delete.status == 204)
 
         let history = try await HTTP.get(base + "/flags/f/history")
         #expect(history.status == 200)
-        guard case .array(let entries)? = history.json?["history"] else { Issue.record("\(history.text)"); return }
+        guard case .array(let entries)? = history.json?["history"] else {
+            Issue.record("\(history.text)")
+            return
+        }
         #expect(entries.compactMap { $0["action"] } == ["delete", "update", "create"])
         #expect(entries[1]["before"]?["rollout_percentage"] == 100 && entries[1]["after"]?["rollout_percentage"] == 10)
         #expect(entries[0]["after"] == .null)
         // The actor is a fingerprint of the key, never the key.
-        guard case .string(let actor)? = entries[0]["actor"] else { Issue.record("no actor"); return }
+        guard case .string(let actor)? = entries[0]["actor"] else {
+            Issue.record("no actor")
+            return
+        }
         #expect(actor.hasPrefix("key:") && !actor.contains(FlagCluster.adminKey))
         #expect(try await HTTP.get(base + "/flags/never/history").status == 404)
     }
@@ -130,7 +159,13 @@ struct FlagServiceTests {
         #expect(try await cluster.evaluate("ann", "f").json?["enabled"] == true)
         #expect(try await cluster.evaluate("bob", "f").json?["enabled"] == false)
         // Changing the segment changes the flag's answers.
-        let widened = try await HTTP.send(base + "/segments/staff", method: .PUT, headers: cluster.admin.merging(["content-type": "application/json"]) { $1 }, body: Array(#"{"included": ["ann", "bob"]}"#.utf8), timeout: .seconds(5))
+        let widened = try await HTTP.send(
+            base + "/segments/staff",
+            method: .PUT,
+            headers: cluster.admin.merging(["content-type": "application/json"]) { $1 },
+            body: Array(#"{"included": ["ann", "bob"]}"#.utf8),
+            timeout: .seconds(5)
+        )
         #expect(widened.status == 200)
         #expect(try await cluster.evaluate("bob", "f").json?["enabled"] == true)
         // In use: cannot be deleted.
@@ -141,7 +176,11 @@ struct FlagServiceTests {
         #expect(try await cluster.updateFlag("f", #"{"prerequisites": [{"flag_name": "g"}]}"#).status == 422)
         #expect(try await HTTP.send(base + "/flags/f", method: .DELETE, headers: cluster.admin, body: nil, timeout: .seconds(5)).status == 409)
         // Targeting attributes from the query string.
-        #expect(try await cluster.createFlag(#"{"flag_name": "geo", "rollout_percentage": 0, "rules": [{"conditions": [{"attribute": "country", "operator": "in", "values": ["DE"]}], "serve": {"enabled": true}}]}"#).status == 201)
+        #expect(
+            try await cluster.createFlag(
+                #"{"flag_name": "geo", "rollout_percentage": 0, "rules": [{"conditions": [{"attribute": "country", "operator": "in", "values": ["DE"]}], "serve": {"enabled": true}}]}"#
+            ).status == 201
+        )
         #expect(try await HTTP.get(base + "/users/x/flags/geo?country=DE").json?["reason"] == "TARGETING_MATCH")
         #expect(try await HTTP.get(base + "/users/x/flags/geo?country=FR").json?["enabled"] == false)
     }
@@ -203,7 +242,10 @@ struct FlagServiceTests {
 
         // Missed while away: replayed after Last-Event-ID, without a snapshot.
         #expect(try await cluster.updateFlag("live", #"{"status": false}"#).status == 200)
-        #expect(try await HTTP.send(cluster.first.baseURL + "/flags/before", method: .DELETE, headers: cluster.admin, body: nil, timeout: .seconds(5)).status == 204)
+        #expect(
+            try await HTTP.send(cluster.first.baseURL + "/flags/before", method: .DELETE, headers: cluster.admin, body: nil, timeout: .seconds(5))
+                .status == 204
+        )
         let resumed = try await SSEClient(url, headers: ["Last-Event-ID": lastID])
         let replayed = await stream.events.waitFor { $0.data.contains("\"deleted\":true") }
         #expect(replayed != nil)

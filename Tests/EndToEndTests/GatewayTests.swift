@@ -1,8 +1,8 @@
 import Foundation
 import NIOConcurrencyHelpers
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Gateway")
 struct GatewayTests {
@@ -26,15 +26,27 @@ struct GatewayTests {
         let gateway = cluster.baseURL
 
         // Writes through the gateway land upstream (with the gateway's API key).
-        let created = try await HTTP.post(gateway + "/flags/flags", json: #"{"flag_name": "gw-flag", "status": true, "rollout_percentage": 40}"#, headers: key)
+        let created = try await HTTP.post(
+            gateway + "/flags/flags",
+            json: #"{"flag_name": "gw-flag", "status": true, "rollout_percentage": 40}"#,
+            headers: key
+        )
         #expect(created.status == 201, "\(created.text)")
         let user = try await HTTP.post(gateway + "/social/profile/insert_new_user", json: #"{"user_name": "ada"}"#, headers: key)
         #expect(user.status == 201, "\(user.text)")
         let userID = user.json?["user_id"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? -1
-        let post = try await HTTP.post(gateway + "/social/post/insert_post", json: #"{"user_id": \#(userID), "title": "t", "content": "c ✓"}"#, headers: key)
+        let post = try await HTTP.post(
+            gateway + "/social/post/insert_post",
+            json: #"{"user_id": \#(userID), "title": "t", "content": "c ✓"}"#,
+            headers: key
+        )
         #expect(post.status == 201, "\(post.text)")
         let postID = post.json?["post_id"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? -1
-        let event = try await HTTP.post(gateway + "/restrictions/event", json: #"{"name": "scam_message_flagged", "event_properties": {"user_id": "gw-u"}}"#, headers: key)
+        let event = try await HTTP.post(
+            gateway + "/restrictions/event",
+            json: #"{"name": "scam_message_flagged", "event_properties": {"user_id": "gw-u"}}"#,
+            headers: key
+        )
         #expect(event.status == 200, "\(event.text)")
 
         let pairs: [(direct: String, through: String)] = [
@@ -55,11 +67,15 @@ struct GatewayTests {
         let body = #"{"flag_name": "gw-flag", "status": true}"#
         expectSame(
             try await HTTP.post(cluster.flags.baseURL + "/flags", json: body, headers: key),
-            try await HTTP.post(gateway + "/flags/flags", json: body, headers: key), "duplicate flag"
+            try await HTTP.post(gateway + "/flags/flags", json: body, headers: key),
+            "duplicate flag"
         )
 
         // What the gateway adds and takes away.
-        let traced = try await HTTP.get(gateway + "/flags/flags/gw-flag", headers: ["X-Request-Id": "trace-123", "Connection": "keep-alive, X-Secret", "X-Secret": "s"])
+        let traced = try await HTTP.get(
+            gateway + "/flags/flags/gw-flag",
+            headers: ["X-Request-Id": "trace-123", "Connection": "keep-alive, X-Secret", "X-Secret": "s"]
+        )
         #expect(traced.header("x-request-id") == "trace-123")
         #expect(try await HTTP.get(gateway + "/nowhere").status == 404)
         #expect(try await HTTP.get(gateway + "/flagsx/flags").status == 404)
@@ -73,10 +89,14 @@ struct GatewayTests {
         let missing = try await HTTP.post(gateway + "/flags/flags", json: body)
         #expect(missing.status == 401 && missing.header("content-type") == "application/problem+json")
         #expect(try await HTTP.post(gateway + "/flags/flags", json: body, headers: ["X-Api-Key": "wrong"]).status == 403)
-        #expect(try await HTTP.get(cluster.flags.baseURL + "/flags/keyed").status == 404) // nothing reached the upstream
-        let large = try await HTTP.post(gateway + "/flags/flags", json: "{\"description\": \"" + String(repeating: "x", count: 2000) + "\"}", headers: key)
+        #expect(try await HTTP.get(cluster.flags.baseURL + "/flags/keyed").status == 404)  // nothing reached the upstream
+        let large = try await HTTP.post(
+            gateway + "/flags/flags",
+            json: "{\"description\": \"" + String(repeating: "x", count: 2000) + "\"}",
+            headers: key
+        )
         #expect(large.status == 413)
-        #expect(try await HTTP.get(gateway + "/flags/flags").status == 200) // reads need no key
+        #expect(try await HTTP.get(gateway + "/flags/flags").status == 200)  // reads need no key
     }
 
     @Test func theRateLimitAdmitsExactlyItsLimitThenAnswers429() async throws {
@@ -125,13 +145,17 @@ struct GatewayTests {
         cluster.social.profile.signal(SIGKILL)
         let seen = await stream.events.waitFor(timeout: .seconds(10)) { event in
             guard event.event == "state", let json = try? JSONValue.parse(Data(event.data.utf8)),
-                  case .array(let services)? = json["services"], case .array(let breakers)? = json["breakers"]
+                case .array(let services)? = json["services"], case .array(let breakers)? = json["breakers"]
             else { return false }
             let profileDown = services.contains { $0["service"] == "profile" && $0["availability"] == "down" }
-            let callersOpen = Set(breakers.compactMap { breaker -> String? in
-                guard breaker["dependency"] == "profile", breaker["state"] == "open", case .string(let caller)? = breaker["caller"] else { return nil }
-                return caller
-            })
+            let callersOpen = Set(
+                breakers.compactMap { breaker -> String? in
+                    guard breaker["dependency"] == "profile", breaker["state"] == "open", case .string(let caller)? = breaker["caller"] else {
+                        return nil
+                    }
+                    return caller
+                }
+            )
             return profileDown && callersOpen.isSuperset(of: ["post", "feed"])
         }
         #expect(seen != nil, "the stream never showed Profile down with its callers' breakers open")

@@ -1,15 +1,15 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWebSocket
 import HummingbirdWSClient
+import HummingbirdWebSocket
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOWebSocket
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// WebSocket upgrades through the real gateway, to a WebSocket server in the test process
 /// (no service of the suite speaks WebSocket yet).
@@ -26,10 +26,12 @@ struct GatewayWebSocketTests {
             server: .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: 1 << 20))) { request, _, _ in
                 .upgrade([:]) { inbound, outbound, _ in
                     let fields = request.headerFields
-                    try await outbound.write(.text(
-                        "path=\(request.path ?? "") xff=\(fields[.forwardedFor] ?? "-") proto=\(fields[.forwardedProto] ?? "-") "
-                            + "rid=\(fields[.requestID] ?? "-") token=\(fields[.authorization] ?? "-")"
-                    ))
+                    try await outbound.write(
+                        .text(
+                            "path=\(request.path ?? "") xff=\(fields[.forwardedFor] ?? "-") proto=\(fields[.forwardedProto] ?? "-") "
+                                + "rid=\(fields[.requestID] ?? "-") token=\(fields[.authorization] ?? "-")"
+                        )
+                    )
                     for try await message in inbound.messages(maxSize: 1 << 20) {
                         switch message {
                         case .text(let text) where text.hasPrefix("close "):
@@ -56,9 +58,13 @@ struct GatewayWebSocketTests {
     struct EchoServerDidNotStart: Error {}
 
     func startGateway(streamURL: String, redis: PrivateRedis) async throws -> ServiceProcess {
-        try await ServiceProcess.start("Gateway", portVariable: "GATEWAY_PORT", environment: [
-            "REDIS_URL": redis.url, "STREAM_URL": streamURL, "GATEWAY_RATE_LIMIT": "off", "HEALTH_INTERVAL_MS": "500",
-        ])
+        try await ServiceProcess.start(
+            "Gateway",
+            portVariable: "GATEWAY_PORT",
+            environment: [
+                "REDIS_URL": redis.url, "STREAM_URL": streamURL, "GATEWAY_RATE_LIMIT": "off", "HEALTH_INTERVAL_MS": "500",
+            ]
+        )
     }
 
     @Test(.timeLimit(.minutes(1)))
@@ -115,14 +121,19 @@ struct ExclusiveGatewayWebSocketTests {
     @Test(.timeLimit(.minutes(1)))
     func anUnreachableUpstreamRefusesTheUpgradeAndOpensItsBreaker() async throws {
         let redis = try await PrivateRedis.start()
-        let gateway = try await ServiceProcess.start("Gateway", portVariable: "GATEWAY_PORT", environment: [
-            "REDIS_URL": redis.url, "STREAM_URL": "http://127.0.0.1:\(freePort())", "GATEWAY_RATE_LIMIT": "off",
-        ])
+        let gateway = try await ServiceProcess.start(
+            "Gateway",
+            portVariable: "GATEWAY_PORT",
+            environment: [
+                "REDIS_URL": redis.url, "STREAM_URL": "http://127.0.0.1:\(freePort())", "GATEWAY_RATE_LIMIT": "off",
+            ]
+        )
         defer {
             gateway.signal(SIGTERM)
             Task { try? await redis.stop() }
         }
-        let handshake = "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        let handshake =
+            "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
             + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
         // The upstream is tried before any 101: unreachable, the handshake is refused and the
         // connection closed (the exchange returns only once the gateway has closed it).

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// The black-box probe of the security review: every keyed route of every service, spelled
 /// every non-canonical way, without a key. None may answer 2xx; the canonical spelling
@@ -50,7 +50,9 @@ struct KeyedRouteProbeTests {
         // Still there and unchanged, and the canonical route with the key works.
         let existing = try await HTTP.get(cluster.first.baseURL + "/flags/existing", headers: cluster.admin)
         #expect(existing.status == 200 && existing.json?["version"] != nil)
-        #expect(try await Self.status(port: cluster.first.port, "POST", "/flags/", key: FlagCluster.adminKey, body: #"{"flag_name": "slashed"}"#) == 201)
+        #expect(
+            try await Self.status(port: cluster.first.port, "POST", "/flags/", key: FlagCluster.adminKey, body: #"{"flag_name": "slashed"}"#) == 201
+        )
         // A client key may evaluate, under any spelling the router takes, but never write.
         #expect(try await Self.status(port: cluster.first.port, "GET", "/users/u1/flags/existing/", key: FlagCluster.clientKey) == 200)
         #expect(try await Self.status(port: cluster.first.port, "POST", "/flags/", key: FlagCluster.clientKey) == 403)

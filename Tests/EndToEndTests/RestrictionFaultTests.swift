@@ -1,8 +1,9 @@
 import Foundation
-@testable import RestrictionCore
 import Shared
-import Testing
 import TestSupport
+import Testing
+
+@testable import RestrictionCore
 
 /// The rules applied in order in memory: what any number of consumers must end up with.
 struct SequentialModel {
@@ -54,9 +55,15 @@ struct RestrictionFaultTests {
                 switch generator.next() % 6 {
                 case 0: events.append(IncomingEvent(name: "scam_message_flagged", userID: id))
                 case 1, 2:
-                    events.append(IncomingEvent(name: "credit_card_added", userID: id, fields: [
-                        ("card_id", "c\(generator.next() % 6)"), ("zip_code", "z\(generator.next() % 4)"),
-                    ]))
+                    events.append(
+                        IncomingEvent(
+                            name: "credit_card_added",
+                            userID: id,
+                            fields: [
+                                ("card_id", "c\(generator.next() % 6)"), ("zip_code", "z\(generator.next() % 4)"),
+                            ]
+                        )
+                    )
                 case 3, 4: events.append(IncomingEvent(name: "purchase_made", userID: id, fields: [("amount", "\(generator.next() % 50 + 1)")]))
                 default: events.append(IncomingEvent(name: "chargeback_occurred", userID: id, fields: [("amount", "\(generator.next() % 8)")]))
                 }
@@ -178,7 +185,11 @@ struct RestrictionFaultTests {
                     group.addTask {
                         for index in 0..<perPoster {
                             while true {
-                                let response = try await cluster.post("purchase_made", ["user_id": .string("p\(poster)"), "amount": 1], eventID: "p\(poster)-\(index)")
+                                let response = try await cluster.post(
+                                    "purchase_made",
+                                    ["user_id": .string("p\(poster)"), "amount": 1],
+                                    eventID: "p\(poster)-\(index)"
+                                )
                                 statuses.withLock { $0[response.status, default: 0] += 1 }
                                 if response.status == 200 { break }
                                 if response.status == 503, response.header("retry-after") != nil { retryAfter.withLock { $0 += 1 } }

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("RestrictionConsumer")
 struct RestrictionTests {
@@ -139,7 +139,8 @@ struct RestrictionTests {
         #expect(again.header("idempotent-replayed") == "true")
         // The header form is the same key space.
         let viaHeader = try await HTTP.post(
-            cluster.api.baseURL + "/event", json: #"{"name": "scam_message_flagged", "event_properties": {"user_id": "u"}}"#,
+            cluster.api.baseURL + "/event",
+            json: #"{"name": "scam_message_flagged", "event_properties": {"user_id": "u"}}"#,
             headers: ["Content-Type": "application/json", "Idempotency-Key": "evt-1"]
         )
         #expect(viaHeader.json?["stream_id"] == first.json?["stream_id"])

@@ -1,8 +1,8 @@
 import Foundation
 import NIOConcurrencyHelpers
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// Requests sent in a loop while a fault is injected, with what each one got.
 final class Traffic: Sendable {
@@ -24,20 +24,35 @@ final class Traffic: Sendable {
         var tasks: [Task<Void, Never>] = []
         for target in targets {
             for _ in 0..<workers {
-                tasks.append(Task { [samples, running] in
-                    while running.withLockedValue({ $0 }) {
-                        let start = ContinuousClock.now
-                        let sample: Sample
-                        do {
-                            let response = try await HTTP.get(target.url, timeout: .seconds(10))
-                            sample = Sample(service: target.service, startedAt: start, status: response.status,
-                                            fallback: response.header("x-fallback") == "cache", elapsed: response.elapsed, body: response.json)
-                        } catch {
-                            sample = Sample(service: target.service, startedAt: start, status: -1, fallback: false, elapsed: ContinuousClock.now - start, body: nil)
+                tasks.append(
+                    Task { [samples, running] in
+                        while running.withLockedValue({ $0 }) {
+                            let start = ContinuousClock.now
+                            let sample: Sample
+                            do {
+                                let response = try await HTTP.get(target.url, timeout: .seconds(10))
+                                sample = Sample(
+                                    service: target.service,
+                                    startedAt: start,
+                                    status: response.status,
+                                    fallback: response.header("x-fallback") == "cache",
+                                    elapsed: response.elapsed,
+                                    body: response.json
+                                )
+                            } catch {
+                                sample = Sample(
+                                    service: target.service,
+                                    startedAt: start,
+                                    status: -1,
+                                    fallback: false,
+                                    elapsed: ContinuousClock.now - start,
+                                    body: nil
+                                )
+                            }
+                            samples.withLockedValue { $0.append(sample) }
                         }
-                        samples.withLockedValue { $0.append(sample) }
                     }
-                })
+                )
             }
         }
         self.tasks = tasks
@@ -101,7 +116,10 @@ struct ExclusiveSocialFaultTests {
         // Writes during the outage: a user the cache knows may post; one nobody can verify
         // gets 503 with Retry-After, not a guess.
         #expect(try await api.createPost(user: user, title: "during the outage") > post)
-        let unverifiable = try await HTTP.post(cluster.post.baseURL + "/insert_post", json: "{\"user_id\": 987654321987, \"title\": \"t\", \"content\": \"c\"}")
+        let unverifiable = try await HTTP.post(
+            cluster.post.baseURL + "/insert_post",
+            json: "{\"user_id\": 987654321987, \"title\": \"t\", \"content\": \"c\"}"
+        )
         #expect(unverifiable.status == 503)
         #expect(unverifiable.header("retry-after") != nil)
         #expect(unverifiable.json?["dependency"] == "profile")
@@ -133,7 +151,7 @@ struct ExclusiveSocialFaultTests {
         ])
         #expect(await eventually { traffic.all.count > 20 })
 
-        cluster.profile.signal(SIGSTOP) // accepts connections, never answers
+        cluster.profile.signal(SIGSTOP)  // accepts connections, never answers
         let stateGauge = "breaker_state{caller=\"post\",dependency=\"profile\"}"
         let opened = await eventually(timeout: .seconds(5)) {
             let post = try await metric(cluster.post, stateGauge)
@@ -157,9 +175,11 @@ struct ExclusiveSocialFaultTests {
 
         cluster.profile.signal(SIGCONT)
         let thawedAt = ContinuousClock.now
-        #expect(await eventually(timeout: .seconds(5)) {
-            traffic.since(thawedAt).contains { $0.service == "post" && $0.status == 200 && !$0.fallback }
-        })
+        #expect(
+            await eventually(timeout: .seconds(5)) {
+                traffic.since(thawedAt).contains { $0.service == "post" && $0.status == 200 && !$0.fallback }
+            }
+        )
         await traffic.stop()
         #expect(traffic.all.allSatisfy { $0.status > 0 && $0.status < 500 })
     }
@@ -178,15 +198,17 @@ struct ExclusiveSocialFaultTests {
             #expect(info.json?["profile_source"] == "live")
             #expect(info.header("x-fallback") == nil)
         }
-        #expect(try await api.createPost(user: user) > post) // Profile verifies the user live
+        #expect(try await api.createPost(user: user) > post)  // Profile verifies the user live
         #expect(try await api.trending().status == 200)
-        #expect(await eventually {
-            let health = try await HTTP.get(cluster.post.baseURL + "/health").json
-            return health?["status"] == "degraded" && health?["checks"]?["redis"] == "down"
-        })
-        #expect(try await HTTP.get(cluster.post.baseURL + "/health/ready").status == 200) // degraded, still ready
+        #expect(
+            await eventually {
+                let health = try await HTTP.get(cluster.post.baseURL + "/health").json
+                return health?["status"] == "degraded" && health?["checks"]?["redis"] == "down"
+            }
+        )
+        #expect(try await HTTP.get(cluster.post.baseURL + "/health/ready").status == 200)  // degraded, still ready
 
-        try await cluster.redis.start() // empty: no persistence
+        try await cluster.redis.start()  // empty: no persistence
         let cached = await eventually(timeout: .seconds(5)) {
             _ = try await api.postInfo(post)
             return try await withRedis(url: cluster.redisURL) { try await $0.get("social:profile:\(user)") } != nil
@@ -198,24 +220,33 @@ struct ExclusiveSocialFaultTests {
     @Test func postgresStoppedAnswers503AndRecovers() async throws {
         let database = try await PrivatePostgres.start()
         let cluster = try await SocialCluster(databaseURL: database.url)
-        defer { Task { await cluster.stop(); try? await database.stop(mode: "immediate") } }
+        defer {
+            Task {
+                await cluster.stop()
+                try? await database.stop(mode: "immediate")
+            }
+        }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("durable")
         let post = try await api.createPost(user: user)
 
         try await database.stop()
-        #expect(await eventually {
-            let info = try await api.postInfo(post)
-            return info.status == 503 && info.header("retry-after") != nil && info.header("content-type") == "application/problem+json"
-        })
+        #expect(
+            await eventually {
+                let info = try await api.postInfo(post)
+                return info.status == 503 && info.header("retry-after") != nil && info.header("content-type") == "application/problem+json"
+            }
+        )
         let insert = try await HTTP.post(cluster.profile.baseURL + "/insert_new_user", json: "{\"user_name\": \"x\"}")
         #expect(insert.status == 503)
         #expect(insert.header("retry-after") != nil)
         #expect(try await HTTP.get(cluster.feed.baseURL + "/fetch_feed").status == 503)
-        #expect(await eventually {
-            let ready = try await HTTP.get(cluster.post.baseURL + "/health/ready")
-            return ready.status == 503 && ready.json?["checks"]?["postgres"] == "down"
-        })
+        #expect(
+            await eventually {
+                let ready = try await HTTP.get(cluster.post.baseURL + "/health/ready")
+                return ready.status == 503 && ready.json?["checks"]?["postgres"] == "down"
+            }
+        )
         #expect(!insert.text.contains("SELECT") && !insert.text.contains("INSERT"))
 
         try await database.start()

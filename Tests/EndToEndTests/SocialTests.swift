@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// Drives the trio's public API.
 struct SocialClient: Sendable {
@@ -14,18 +14,25 @@ struct SocialClient: Sendable {
     }
 
     func createPost(user: Int64, title: String = "title", content: String = "content") async throws -> Int64 {
-        let response = try await HTTP.post(cluster.post.baseURL + "/insert_post", json: json([
-            "user_id": .number(Double(user)), "title": .string(title), "content": .string(content),
-        ]))
+        let response = try await HTTP.post(
+            cluster.post.baseURL + "/insert_post",
+            json: json([
+                "user_id": .number(Double(user)), "title": .string(title), "content": .string(content),
+            ])
+        )
         #expect(response.status == 201, "\(response.text)")
         return Int64(try #require(response.json?["post_id"].flatMap(number)))
     }
 
     /// - Parameter timeout: includes the wait for one of the test client's connections.
     func impression(post: Int64, user: Int64, _ type: String, timeout: Duration = .seconds(5)) async throws -> HTTP.Result {
-        try await HTTP.post(cluster.feed.baseURL + "/submit_impression", json: json([
-            "post_id": .number(Double(post)), "user_id": .number(Double(user)), "impression_type": .string(type),
-        ]), timeout: timeout)
+        try await HTTP.post(
+            cluster.feed.baseURL + "/submit_impression",
+            json: json([
+                "post_id": .number(Double(post)), "user_id": .number(Double(user)), "impression_type": .string(type),
+            ]),
+            timeout: timeout
+        )
     }
 
     func postInfo(_ post: Int64) async throws -> HTTP.Result {
@@ -71,11 +78,17 @@ struct SocialTests {
         #expect(up.json?["score"] == 1)
         let feed = try await HTTP.get(cluster.feed.baseURL + "/fetch_feed")
         #expect(feed.status == 200)
-        guard case .array(let top) = feed.json?["top_posts"] else { Issue.record("no top_posts"); return }
+        guard case .array(let top) = feed.json?["top_posts"] else {
+            Issue.record("no top_posts")
+            return
+        }
         #expect(top.count <= 10)
         let trending = try await api.trending()
         #expect(trending.status == 200)
-        guard case .array(let users) = trending.json?["trending_users"] else { Issue.record("no trending_users"); return }
+        guard case .array(let users) = trending.json?["trending_users"] else {
+            Issue.record("no trending_users")
+            return
+        }
         #expect(users.count <= 10)
     }
 
@@ -119,22 +132,36 @@ struct SocialTests {
             #expect(response.header("content-type") == "application/problem+json", sourceLocation: sourceLocation)
             if let field { #expect(response.json?["field"] == .string(field), "\(response.text)", sourceLocation: sourceLocation) }
         }
-        let profile = cluster.profile.baseURL, posts = cluster.post.baseURL, feed = cluster.feed.baseURL
+        let profile = cluster.profile.baseURL
+        let posts = cluster.post.baseURL
+        let feed = cluster.feed.baseURL
         expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": "), 400)
         expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "[1, 2]"), 400)
         expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{}"), 422, field: "user_name")
         expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": 42}"), 422, field: "user_name")
         expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": \"   \"}"), 422, field: "user_name")
-        expectProblem(try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": \"\(String(repeating: "x", count: 101))\"}"), 422, field: "user_name")
+        expectProblem(
+            try await HTTP.post(profile + "/insert_new_user", json: "{\"user_name\": \"\(String(repeating: "x", count: 101))\"}"),
+            422,
+            field: "user_name"
+        )
         let huge = "{\"user_name\": \"" + String(repeating: "x", count: 2 << 20) + "\"}"
         expectProblem(try await HTTP.post(profile + "/insert_new_user", json: huge), 413)
         expectProblem(try await HTTP.get(profile + "/get_user_info?user_id=1%20OR%201=1"), 422, field: "user_id")
         expectProblem(try await HTTP.get(profile + "/get_user_info"), 422, field: "user_id")
         expectProblem(try await HTTP.get(profile + "/get_user_info?user_id=-3"), 422, field: "user_id")
 
-        expectProblem(try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": \"\(user)\", \"title\": \"t\", \"content\": \"c\"}"), 422, field: "user_id")
+        expectProblem(
+            try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": \"\(user)\", \"title\": \"t\", \"content\": \"c\"}"),
+            422,
+            field: "user_id"
+        )
         expectProblem(try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": \(user), \"content\": \"c\"}"), 422, field: "title")
-        expectProblem(try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": 999999999, \"title\": \"t\", \"content\": \"c\"}"), 422, field: "user_id")
+        expectProblem(
+            try await HTTP.post(posts + "/insert_post", json: "{\"user_id\": 999999999, \"title\": \"t\", \"content\": \"c\"}"),
+            422,
+            field: "user_id"
+        )
         expectProblem(try await HTTP.get(posts + "/get_post_info?post_id=999999999"), 404)
         expectProblem(try await HTTP.get(posts + "/get_post_info?post_id=abc"), 422, field: "post_id")
 
@@ -142,7 +169,11 @@ struct SocialTests {
         expectProblem(try await api.impression(post: post, user: user, "up"), 422, field: "impression_type")
         expectProblem(try await api.impression(post: 999_999_999, user: user, "UP"), 422, field: "post_id")
         expectProblem(try await api.impression(post: post, user: 999_999_999, "UP"), 422, field: "user_id")
-        expectProblem(try await HTTP.post(feed + "/submit_impression", json: "{\"post_id\": \(post), \"user_id\": \(user), \"impression_type\": null}"), 422, field: "impression_type")
+        expectProblem(
+            try await HTTP.post(feed + "/submit_impression", json: "{\"post_id\": \(post), \"user_id\": \(user), \"impression_type\": null}"),
+            422,
+            field: "impression_type"
+        )
 
         // Everything is still there, and the services are still up.
         #expect(try await api.postInfo(post).status == 200)

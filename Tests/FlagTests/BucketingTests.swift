@@ -1,6 +1,7 @@
-@testable import FlagCore
 import Foundation
 import Testing
+
+@testable import FlagCore
 
 @Suite("Bucketing")
 struct BucketingTests {

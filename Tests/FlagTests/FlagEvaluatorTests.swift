@@ -1,7 +1,8 @@
-@testable import FlagCore
 import Foundation
 import Shared
 import Testing
+
+@testable import FlagCore
 
 @Suite("Flag evaluation")
 struct FlagEvaluatorTests {
@@ -11,7 +12,9 @@ struct FlagEvaluatorTests {
         for vector in BucketingTests.vectors where !vector.user.isEmpty {
             for rollout in [0.0, 1, 50, vector.bucket == 99 ? 99 : Double(vector.bucket + 1), Double(vector.bucket), 100] {
                 for status in [true, false] {
-                    let snapshot = try F.snapshot(flags: [["flag_name": .string(vector.flag), "status": .bool(status), "rollout_percentage": .number(rollout)]])
+                    let snapshot = try F.snapshot(flags: [
+                        ["flag_name": .string(vector.flag), "status": .bool(status), "rollout_percentage": .number(rollout)]
+                    ])
                     let result = try F.evaluate(vector.flag, in: snapshot, key: vector.user)
                     #expect(result.enabled == (status && Double(vector.bucket) < rollout), "\(vector) at \(rollout)")
                 }
@@ -68,16 +71,18 @@ struct FlagEvaluatorTests {
     }
 
     @Test func rulesApplyInOrderAndServeWhatTheySay() throws {
-        let snapshot = try F.snapshot(flags: [[
-            "flag_name": "f", "rollout_percentage": 100,
-            "variants": [["name": "blue", "value": "#00f", "weight": 1], ["name": "red", "value": "#f00", "weight": 1]],
-            "rules": [
-                F.rule("plan", "eq", ["banned"], serve: ["enabled": false]),
-                F.rule("country", "eq", ["DE"], serve: ["variant": "red"]),
-                F.rule("country", "in", ["DE", "FR"], serve: ["variant": "blue"]),
-                F.rule("country", "eq", ["NL"], serve: ["rollout_percentage": 0]),
-            ],
-        ]])
+        let snapshot = try F.snapshot(flags: [
+            [
+                "flag_name": "f", "rollout_percentage": 100,
+                "variants": [["name": "blue", "value": "#00f", "weight": 1], ["name": "red", "value": "#f00", "weight": 1]],
+                "rules": [
+                    F.rule("plan", "eq", ["banned"], serve: ["enabled": false]),
+                    F.rule("country", "eq", ["DE"], serve: ["variant": "red"]),
+                    F.rule("country", "in", ["DE", "FR"], serve: ["variant": "blue"]),
+                    F.rule("country", "eq", ["NL"], serve: ["rollout_percentage": 0]),
+                ],
+            ]
+        ])
         let banned = try F.evaluate("f", in: snapshot, ["plan": "banned", "country": "DE"])
         #expect(!banned.enabled && banned.cause == "rule:0" && banned.value == nil)
         let german = try F.evaluate("f", in: snapshot, ["country": "DE"])
@@ -94,13 +99,18 @@ struct FlagEvaluatorTests {
     @Test func segments() throws {
         let snapshot = try F.snapshot(
             flags: [
-                ["flag_name": "f", "rollout_percentage": 0, "rules": [["conditions": [["operator": "in_segment", "values": ["staff"]]], "serve": ["enabled": true]]]],
+                [
+                    "flag_name": "f", "rollout_percentage": 0,
+                    "rules": [["conditions": [["operator": "in_segment", "values": ["staff"]]], "serve": ["enabled": true]]],
+                ],
                 ["flag_name": "g", "rules": [["conditions": [["operator": "not_in_segment", "values": ["staff"]]], "serve": ["enabled": false]]]],
             ],
-            segments: [[
-                "segment_name": "staff", "included": ["contractor"], "excluded": ["intern"],
-                "conditions": [["attribute": "email", "operator": "ends_with", "values": ["@corp.com"]]],
-            ]]
+            segments: [
+                [
+                    "segment_name": "staff", "included": ["contractor"], "excluded": ["intern"],
+                    "conditions": [["attribute": "email", "operator": "ends_with", "values": ["@corp.com"]]],
+                ]
+            ]
         )
         #expect(try F.evaluate("f", in: snapshot, key: "ann", ["email": "ann@corp.com"]).enabled)
         #expect(try F.evaluate("f", in: snapshot, key: "contractor").enabled)
@@ -152,7 +162,10 @@ struct FlagEvaluatorTests {
 
     @Test func offServesTheOffVariantOrNoValue() throws {
         let snapshot = try F.snapshot(flags: [
-            ["flag_name": "a", "status": false, "variants": [["name": "x", "value": "X"], ["name": "ctl", "value": "C", "weight": 0]], "off_variant": "ctl"],
+            [
+                "flag_name": "a", "status": false, "variants": [["name": "x", "value": "X"], ["name": "ctl", "value": "C", "weight": 0]],
+                "off_variant": "ctl",
+            ],
             ["flag_name": "b", "status": false, "variants": [["name": "x", "value": "X"]]],
             ["flag_name": "c", "status": false],
         ])
@@ -164,7 +177,9 @@ struct FlagEvaluatorTests {
     }
 
     static func assignments(_ weights: [String: Double], users: Int) throws -> [String: String] {
-        let variants = JSONValue.array(weights.sorted { $0.key < $1.key }.map { ["name": .string($0.key), "value": .string($0.key), "weight": .number($0.value)] })
+        let variants = JSONValue.array(
+            weights.sorted { $0.key < $1.key }.map { ["name": .string($0.key), "value": .string($0.key), "weight": .number($0.value)] }
+        )
         let snapshot = try F.snapshot(flags: [["flag_name": "mv", "variants": variants]])
         var result: [String: String] = [:]
         for index in 0..<users {

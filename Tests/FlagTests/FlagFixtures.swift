@@ -1,6 +1,7 @@
-@testable import FlagCore
 import Foundation
 import Shared
+
+@testable import FlagCore
 
 /// Snapshots built from definitions as the API would store them.
 enum Fixtures {
@@ -22,13 +23,21 @@ enum Fixtures {
 
     static func change(_ kind: EntityChange.Kind, _ name: String, _ version: Int64, _ definition: JSONValue?) -> EntityChange {
         EntityChange(
-            kind: kind, name: name, version: version, deleted: definition == nil, definition: definition,
-            createdAt: "2026-01-01T00:00:00.000Z", updatedAt: "2026-01-01T00:00:00.000Z"
+            kind: kind,
+            name: name,
+            version: version,
+            deleted: definition == nil,
+            definition: definition,
+            createdAt: "2026-01-01T00:00:00.000Z",
+            updatedAt: "2026-01-01T00:00:00.000Z"
         )
     }
 
     static func evaluate(
-        _ flag: String, in snapshot: FlagSnapshot, key: String? = "user1", _ attributes: [String: JSONValue] = [:],
+        _ flag: String,
+        in snapshot: FlagSnapshot,
+        key: String? = "user1",
+        _ attributes: [String: JSONValue] = [:],
         now: Date = Date()
     ) throws -> Evaluation {
         try FlagEvaluator(snapshot: snapshot, now: { now }).evaluate(flag, context: EvaluationContext(targetingKey: key, attributes: attributes))

@@ -2,8 +2,8 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @testable import FlagCore
 
@@ -32,7 +32,9 @@ struct FlagRouteTests {
             let evaluation = try await client.execute(uri: "/users/u1/flags/route_flag", method: .get)
             #expect(evaluation.json?["enabled"] == true)
             let invalid = try await client.execute(
-                uri: "/flags", method: .post, headers: [.apiKey: Self.adminKey],
+                uri: "/flags",
+                method: .post,
+                headers: [.apiKey: Self.adminKey],
                 body: ByteBuffer(json: ["flag_name": "x", "rollout_percentage": 101])
             )
             #expect(invalid.status == .unprocessableContent)
@@ -46,7 +48,9 @@ struct FlagRouteTests {
             try await client.waitUntilReady()
             for spelling in NonCanonicalPaths.variants(of: "/flags") {
                 let response = try await client.execute(
-                    uri: spelling, method: .post, body: ByteBuffer(json: ["flag_name": "probe"])
+                    uri: spelling,
+                    method: .post,
+                    body: ByteBuffer(json: ["flag_name": "probe"])
                 )
                 #expect(!(200..<300).contains(response.status.code), "POST \(spelling) answered \(response.status.code)")
             }

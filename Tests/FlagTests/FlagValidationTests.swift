@@ -1,7 +1,8 @@
-@testable import FlagCore
 import Foundation
 import Shared
 import Testing
+
+@testable import FlagCore
 
 @Suite("Flag validation")
 struct FlagValidationTests {
@@ -31,11 +32,26 @@ struct FlagValidationTests {
         (#"{"flag_name": "f", "variants": [{"name": "a", "value": 1, "weight": -1}]}"#, "variants[0].weight"),
         (#"{"flag_name": "f", "off_variant": "nope"}"#, "off_variant"),
         (#"{"flag_name": "f", "rules": [{"conditions": [], "serve": {"enabled": true}}]}"#, "rules[0].conditions"),
-        (#"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "a", "operator": "like", "values": ["x"]}], "serve": {"enabled": true}}]}"#, "rules[0].conditions[0].operator"),
-        (#"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "a", "operator": "gt", "values": ["x"]}], "serve": {"enabled": true}}]}"#, "rules[0].conditions[0].values[0]"),
-        (#"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "a", "operator": "eq", "values": [1, 2]}], "serve": {"enabled": true}}]}"#, "rules[0].conditions[0].values"),
-        (#"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "v", "operator": "semver_gt", "values": ["one"]}], "serve": {"enabled": true}}]}"#, "rules[0].conditions[0].values[0]"),
-        (#"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "d", "operator": "before", "values": ["tomorrow"]}], "serve": {"enabled": true}}]}"#, "rules[0].conditions[0].values[0]"),
+        (
+            #"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "a", "operator": "like", "values": ["x"]}], "serve": {"enabled": true}}]}"#,
+            "rules[0].conditions[0].operator"
+        ),
+        (
+            #"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "a", "operator": "gt", "values": ["x"]}], "serve": {"enabled": true}}]}"#,
+            "rules[0].conditions[0].values[0]"
+        ),
+        (
+            #"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "a", "operator": "eq", "values": [1, 2]}], "serve": {"enabled": true}}]}"#,
+            "rules[0].conditions[0].values"
+        ),
+        (
+            #"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "v", "operator": "semver_gt", "values": ["one"]}], "serve": {"enabled": true}}]}"#,
+            "rules[0].conditions[0].values[0]"
+        ),
+        (
+            #"{"flag_name": "f", "rules": [{"conditions": [{"attribute": "d", "operator": "before", "values": ["tomorrow"]}], "serve": {"enabled": true}}]}"#,
+            "rules[0].conditions[0].values[0]"
+        ),
         (#"{"flag_name": "f", "rules": [{"conditions": [\#(rule)], "serve": {"enabled": true, "variant": "a"}}]}"#, "rules[0].serve"),
         (#"{"flag_name": "f", "rules": [{"conditions": [\#(rule)], "serve": {"variant": "zz"}}]}"#, "rules[0].serve.variant"),
         (#"{"flag_name": "f", "rules": [{"conditions": [\#(rule)], "serve": {"rollout_percentage": 101}}]}"#, "rules[0].serve.rollout_percentage"),

@@ -1,7 +1,8 @@
 import CSHA256
 import Crypto
-@testable import FlagCore
 import Testing
+
+@testable import FlagCore
 
 /// The SHA-extension path bucketing uses where the CPU has it, against swift-crypto.
 @Suite("SHA-256 on the CPU's SHA extensions")

@@ -1,5 +1,6 @@
-@testable import FlagCore
 import Testing
+
+@testable import FlagCore
 
 @Suite("Semantic versions")
 struct SemanticVersionTests {

@@ -1,7 +1,8 @@
-@testable import GatewayCore
 import Shared
-import Testing
 import TestSupport
+import Testing
+
+@testable import GatewayCore
 
 @Suite("Dashboard board")
 struct DashboardBoardTests {
@@ -11,7 +12,7 @@ struct DashboardBoardTests {
         let board = DashboardBoard(registry: registry)
         registry.channelRestored()
         registry.ingest(HealthMessage(service: "profile", instance: "a", status: .up, at: 0))
-        clock.advance(by: .milliseconds(301)) // stale, and no tick has run since
+        clock.advance(by: .milliseconds(301))  // stale, and no tick has run since
         let state = board.state()
         guard case .array(let services)? = state["services"], case .array(let history)? = state["history"] else {
             Issue.record("state without services or history")

@@ -3,8 +3,8 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @testable import GatewayCore
 
@@ -46,7 +46,9 @@ struct GatewayRouteTests {
         try await Self.echo().test(.live) { upstream in
             try await Self.gateway(upstreamPort: try #require(upstream.port)).test(.router) { client in
                 let read = try await client.execute(
-                    uri: "/social/feed/fetch_feed?x=1", method: .get, headers: [.connection: "X-Hop", HTTPField.Name("X-Hop")!: "1"]
+                    uri: "/social/feed/fetch_feed?x=1",
+                    method: .get,
+                    headers: [.connection: "X-Hop", HTTPField.Name("X-Hop")!: "1"]
                 )
                 #expect(read.status == .ok)
                 #expect(read.json?["path"] == "/fetch_feed")

@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @testable import GatewayCore
 
@@ -38,11 +38,15 @@ struct RouteTableTests {
 
     @Test func aRoutesFileOverridesDefaultsPerRoute() throws {
         var defaults = RouteDefaults(timeout: .seconds(10), retries: 1, keysOnWrites: true, rateLimit: nil, maxBodyBytes: 1024)
-        let json = try JSONValue.parse(Data("""
-            {"defaults": {"timeout_ms": 2000, "rate_limit": {"limit": 5, "period_s": 1}},
-             "routes": [{"prefix": "/a/", "service": "a", "urls": ["http://127.0.0.1:1/"], "retries": 0},
-                        {"prefix": "/b", "service": "b", "rate_limit": null, "keys_on_writes": false}]}
-            """.utf8))
+        let json = try JSONValue.parse(
+            Data(
+                """
+                {"defaults": {"timeout_ms": 2000, "rate_limit": {"limit": 5, "period_s": 1}},
+                 "routes": [{"prefix": "/a/", "service": "a", "urls": ["http://127.0.0.1:1/"], "retries": 0},
+                            {"prefix": "/b", "service": "b", "rate_limit": null, "keys_on_writes": false}]}
+                """.utf8
+            )
+        )
         let routes = try RouteTable(json: json, defaults: &defaults)
         let a = try #require(routes.match("/a/x")?.route)
         #expect(a.prefix == "/a")
@@ -99,7 +103,9 @@ struct UpstreamHostsTests {
         let clock = TestClock()
         let registry = HealthRegistry(interval: .milliseconds(100), clock: clock)
         registry.channelRestored()
-        for (instance, url) in [("a", "http://127.0.0.1:9001"), ("evil", "http://attacker.example:80"), ("file", "file:///etc/passwd"), ("net", "http://10.1.2.3:9")] {
+        for (instance, url) in [
+            ("a", "http://127.0.0.1:9001"), ("evil", "http://attacker.example:80"), ("file", "file:///etc/passwd"), ("net", "http://10.1.2.3:9"),
+        ] {
             registry.ingest(HealthMessage(service: "p", instance: instance, status: .up, at: 0, url: url))
         }
         let route = GatewayRoute(prefix: "/p", service: "p", urls: ["http://127.0.0.1:8000"])
@@ -109,6 +115,6 @@ struct UpstreamHostsTests {
         let networks = UpstreamBalancer(registry: registry, allowed: try .init(["10.0.0.0/8"]), clock: clock)
         #expect(networks.candidates(for: route) == ["http://10.1.2.3:9"])
         let none = UpstreamBalancer(registry: registry, allowed: try .init(["gateway.internal"]), clock: clock)
-        #expect(none.candidates(for: route) == ["http://127.0.0.1:8000"]) // the configured URL, not a forged one
+        #expect(none.candidates(for: route) == ["http://127.0.0.1:8000"])  // the configured URL, not a forged one
     }
 }

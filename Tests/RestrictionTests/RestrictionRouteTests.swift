@@ -1,10 +1,11 @@
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-@testable import RestrictionCore
 import Shared
-import Testing
 import TestSupport
+import Testing
+
+@testable import RestrictionCore
 
 /// RestrictionConsumer's routes on its real `buildApplication`, in process, with its
 /// consumer, against the run's Redis under a stream of the test's own.

@@ -1,8 +1,9 @@
 import Foundation
-@testable import RestrictionCore
 import Shared
-import Testing
 import TestSupport
+import Testing
+
+@testable import RestrictionCore
 
 /// Tripwires on the real scripts in the run's Redis, with time from a test clock.
 @Suite("Tripwires")
@@ -21,14 +22,19 @@ struct TripwireTests {
             let clock = TestClock()
             let time = WallTime(clock, origin: Date(timeIntervalSince1970: 1_800_000_000))
             let applier = EventApplier(
-                redis: redis, keys: keys, group: "g", rules: .defaults,
+                redis: redis,
+                keys: keys,
+                group: "g",
+                rules: .defaults,
                 tripwire: TripwireConfiguration(window: .seconds(300), ratio: 0.05, minimumUsers: 3)
             )
             let reader = RestrictionReader(redis: redis, applier: applier)
             let log = EventLog(redis: redis, keys: keys, configuration: .init())
             try await redis.xgroupCreate(keys.stream, group: "g")
             let subscriber = RedisSubscriber(
-                configuration: TestEnvironment.redisConfiguration(), channels: ["tripwire.scam_messages"], logger: TestEnvironment.logger
+                configuration: TestEnvironment.redisConfiguration(),
+                channels: ["tripwire.scam_messages"],
+                logger: TestEnvironment.logger
             )
             let alerts = EventCollector(subscriber.events)
             let subscription = Task { try await subscriber.run() }
@@ -41,7 +47,9 @@ struct TripwireTests {
                 return try await applier.apply(entries, now: time.milliseconds).map { try $0.get() }
             }
             func flagTwice(_ user: String) async throws -> [String] {
-                let outcomes = try await run([IncomingEvent(name: "scam_message_flagged", userID: user), IncomingEvent(name: "scam_message_flagged", userID: user)])
+                let outcomes = try await run([
+                    IncomingEvent(name: "scam_message_flagged", userID: user), IncomingEvent(name: "scam_message_flagged", userID: user),
+                ])
                 guard case .applied(let rules) = outcomes.last else { return ["not applied: \(outcomes)"] }
                 return rules
             }

@@ -1,8 +1,8 @@
 import Foundation
 import NIOConcurrencyHelpers
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// An in-memory connection: the pool's logic is what is under test here.
 final class FakeConnection: BlockingConnection, Sendable {
@@ -34,7 +34,11 @@ struct ConnectionPoolTests {
     }
 
     func pool(
-        size: Int, leaseTimeout: Duration = .seconds(5), backoff: Backoff = Backoff(), maxWaiters: Int = 1024, factory: Factory
+        size: Int,
+        leaseTimeout: Duration = .seconds(5),
+        backoff: Backoff = Backoff(),
+        maxWaiters: Int = 1024,
+        factory: Factory
     ) -> BlockingConnectionPool<FakeConnection> {
         BlockingConnectionPool(
             dependency: "fake",
@@ -54,7 +58,10 @@ struct ConnectionPoolTests {
             for _ in 0..<50 {
                 group.addTask {
                     try await pool.run { _ in
-                        busy.withLockedValue { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+                        busy.withLockedValue {
+                            $0.now += 1
+                            $0.peak = max($0.peak, $0.now)
+                        }
                         usleep(1000)
                         busy.withLockedValue { $0.now -= 1 }
                     }
@@ -77,7 +84,7 @@ struct ConnectionPoolTests {
             await #expect(throws: DependencyUnavailableError.self) { try await pool.run { _ in 1 } }
             #expect(ContinuousClock.now - start >= .milliseconds(90))
         }
-        #expect(try await pool.run { $0.id } == 0) // the connection is free again
+        #expect(try await pool.run { $0.id } == 0)  // the connection is free again
         await pool.shutdown()
     }
 
@@ -94,7 +101,7 @@ struct ConnectionPoolTests {
             let start = ContinuousClock.now
             let error = await #expect(throws: DependencyUnavailableError.self) { try await pool.run { _ in 1 } }
             #expect(error?.reason.contains("3 callers already waiting") == true)
-            #expect(ContinuousClock.now - start < .seconds(30)) // refused, not queued until the lease timeout
+            #expect(ContinuousClock.now - start < .seconds(30))  // refused, not queued until the lease timeout
             return waiters
         }
         for waiter in waiters { try await waiter.value }
@@ -110,7 +117,10 @@ struct ConnectionPoolTests {
             try await withThrowingTaskGroup(of: Bool.self) { group in
                 for _ in 0..<3000 {
                     group.addTask {
-                        do { _ = try await pool.run { _ in 1 }; return false } catch is DependencyUnavailableError { return true }
+                        do {
+                            _ = try await pool.run { _ in 1 }
+                            return false
+                        } catch is DependencyUnavailableError { return true }
                     }
                 }
                 return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -126,8 +136,8 @@ struct ConnectionPoolTests {
         let factory = Factory()
         let pool = pool(size: 1, factory: factory)
         try await pool.run { $0.breakIt() }
-        #expect(try await pool.run { $0.id } == 1) // the broken one was dropped
-        try await pool.run { $0.kill() } // dies while idle (server restart)
+        #expect(try await pool.run { $0.id } == 1)  // the broken one was dropped
+        try await pool.run { $0.kill() }  // dies while idle (server restart)
         #expect(try await pool.run { $0.id } == 2)
         #expect(factory.made.withLockedValue { $0 }.prefix(2).allSatisfy { $0.isClosed })
         await pool.shutdown()

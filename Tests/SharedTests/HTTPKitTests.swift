@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("HTTP kit")
 struct HTTPKitTests {
@@ -28,7 +28,9 @@ struct HTTPKitTests {
     func makeApp(_ config: ServiceConfiguration? = nil, postgres: Bool = false) -> some ApplicationProtocol {
         var runtime = ServiceRuntime(configuration: config ?? configuration())
         if postgres { _ = runtime.addPostgres(migrating: Migrator(schema: "kit", migrations: [])) }
-        let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Kit", paths: ["/echo": ["post": ["responses": ["200": ["description": "ok"]]]]]))
+        let router = runtime.makeRouter(
+            openAPI: OpenAPIDocument(title: "Kit", paths: ["/echo": ["post": ["responses": ["200": ["description": "ok"]]]]])
+        )
         router.post("/echo") { request, context in
             try Response.json(try await request.decodeJSON(as: Payload.self, context: context))
         }
@@ -44,7 +46,12 @@ struct HTTPKitTests {
         router.get("/boom") { _, _ -> String in
             throw PostgresError.server(sqlState: "42601", message: "syntax error at SELECT password FROM users")
         }
-        let limiter = RateLimiter(redis: runtime.redis, keyPrefix: "kit:ratelimit:\(UUID().uuidString):", clock: ContinuousClock(), logger: runtime.logger)
+        let limiter = RateLimiter(
+            redis: runtime.redis,
+            keyPrefix: "kit:ratelimit:\(UUID().uuidString):",
+            clock: ContinuousClock(),
+            logger: runtime.logger
+        )
         router.group("/limited")
             .add(middleware: RateLimitMiddleware(limiter: limiter, policy: RateLimitPolicy(name: "kit", limit: 3, period: .seconds(60))))
             .get { _, _ in "ok" }
@@ -75,7 +82,7 @@ struct HTTPKitTests {
             let forged = try await client.execute(uri: "/health/live", method: .get, headers: [.requestID: "x\" level=error"])
             #expect(forged.headers[.requestID] != "x\" level=error")
             let missing = try await client.execute(uri: "/nowhere", method: .get, headers: [.requestID: "req-404"])
-            #expect(missing.headers[.requestID] == "req-404") // errors carry it too
+            #expect(missing.headers[.requestID] == "req-404")  // errors carry it too
         }
     }
 
@@ -100,14 +107,22 @@ struct HTTPKitTests {
             #expect(wrongType.status == .unprocessableContent)
             #expect(try problem(wrongType)["field"] == "count")
 
-            let nested = try await client.execute(uri: "/echo", method: .post, body: ByteBuffer(string: "{\"name\": \"a\", \"count\": 1, \"tags\": [\"x\", 2]}"))
+            let nested = try await client.execute(
+                uri: "/echo",
+                method: .post,
+                body: ByteBuffer(string: "{\"name\": \"a\", \"count\": 1, \"tags\": [\"x\", 2]}")
+            )
             #expect(try problem(nested)["field"] == "tags[1]")
 
             let query = try await client.execute(uri: "/needs", method: .get)
             #expect(query.status == .unprocessableContent)
             #expect(try problem(query)["field"] == "user_id")
 
-            let fine = try await client.execute(uri: "/echo", method: .post, body: ByteBuffer(string: "{\"name\": \"'; DROP TABLE x; --\", \"count\": 1}"))
+            let fine = try await client.execute(
+                uri: "/echo",
+                method: .post,
+                body: ByteBuffer(string: "{\"name\": \"'; DROP TABLE x; --\", \"count\": 1}")
+            )
             #expect(fine.status == .ok)
             #expect(String(buffer: fine.body).contains("DROP TABLE"))
         }
@@ -182,7 +197,10 @@ struct HTTPKitTests {
 
     @Test func openAPIDocumentListsTheRoutes() async throws {
         try await makeApp().test(.router) { client in
-            let document = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: try await client.execute(uri: "/openapi.json", method: .get).body))
+            let document = try JSONDecoder().decode(
+                JSONValue.self,
+                from: Data(buffer: try await client.execute(uri: "/openapi.json", method: .get).body)
+            )
             #expect(document["openapi"] == "3.1.0")
             for path in ["/health", "/health/ready", "/health/live", "/metrics", "/echo"] {
                 #expect(document["paths"]?[path] != nil)
@@ -213,7 +231,7 @@ struct HTTPKitTests {
             for guess in ["a", "b"] {
                 #expect(try await client.execute(uri: "/admin", method: .post, headers: [.apiKey: guess]).status == .forbidden)
             }
-            #expect(try await client.execute(uri: "/admin", method: .post).status == .unauthorized) // a missing key counts too
+            #expect(try await client.execute(uri: "/admin", method: .post).status == .unauthorized)  // a missing key counts too
             let blocked = try await client.execute(uri: "/admin", method: .post, headers: [.apiKey: "k1"])
             #expect(blocked.status == .tooManyRequests)
             // Up to one emission interval (60 s / 3), less the time the three refusals took.
@@ -281,7 +299,7 @@ struct ExclusiveRateLimitHeadersTests {
             #expect(forged.status == .tooManyRequests)
             let refused = try await client.execute(uri: "/limited", method: .get)
             #expect(refused.status == .tooManyRequests)
-            #expect(refused.headers[.retryAfter] == "20") // one emission interval: 60 s / 3
+            #expect(refused.headers[.retryAfter] == "20")  // one emission interval: 60 s / 3
             #expect(refused.headers[.rateLimit] == "\"kit\";r=0;t=60")
             _ = try kit.problem(refused)
         }

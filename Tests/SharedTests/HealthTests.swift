@@ -2,8 +2,8 @@ import Foundation
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Health registry")
 struct HealthRegistryTests {
@@ -23,7 +23,7 @@ struct HealthRegistryTests {
         #expect(registry.availability(of: "profile") == .up)
         clock.advance(by: .milliseconds(1500))
         registry.tick()
-        #expect(registry.availability(of: "profile") == .up) // exactly 3 intervals: not yet
+        #expect(registry.availability(of: "profile") == .up)  // exactly 3 intervals: not yet
         clock.advance(by: .milliseconds(1))
         registry.tick()
         #expect(registry.availability(of: "profile") == .down)
@@ -42,9 +42,9 @@ struct HealthRegistryTests {
         registry.ingest(heartbeat("post", "b"))
         clock.advance(by: .milliseconds(100))
         registry.tick()
-        #expect(registry.availability(of: "post") == .up) // a is stale, b is not
+        #expect(registry.availability(of: "post") == .up)  // a is stale, b is not
         #expect(registry.upURLs(of: "post") == ["http://b"])
-        registry.ingest(heartbeat("post", "b", .down)) // b shuts down gracefully
+        registry.ingest(heartbeat("post", "b", .down))  // b shuts down gracefully
         #expect(registry.availability(of: "post") == .down)
     }
 
@@ -53,21 +53,21 @@ struct HealthRegistryTests {
         func beat(_ instance: String, _ status: HealthStatus = .up, url: String?) {
             registry.ingest(HealthMessage(service: "post", instance: instance, status: status, at: 0, url: url))
         }
-        #expect(registry.upURLs(of: "post") == []) // channel not up yet: nothing is known
+        #expect(registry.upURLs(of: "post") == [])  // channel not up yet: nothing is known
         registry.channelRestored()
         beat("b", url: "http://b:1")
         beat("a", url: "http://a:1")
         beat("c", .degraded, url: "http://c:1")
-        beat("old", url: nil) // a sender from before URLs were sent
+        beat("old", url: nil)  // a sender from before URLs were sent
         #expect(registry.upURLs(of: "post") == ["http://a:1", "http://b:1", "http://c:1"])
         beat("c", .down, url: "http://c:1")
         clock.advance(by: .milliseconds(250))
         beat("b", url: "http://b:1")
-        clock.advance(by: .milliseconds(100)) // a is now 350 ms silent: stale
+        clock.advance(by: .milliseconds(100))  // a is now 350 ms silent: stale
         #expect(registry.upURLs(of: "post") == ["http://b:1"])
-        registry.ingest(heartbeat("feed", "f")) // the reporter is alive
+        registry.ingest(heartbeat("feed", "f"))  // the reporter is alive
         registry.ingest(HealthMessage(service: "post", instance: "*", status: .down, source: .peer, reporter: "feed", at: 0))
-        #expect(registry.upURLs(of: "post") == []) // a peer's report stands until an up heartbeat
+        #expect(registry.upURLs(of: "post") == [])  // a peer's report stands until an up heartbeat
         registry.channelLost()
         #expect(registry.upURLs(of: "post") == [])
     }
@@ -80,7 +80,7 @@ struct HealthRegistryTests {
         registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: "post", at: 0))
         #expect(registry.availability(of: "profile") == .down)
         #expect(registry.snapshot().first { $0.service == "profile" }?.peerReporter == "post")
-        registry.ingest(heartbeat("profile", "a", .degraded)) // not `up`: the report stands
+        registry.ingest(heartbeat("profile", "a", .degraded))  // not `up`: the report stands
         #expect(registry.availability(of: "profile") == .down)
         registry.ingest(heartbeat("profile", "a"))
         #expect(registry.availability(of: "profile") == .up)
@@ -98,16 +98,16 @@ struct HealthRegistryTests {
         registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: nil, at: 0))
         #expect(registry.availability(of: "profile") == .up)
         registry.ingest(heartbeat("post", "p"))
-        registry.ingest(heartbeat("post", "p", .down)) // a reporter that itself says down is not alive
+        registry.ingest(heartbeat("post", "p", .down))  // a reporter that itself says down is not alive
         registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: "post", at: 0))
         #expect(registry.availability(of: "profile") == .up)
         registry.ingest(heartbeat("post", "p"))
         registry.ingest(HealthMessage(service: "profile", instance: "*", status: .down, source: .peer, reporter: "post", at: 0))
         #expect(registry.availability(of: "profile") == .down)
         clock.advance(by: .milliseconds(1000))
-        registry.ingest(heartbeat("profile", "a", .degraded)) // not `up`: the report still stands
+        registry.ingest(heartbeat("profile", "a", .degraded))  // not `up`: the report still stands
         #expect(registry.availability(of: "profile") == .down)
-        clock.advance(by: .milliseconds(501)) // the report is older than the staleness limit
+        clock.advance(by: .milliseconds(501))  // the report is older than the staleness limit
         #expect(registry.availability(of: "profile") == .up)
     }
 
@@ -135,7 +135,7 @@ struct HealthRegistryTests {
         registry.tick()
         #expect(registry.availability(of: "profile") == .unknown)
         registry.channelRestored()
-        #expect(registry.availability(of: "profile") == .up) // not down: it had no chance to heartbeat
+        #expect(registry.availability(of: "profile") == .up)  // not down: it had no chance to heartbeat
         // Its reporter reconnects on its own backoff: staleness plus the grace, exactly.
         clock.advance(by: registry.staleAfter + registry.reconnectGrace)
         registry.tick()
@@ -143,7 +143,7 @@ struct HealthRegistryTests {
         #expect(registry.snapshot().first?.instances.first?.age == registry.staleAfter)
         clock.advance(by: .milliseconds(1))
         registry.tick()
-        #expect(registry.availability(of: "profile") == .down) // but silence after that counts
+        #expect(registry.availability(of: "profile") == .down)  // but silence after that counts
         #expect(changes.withLockedValue { $0 } == [.up, .unknown, .up, .down])
     }
 }
@@ -168,15 +168,19 @@ struct HealthPubSubTests {
 
     func reporter(_ service: String, redis: RedisClient) -> HealthReporter {
         HealthReporter(
-            service: service, instance: "\(service)-1", checks: [.redis(redis)], interval: interval,
-            publishingTo: redis, logger: logger
+            service: service,
+            instance: "\(service)-1",
+            checks: [.redis(redis)],
+            interval: interval,
+            publishingTo: redis,
+            logger: logger
         )
     }
 
     @Test func gracefulShutdownPublishesDown() async throws {
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
         let service = TestEnvironment.unique("svc")
-        let registry = HealthRegistry(interval: .seconds(60), clock: ContinuousClock()) // staleness cannot explain it
+        let registry = HealthRegistry(interval: .seconds(60), clock: ContinuousClock())  // staleness cannot explain it
         let reporter = HealthReporter(service: service, instance: "x", checks: [], interval: interval, publishingTo: redis, logger: logger)
         try await running([redis, HealthRegistryService(registry: registry, redis: redis.configuration, logger: logger)]) {
             let group = ServiceGroup(configuration: .init(services: [reporter], logger: logger))
@@ -204,7 +208,14 @@ struct HealthPubSubTests {
         let breakerA = boardA.breaker(for: dependency, configuration: config)
         let breakerB = boardB.breaker(for: dependency, configuration: config)
         let callerHealth = HealthReporter(service: caller, instance: "p1", checks: [], interval: interval, publishingTo: redis, logger: logger)
-        let dependencyHealth = HealthReporter(service: dependency, instance: "d1", checks: [], interval: interval, publishingTo: redis, logger: logger)
+        let dependencyHealth = HealthReporter(
+            service: dependency,
+            instance: "d1",
+            checks: [],
+            interval: interval,
+            publishingTo: redis,
+            logger: logger
+        )
         try await running([
             redis,
             HealthRegistryService(registry: registryA, redis: redis.configuration, logger: logger),

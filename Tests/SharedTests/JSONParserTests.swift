@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// The hand-written parser against Foundation's JSONDecoder: the same values for what both
 /// read, the same refusals, and the few documented differences (bare NaN/Infinity, numbers
@@ -125,10 +125,12 @@ struct JSONParserTests {
         #expect(Self.ours(Array(text.utf8)) == nil)
     }
 
-    @Test(arguments: [
-        [0x22, 0xFF, 0x22], [0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22],
-        [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],
-    ] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x22, 0xFF, 0x22], [0x22, 0xC0, 0x80, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xE2, 0x82, 0x22],
+            [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22],
+        ] as [[UInt8]]
+    )
     func refusesInvalidUTF8(_ bytes: [UInt8]) {
         #expect(Self.ours(bytes) == nil)
     }
@@ -139,15 +141,20 @@ struct JSONParserTests {
             ("\"\\u00e9\\ud83d\\ude00\\/\\b\\f\\n\\r\\t\\\"\\\\\"", "é😀/\u{8}\u{C}\n\r\t\"\\"),
             ("\"é😀\"", "é😀"), ("[\"NaN\"]", ["NaN"]), ("{\"a\":1,\"a\":2}", ["a": 2]), ("[]", []), ("{}", [:]),
             ("123456789012345", 123_456_789_012_345), ("12345678901234567890", .number(12_345_678_901_234_567_890)),
-            ("9007199254740993", .integer(9_007_199_254_740_993)), ("9223372036854775807", .integer(.max)), ("-9223372036854775808", .number(-9_223_372_036_854_775_808)),
-            ("9007199254740992", .number(9_007_199_254_740_992)), ("9007199254740993.0", .integer(9_007_199_254_740_993)), ("1e16", .number(1e16)), ("1e400", .number(.infinity)), ("-Infinity", .number(-.infinity)),
+            ("9007199254740993", .integer(9_007_199_254_740_993)), ("9223372036854775807", .integer(.max)),
+            ("-9223372036854775808", .number(-9_223_372_036_854_775_808)),
+            ("9007199254740992", .number(9_007_199_254_740_992)), ("9007199254740993.0", .integer(9_007_199_254_740_993)), ("1e16", .number(1e16)),
+            ("1e400", .number(.infinity)), ("-Infinity", .number(-.infinity)),
             ("{\"x\":Infinity}", ["x": .number(.infinity)]), ("2.2250738585072014e-308", .number(2.2250738585072014e-308)),
         ]
         for (text, expected) in cases {
             let parsed = try JSONValue.parse(Data(text.utf8))
             #expect(parsed == expected, "\(text) → \(parsed)")
         }
-        guard case .number(let nan) = try JSONValue.parse(Data("NaN".utf8)) else { Issue.record("NaN is not a number"); return }
+        guard case .number(let nan) = try JSONValue.parse(Data("NaN".utf8)) else {
+            Issue.record("NaN is not a number")
+            return
+        }
         #expect(nan.isNaN)
     }
 

@@ -45,6 +45,10 @@ struct LineLogHandlerTests {
         let line = try #require(lines.withLockedValue { $0 }.first)
         #expect(line.filter { $0 == "\n" }.count == 1 && line.hasSuffix("\n"))
         let afterTimestamp = line.drop { $0 != " " }.dropFirst()
-        #expect(afterTimestamp == #"info test: probe\nforged a="b c=d" e="q\"\u{1b}[31m" http.path="/x\n2026-01-01 critical forged: owned" request.id=r-1 z.last=old"# + "\n")
+        #expect(
+            afterTimestamp
+                == #"info test: probe\nforged a="b c=d" e="q\"\u{1b}[31m" http.path="/x\n2026-01-01 critical forged: owned" request.id=r-1 z.last=old"#
+                + "\n"
+        )
     }
 }

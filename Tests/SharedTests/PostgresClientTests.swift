@@ -1,18 +1,19 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("PostgreSQL client")
 struct PostgresClientTests {
     let logger = TestEnvironment.logger
 
-
     /// A table of one test's own in a schema of its own.
     func withTable<T: Sendable>(_ client: PostgresClient, _ body: (String) async throws -> T) async throws -> T {
         let schema = TestEnvironment.unique("t")
         try await client.query("CREATE SCHEMA \(schema)")
-        try await client.query("CREATE TABLE \(schema).items (id serial PRIMARY KEY, name text, data bytea, n bigint, x double precision, b boolean, at timestamptz)")
+        try await client.query(
+            "CREATE TABLE \(schema).items (id serial PRIMARY KEY, name text, data bytea, n bigint, x double precision, b boolean, at timestamptz)"
+        )
         do {
             let value = try await body("\(schema).items")
             try await client.query("DROP SCHEMA \(schema) CASCADE")
@@ -120,18 +121,29 @@ struct PostgresClientTests {
 
     static let migrations = [
         Migration(version: 1, name: "create items", statements: ["CREATE TABLE SCHEMA_NAME.items (id serial PRIMARY KEY, name text NOT NULL)"]),
-        Migration(version: 2, name: "index names", statements: [
-            "CREATE INDEX items_name ON SCHEMA_NAME.items (name)",
-            "ALTER TABLE SCHEMA_NAME.items ADD COLUMN created_at timestamptz NOT NULL DEFAULT now()",
-        ]),
+        Migration(
+            version: 2,
+            name: "index names",
+            statements: [
+                "CREATE INDEX items_name ON SCHEMA_NAME.items (name)",
+                "ALTER TABLE SCHEMA_NAME.items ADD COLUMN created_at timestamptz NOT NULL DEFAULT now()",
+            ]
+        ),
     ]
 
     func migrator(_ schema: String) -> Migrator {
-        Migrator(schema: schema, migrations: Self.migrations.map { migration in
-            Migration(version: migration.version, name: migration.name, statements: migration.statements.map {
-                $0.replacingOccurrences(of: "SCHEMA_NAME", with: schema)
-            })
-        })
+        Migrator(
+            schema: schema,
+            migrations: Self.migrations.map { migration in
+                Migration(
+                    version: migration.version,
+                    name: migration.name,
+                    statements: migration.statements.map {
+                        $0.replacingOccurrences(of: "SCHEMA_NAME", with: schema)
+                    }
+                )
+            }
+        )
     }
 
     @Test func migrationsTwiceChangeNothing() async throws {
@@ -140,7 +152,9 @@ struct PostgresClientTests {
             #expect(try await migrator(schema).migrate(pg, logger: logger) == [1, 2])
             try await pg.query("INSERT INTO \(schema).items (name) VALUES ($1)", ["row"])
             #expect(try await migrator(schema).migrate(pg, logger: logger) == [])
-            let versions = try await pg.query("SELECT version FROM \(schema).schema_migrations ORDER BY version").rows.map { try $0.decode("version", as: Int.self) }
+            let versions = try await pg.query("SELECT version FROM \(schema).schema_migrations ORDER BY version").rows.map {
+                try $0.decode("version", as: Int.self)
+            }
             #expect(versions == [1, 2])
             #expect(try await pg.query("SELECT count(*) AS c FROM \(schema).items").first!.decode("c", as: Int.self) == 1)
             try await pg.query("DROP SCHEMA \(schema) CASCADE")
@@ -168,10 +182,13 @@ struct PostgresClientTests {
     @Test func failedMigrationLeavesNothingBehind() async throws {
         try await withPostgres { pg in
             let schema = TestEnvironment.unique("m")
-            let broken = Migrator(schema: schema, migrations: [
-                Migration(version: 1, name: "ok", statements: ["CREATE TABLE \(schema).a (id int)"]),
-                Migration(version: 2, name: "broken", statements: ["CREATE TABLE \(schema).b (id nosuchtype)"]),
-            ])
+            let broken = Migrator(
+                schema: schema,
+                migrations: [
+                    Migration(version: 1, name: "ok", statements: ["CREATE TABLE \(schema).a (id int)"]),
+                    Migration(version: 2, name: "broken", statements: ["CREATE TABLE \(schema).b (id nosuchtype)"]),
+                ]
+            )
             await #expect(throws: PostgresError.self) { try await broken.migrate(pg, logger: logger) }
             let schemas = try await pg.query("SELECT count(*) AS c FROM information_schema.schemata WHERE schema_name = $1", [schema])
             #expect(try schemas.first!.decode("c", as: Int.self) == 0)
@@ -194,7 +211,9 @@ struct PostgresClientTests {
             }
         }
         try await withPostgres { pg in
-            let methods = try await pg.query("SELECT DISTINCT auth_method AS m FROM pg_hba_file_rules").rows.map { try $0.decode("m", as: String.self) }
+            let methods = try await pg.query("SELECT DISTINCT auth_method AS m FROM pg_hba_file_rules").rows.map {
+                try $0.decode("m", as: String.self)
+            }
             #expect(methods == ["scram-sha-256"])
         }
     }
@@ -215,7 +234,12 @@ struct PostgresClientTests {
                 #expect(ContinuousClock.now - start < .seconds(3))
             }
             try await server.start()
-            #expect(await eventually(timeout: .seconds(10)) { try await pg.query("SELECT 1"); return true })
+            #expect(
+                await eventually(timeout: .seconds(10)) {
+                    try await pg.query("SELECT 1")
+                    return true
+                }
+            )
             // Stale connections from before the restart are replaced, not handed out.
             for _ in 0..<8 {
                 #expect(try await pg.query("SELECT 2 AS two").first!.decode("two", as: Int.self) == 2)

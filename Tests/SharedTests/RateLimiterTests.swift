@@ -1,6 +1,6 @@
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("GCRA rate limiting")
 struct RateLimiterTests {
@@ -9,7 +9,8 @@ struct RateLimiterTests {
     @Test func gcraMathsAdmitsTheLimitThenSpacesRequests() {
         // 10 per second: emission 100 ms, tolerance 900 ms, in µs.
         let policy = RateLimitPolicy(limit: 10, period: .seconds(1))
-        let emission = Int64(100_000), tolerance = Int64(900_000)
+        let emission = Int64(100_000)
+        let tolerance = Int64(900_000)
         #expect(policy.emissionInterval == .milliseconds(100))
         #expect(policy.tolerance == .milliseconds(900))
         var tat: Int64? = nil
@@ -23,7 +24,7 @@ struct RateLimiterTests {
         #expect(remaining == [9, 8, 7, 6, 5, 4, 3, 2, 1, 0])
         let refused = GCRA.evaluate(tat: tat, now: 0, emission: emission, tolerance: tolerance)
         #expect(!refused.allowed)
-        #expect(refused.retryAfter == 100_000) // the next slot opens one emission later
+        #expect(refused.retryAfter == 100_000)  // the next slot opens one emission later
         #expect(refused.resetAfter == 1_000_000)
         // Exactly at the retry time it is allowed, a microsecond earlier it is not.
         #expect(!GCRA.evaluate(tat: tat, now: 99_999, emission: emission, tolerance: tolerance).allowed)
@@ -35,10 +36,17 @@ struct RateLimiterTests {
     @Test func limitsOverAMillionPerSecondAdmitInsteadOfDividingByZero() async throws {
         let server = try await PrivateRedis.start()
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)
-        defer { Task { await redis.shutdown(); try? await server.stop() } }
+        defer {
+            Task {
+                await redis.shutdown()
+                try? await server.stop()
+            }
+        }
         let policies = [RateLimitPolicy(limit: 1_000_000_000, period: .seconds(1)), RateLimitPolicy(limit: .max, period: .seconds(1))]
-        for limiter in [RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger),
-                        RateLimiter(redis: nil, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger)] {
+        for limiter in [
+            RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger),
+            RateLimiter(redis: nil, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger),
+        ] {
             for policy in policies {
                 for _ in 0..<3 {
                     let decision = await limiter.check("huge", policy: policy)
@@ -51,7 +59,8 @@ struct RateLimiterTests {
     /// A clock stepped back by an hour: the stored arrival time is clamped to what a correct
     /// clock could have left, so the client waits one emission interval, not an hour.
     @Test func aBackwardClockStepDoesNotLockClientsOut() {
-        let emission: Int64 = 1_000_000, tolerance: Int64 = 4_000_000 // 5 per 5 s
+        let emission: Int64 = 1_000_000
+        let tolerance: Int64 = 4_000_000  // 5 per 5 s
         let stepped = GCRA.evaluate(tat: 3_600_000_000, now: 0, emission: emission, tolerance: tolerance)
         #expect(stepped.allowed && stepped.remaining == 0 && stepped.newTAT == 5_000_000)
         let next = GCRA.evaluate(tat: stepped.newTAT, now: 0, emission: emission, tolerance: tolerance)
@@ -118,7 +127,7 @@ struct ExclusiveRateLimiterTests {
         #expect(refused.count == 90)
         // Retry-After: the next slot is at most one emission interval (100 ms) away.
         #expect(refused.allSatisfy { $0.retryAfter > .zero && $0.retryAfter <= .milliseconds(100) && $0.remaining == 0 })
-        #expect(refused.allSatisfy { $0.headers[.retryAfter] == nil }) // Retry-After is added on the 429 itself
+        #expect(refused.allSatisfy { $0.headers[.retryAfter] == nil })  // Retry-After is added on the 429 itself
         let headers = refused[0].headers
         #expect(headers[.rateLimitPolicy] == "\"burst\";q=10;w=1")
         #expect(headers[.rateLimit] == "\"burst\";r=0;t=1")

@@ -1,8 +1,8 @@
 import Foundation
 import ServiceLifecycle
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @Suite("Redis batcher")
 struct RedisBatcherTests {
@@ -76,7 +76,8 @@ struct RedisBatcherTests {
         // A long command timeout: the pipeline held by the frozen server must outlast however
         // long a busy machine takes to queue the rest; this test is about the drain.
         let redis = RedisClient(
-            configuration: TestEnvironment.redisConfiguration(url: server.url, commandTimeout: .seconds(60)), logger: TestEnvironment.logger
+            configuration: TestEnvironment.redisConfiguration(url: server.url, commandTimeout: .seconds(60)),
+            logger: TestEnvironment.logger
         )
         let batcher = RedisBatcher(redis: redis, configuration: .init(flushers: 1))
         let group = ServiceGroup(services: [batcher], logger: TestEnvironment.logger)

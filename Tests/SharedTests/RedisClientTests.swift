@@ -1,7 +1,7 @@
 import Foundation
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 /// Values no command text could carry safely: every one must come back byte for byte.
 let hostileStrings = [
@@ -17,7 +17,6 @@ let hostileBytes: [UInt8] = [0, 1, 2, 0, 255, 13, 10, 0x27, 0x22, 0]
 @Suite("Redis client")
 struct RedisClientTests {
     let logger = TestEnvironment.logger
-
 
     @Test func hostileValuesRoundTripUnchanged() async throws {
         try await withRedis { redis in
@@ -83,7 +82,7 @@ struct RedisClientTests {
         try await withRedis { redis in
             let stream = TestEnvironment.unique("test:stream")
             try await redis.xgroupCreate(stream, group: "g")
-            try await redis.xgroupCreate(stream, group: "g") // an existing group is fine
+            try await redis.xgroupCreate(stream, group: "g")  // an existing group is fine
             var ids: [String] = []
             for index in 0..<5 {
                 ids.append(try await redis.xadd(stream, maxLength: 1000, fields: [("n", index), ("v", hostileBytes)]))
@@ -137,7 +136,11 @@ struct RedisClientTests {
         defer { Task { try? await server.stop() } }
         let config = TestEnvironment.redisConfiguration(url: server.url)
         let subscriber = RedisSubscriber(
-            configuration: config, channels: ["plain"], patterns: ["health.*"], idlePing: .milliseconds(300), logger: logger
+            configuration: config,
+            channels: ["plain"],
+            patterns: ["health.*"],
+            idlePing: .milliseconds(300),
+            logger: logger
         )
         let runner = Task { try await subscriber.run() }
         defer { runner.cancel() }
@@ -148,16 +151,20 @@ struct RedisClientTests {
             try await redis.publish("health.profile", hostileBytes)
             try await redis.publish("plain", "hello")
             #expect(await eventually { events.all.count >= 3 })
-            #expect(Array(events.all.dropFirst().prefix(2)) == [
-                .message(channel: "health.profile", pattern: "health.*", payload: hostileBytes),
-                .message(channel: "plain", pattern: nil, payload: Array("hello".utf8)),
-            ])
+            #expect(
+                Array(events.all.dropFirst().prefix(2)) == [
+                    .message(channel: "health.profile", pattern: "health.*", payload: hostileBytes),
+                    .message(channel: "plain", pattern: nil, payload: Array("hello".utf8)),
+                ]
+            )
 
             try await server.stop()
-            #expect(await events.waitFor {
-                if case .disconnected = $0 { return true }
-                return false
-            } != nil)
+            #expect(
+                await events.waitFor {
+                    if case .disconnected = $0 { return true }
+                    return false
+                } != nil
+            )
             let before = events.all.count
             try await server.start()
             #expect(await events.waitForMore(than: before).first == .subscribed)
@@ -174,7 +181,12 @@ struct RedisClientTests {
 struct ExclusiveRedisRecoveryTests {
     @Test func aFrozenRedisTimesOutInsteadOfHanging() async throws {
         let server = try await PrivateRedis.start()
-        defer { Task { try? await server.thaw(); try? await server.stop() } }
+        defer {
+            Task {
+                try? await server.thaw()
+                try? await server.stop()
+            }
+        }
         try await withRedis(url: server.url, commandTimeout: .milliseconds(300)) { redis in
             try await redis.ping()
             try await server.freeze()
@@ -183,7 +195,12 @@ struct ExclusiveRedisRecoveryTests {
             let elapsed = ContinuousClock.now - start
             #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2))
             try await server.thaw()
-            #expect(await eventually { try await redis.ping(); return true })
+            #expect(
+                await eventually {
+                    try await redis.ping()
+                    return true
+                }
+            )
         }
     }
 
@@ -203,10 +220,12 @@ struct ExclusiveRedisRecoveryTests {
 
             try await server.start()
             // The same client recovers by itself (no data: the private server has no persistence).
-            #expect(await eventually(timeout: .seconds(5)) {
-                try await redis.set("k", "after")
-                return try await redis.get("k") == Array("after".utf8)
-            })
+            #expect(
+                await eventually(timeout: .seconds(5)) {
+                    try await redis.set("k", "after")
+                    return try await redis.get("k") == Array("after".utf8)
+                }
+            )
             // All pooled connections recover, not just one: many concurrent calls succeed.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<32 { group.addTask { try await redis.set("k\(index)", index) } }

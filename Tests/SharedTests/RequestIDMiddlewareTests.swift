@@ -4,8 +4,9 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOConcurrencyHelpers
-@testable import Shared
 import Testing
+
+@testable import Shared
 
 @Suite("Request ids")
 struct RequestIDMiddlewareTests {

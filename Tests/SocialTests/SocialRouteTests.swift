@@ -2,8 +2,8 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Shared
-import Testing
 import TestSupport
+import Testing
 
 @testable import SocialCore
 
@@ -56,7 +56,8 @@ struct SocialRouteTests {
                 var posts: [Double] = []
                 for title in ["first", "second"] {
                     let response = try await client.execute(
-                        uri: "/insert_post", method: .post,
+                        uri: "/insert_post",
+                        method: .post,
                         body: ByteBuffer(json: ["user_id": .number(user), "title": .string(title), "content": "text"])
                     )
                     #expect(response.status == .created)
@@ -67,7 +68,9 @@ struct SocialRouteTests {
                 #expect(read?["user_name"] == "bo")
                 #expect(read?["profile_source"] == "live")
                 let stranger = try await client.execute(
-                    uri: "/insert_post", method: .post, body: ByteBuffer(json: ["user_id": .number(user + 1000), "title": "t", "content": ""])
+                    uri: "/insert_post",
+                    method: .post,
+                    body: ByteBuffer(json: ["user_id": .number(user + 1000), "title": "t", "content": ""])
                 )
                 #expect(stranger.status == .unprocessableContent)
                 #expect(stranger.json?["field"] == "user_id")
@@ -80,7 +83,8 @@ struct SocialRouteTests {
                 // The older post up twice, so it ranks above the newer one.
                 for _ in 0..<2 {
                     let response = try await client.execute(
-                        uri: "/submit_impression", method: .post,
+                        uri: "/submit_impression",
+                        method: .post,
                         body: ByteBuffer(json: ["post_id": .number(posts[0]), "user_id": .number(user), "impression_type": "UP"])
                     )
                     #expect(response.status == .created)
@@ -99,7 +103,8 @@ struct SocialRouteTests {
                 #expect(users.map { [$0["user_id"], $0["user_name"]] } == [[.number(user), "bo"]])
                 #expect(trending?["profile_source"] == "live")
                 let wrong = try await client.execute(
-                    uri: "/submit_impression", method: .post,
+                    uri: "/submit_impression",
+                    method: .post,
                     body: ByteBuffer(json: ["post_id": .number(posts[0]), "user_id": .number(user), "impression_type": "SIDEWAYS"])
                 )
                 #expect(wrong.status == .unprocessableContent)

@@ -1,8 +1,8 @@
 import HummingbirdTesting
 import Shared
 import StreamCore
-import Testing
 import TestSupport
+import Testing
 
 /// StreamFilter built in process: the platform's routes answer, PostgreSQL is checked.
 @Suite("Stream routes")

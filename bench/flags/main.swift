@@ -18,13 +18,14 @@ import Shared
 
 func evaluate(seconds: Double, only: Int? = nil) throws {
     let rules: [JSONValue] = (0..<10).map { index in
-        let condition: JSONValue = switch only ?? (index % 5) {
-        case 0: ["attribute": "country", "operator": "in", "values": ["DE", "FR", "NL", .string("X\(index)")]]
-        case 1: ["attribute": "plan", "operator": "eq", "values": .array([.string("enterprise\(index)")])]
-        case 2: ["attribute": "age", "operator": "gt", "values": [.number(Double(100 + index))]]
-        case 3: ["attribute": "email", "operator": "ends_with", "values": ["@corp.example"]]
-        default: ["attribute": "app_version", "operator": "semver_lt", "values": ["1.0.0"]]
-        }
+        let condition: JSONValue =
+            switch only ?? (index % 5) {
+            case 0: ["attribute": "country", "operator": "in", "values": ["DE", "FR", "NL", .string("X\(index)")]]
+            case 1: ["attribute": "plan", "operator": "eq", "values": .array([.string("enterprise\(index)")])]
+            case 2: ["attribute": "age", "operator": "gt", "values": [.number(Double(100 + index))]]
+            case 3: ["attribute": "email", "operator": "ends_with", "values": ["@corp.example"]]
+            default: ["attribute": "app_version", "operator": "semver_lt", "values": ["1.0.0"]]
+            }
         return ["conditions": [condition], "serve": ["enabled": true]]
     }
     let flag = try FlagDefinition(json: ["flag_name": "bench_flag", "rollout_percentage": 50, "rules": .array(rules)])
@@ -46,7 +47,9 @@ func evaluate(seconds: Double, only: Int? = nil) throws {
         count += contexts.count
     }
     let elapsed = (clock.now - start).seconds
-    print(String(format: "evaluations/s (one thread, 10 rules): %.0f  (enabled share %.3f)", Double(count) / elapsed, Double(enabled) / Double(count)))
+    print(
+        String(format: "evaluations/s (one thread, 10 rules): %.0f  (enabled share %.3f)", Double(count) / elapsed, Double(enabled) / Double(count))
+    )
 }
 
 func propagate(writes: Int, key: String, urls: [String]) async throws {
@@ -82,7 +85,16 @@ func propagate(writes: Int, key: String, urls: [String]) async throws {
     }
     delays.sort()
     func percentile(_ p: Double) -> Double { delays[min(delays.count - 1, Int(Double(delays.count) * p))] }
-    print(String(format: "propagation to all %d instances over %d writes: p50 %.2f ms, p99 %.2f ms, max %.2f ms", urls.count, writes, percentile(0.5), percentile(0.99), delays.last!))
+    print(
+        String(
+            format: "propagation to all %d instances over %d writes: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+            urls.count,
+            writes,
+            percentile(0.5),
+            percentile(0.99),
+            delays.last!
+        )
+    )
 }
 
 let arguments = CommandLine.arguments.dropFirst()

@@ -26,7 +26,7 @@ let client = RedisClient(
     configuration: .init(endpoint: RedisEndpoint(port: port), poolSize: pool),
     logger: logger
 )
-let value = [UInt8](repeating: 0x78, count: 3) // redis-benchmark's default 3-byte payload
+let value = [UInt8](repeating: 0x78, count: 3)  // redis-benchmark's default 3-byte payload
 try await client.set("key:__rand_int__", value)
 
 // Warm up every connection before timing.
@@ -67,5 +67,13 @@ let operations = Double(perTask * concurrency * pipelineDepth)
 func percentile(_ p: Double) -> Double {
     latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))].seconds * 1000
 }
-print(String(format: "%@ pipeline=%d ops/s=%.0f p50_ms=%.3f p99_ms=%.3f", command.uppercased(), pipelineDepth,
-             operations / elapsed.seconds, percentile(0.5), percentile(0.99)))
+print(
+    String(
+        format: "%@ pipeline=%d ops/s=%.0f p50_ms=%.3f p99_ms=%.3f",
+        command.uppercased(),
+        pipelineDepth,
+        operations / elapsed.seconds,
+        percentile(0.5),
+        percentile(0.99)
+    )
+)

@@ -44,8 +44,12 @@ func consume(url: String, count: Int) async throws {
     }
     let applier = EventApplier(redis: client, keys: keys, group: "restrictions", rules: .defaults, tripwire: .init(minimumUsers: 1_000_000))
     let consumer = EventConsumer(
-        redis: client, applier: applier, configuration: .init(name: "bench"), time: WallTime(ContinuousClock()),
-        metrics: RestrictionMetrics(ServiceMetrics()), logger: logger
+        redis: client,
+        applier: applier,
+        configuration: .init(name: "bench"),
+        time: WallTime(ContinuousClock()),
+        metrics: RestrictionMetrics(ServiceMetrics()),
+        logger: logger
     )
     let reader = RestrictionReader(redis: client, applier: applier)
     let start = ContinuousClock.now
@@ -53,7 +57,9 @@ func consume(url: String, count: Int) async throws {
     while try await reader.stream().applied < count { try await Task.sleep(for: .milliseconds(20)) }
     let elapsed = (ContinuousClock.now - start).seconds
     task.cancel()
-    print(String(format: "consumer: %d events applied in %.2f s: %.0f events/s (one consumer, batches of 256)", count, elapsed, Double(count) / elapsed))
+    print(
+        String(format: "consumer: %d events applied in %.2f s: %.0f events/s (one consumer, batches of 256)", count, elapsed, Double(count) / elapsed)
+    )
     await client.shutdown()
 }
 
@@ -104,7 +110,16 @@ func lag(url: String, api: String, rate: Int, seconds: Double) async throws {
     let sent = try await load.value
     lags.sort()
     func percentile(_ p: Double) -> Double { lags[min(lags.count - 1, Int(Double(lags.count) * p))] }
-    print(String(format: "lag post → restriction visible at %d events/s (%d sent, %d probes): p50 %.2f ms, p99 %.2f ms", rate, sent, lags.count, percentile(0.5), percentile(0.99)))
+    print(
+        String(
+            format: "lag post → restriction visible at %d events/s (%d sent, %d probes): p50 %.2f ms, p99 %.2f ms",
+            rate,
+            sent,
+            lags.count,
+            percentile(0.5),
+            percentile(0.99)
+        )
+    )
     await client.shutdown()
 }
 

@@ -121,13 +121,15 @@ struct EvaluationAPI: Sendable {
         }
 
         ofrep.get("/configuration") { _, _ in
-            try Response.json([
-                "name": "suite FlagService",
-                "capabilities": [
-                    "cacheInvalidation": ["polling": ["enabled": true, "minPollingIntervalMs": 1000]],
-                    "flagEvaluation": ["supportedTypes": ["boolean", "string", "int", "float", "object"]],
-                ],
-            ] as JSONValue)
+            try Response.json(
+                [
+                    "name": "suite FlagService",
+                    "capabilities": [
+                        "cacheInvalidation": ["polling": ["enabled": true, "minPollingIntervalMs": 1000]],
+                        "flagEvaluation": ["supportedTypes": ["boolean", "string", "int", "float", "object"]],
+                    ],
+                ] as JSONValue
+            )
         }
     }
 

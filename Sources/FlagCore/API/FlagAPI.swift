@@ -81,7 +81,10 @@ struct FlagAPI: Sendable {
             }
             let snapshot = store.snapshot
             let change = try await repository.update(
-                kind.kind, name: name, ifMatch: request.headers[.ifMatch], actor: FlagAccessMiddleware.actor(context)
+                kind.kind,
+                name: name,
+                ifMatch: request.headers[.ifMatch],
+                actor: FlagAccessMiddleware.actor(context)
             ) { current in
                 guard case .object(var merged) = current else { return current }
                 // A partial update: members sent replace, null clears, the rest stays.
@@ -103,34 +106,44 @@ struct FlagAPI: Sendable {
             guard dependents.isEmpty else {
                 throw ProblemDetails.conflict("\(kind.kind.rawValue) \(name) is used by " + dependents.joined(separator: ", "))
             }
-            let change = try await repository.delete(kind.kind, name: name, ifMatch: request.headers[.ifMatch], actor: FlagAccessMiddleware.actor(context))
+            let change = try await repository.delete(
+                kind.kind,
+                name: name,
+                ifMatch: request.headers[.ifMatch],
+                actor: FlagAccessMiddleware.actor(context)
+            )
             await publisher.publish(change)
             return Response(status: .noContent)
         }
 
         reads.get(RouterPath(item + "/history")) { request, context in
             let name = try Self.name(kind, context)
-            let limit = try request.uri.queryParameters.get("limit").map { text in
-                guard let limit = Int(text), (1...1000).contains(limit) else {
-                    throw ProblemDetails.invalidField("limit", "must be an integer from 1 to 1000")
-                }
-                return limit
-            } ?? 100
+            let limit =
+                try request.uri.queryParameters.get("limit").map { text in
+                    guard let limit = Int(text), (1...1000).contains(limit) else {
+                        throw ProblemDetails.invalidField("limit", "must be an integer from 1 to 1000")
+                    }
+                    return limit
+                } ?? 100
             let entries = try await repository.history(kind.kind, name: name, limit: limit)
             guard !entries.isEmpty else { throw ProblemDetails.notFound("no history for \(kind.kind.rawValue) \(name)") }
-            return try Response.json(JSONValue.object([
-                kind.nameField: .string(name),
-                "history": .array(entries.map { entry in
-                    [
-                        "version": .number(Double(entry.version)),
-                        "action": .string(entry.action),
-                        "actor": .string(entry.actor),
-                        "at": .string(Timestamp.iso8601(entry.at)),
-                        "before": entry.before ?? .null,
-                        "after": entry.after ?? .null,
-                    ]
-                }),
-            ]))
+            return try Response.json(
+                JSONValue.object([
+                    kind.nameField: .string(name),
+                    "history": .array(
+                        entries.map { entry in
+                            [
+                                "version": .number(Double(entry.version)),
+                                "action": .string(entry.action),
+                                "actor": .string(entry.actor),
+                                "at": .string(Timestamp.iso8601(entry.at)),
+                                "before": entry.before ?? .null,
+                                "after": entry.after ?? .null,
+                            ]
+                        }
+                    ),
+                ])
+            )
         }
     }
 

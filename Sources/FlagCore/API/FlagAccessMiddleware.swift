@@ -48,16 +48,27 @@ struct FlagAccessMiddleware: RouterMiddleware {
         switch access {
         case .read:
             context.apiKeyID = try verifier.verify(
-                headers, client: client, required: policy.readsKeyed, accepted: policy.adminKeys, known: policy.clientKeys,
+                headers,
+                client: client,
+                required: policy.readsKeyed,
+                accepted: policy.adminKeys,
+                known: policy.clientKeys,
                 insufficient: "a client key may only evaluate flags"
             )
         case .evaluate:
             context.apiKeyID = try verifier.verify(
-                headers, client: client, required: policy.evaluationsKeyed, accepted: evaluators
+                headers,
+                client: client,
+                required: policy.evaluationsKeyed,
+                accepted: evaluators
             )
         case .write:
             context.apiKeyID = try verifier.verify(
-                headers, client: client, required: true, accepted: policy.adminKeys, known: policy.clientKeys,
+                headers,
+                client: client,
+                required: true,
+                accepted: policy.adminKeys,
+                known: policy.clientKeys,
                 insufficient: "a client key may only evaluate flags"
             )
         }

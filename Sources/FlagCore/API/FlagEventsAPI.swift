@@ -31,51 +31,59 @@ struct FlagEventsAPI: Sendable {
                 .cacheControl: "no-cache",
                 HTTPField.Name("X-Accel-Buffering")!: "no",
             ]
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                func wanted(_ change: EntityChange) -> Bool {
-                    change.kind == .segment || filter == nil || filter!.contains(change.name)
-                }
-                func send(_ item: FlagStore.Item) async throws {
-                    switch item {
-                    case .keepAlive:
-                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                    case .change(let sequence, let change) where wanted(change):
-                        let data = String(decoding: try encoder.encode(change), as: UTF8.self)
-                        try await writer.write(ByteBuffer(string: "id: \(store.eventID(sequence))\nevent: \(change.kind.rawValue)\ndata: \(data)\n\n"))
-                    case .change:
-                        break
+            return Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { writer in
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    func wanted(_ change: EntityChange) -> Bool {
+                        change.kind == .segment || filter == nil || filter!.contains(change.name)
                     }
-                }
-                do {
-                    try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                    if let replay = subscription.replay {
-                        for item in replay { try await send(item) }
-                    } else {
-                        let snapshot = subscription.snapshot
-                        let payload: JSONValue = [
-                            "revision": .number(Double(snapshot.revision)),
-                            "flags": .array(snapshot.entities(.flag).filter(wanted).map(\.record)),
-                            "segments": .array(snapshot.entities(.segment).map(\.record)),
-                        ]
-                        let data = String(decoding: try encoder.encode(payload), as: UTF8.self)
-                        try await writer.write(ByteBuffer(string: "id: \(store.eventID(subscription.sequence))\nevent: snapshot\ndata: \(data)\n\n"))
+                    func send(_ item: FlagStore.Item) async throws {
+                        switch item {
+                        case .keepAlive:
+                            try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        case .change(let sequence, let change) where wanted(change):
+                            let data = String(decoding: try encoder.encode(change), as: UTF8.self)
+                            try await writer.write(
+                                ByteBuffer(string: "id: \(store.eventID(sequence))\nevent: \(change.kind.rawValue)\ndata: \(data)\n\n")
+                            )
+                        case .change:
+                            break
+                        }
                     }
-                    // Ends on graceful shutdown too, or the server would wait for this
-                    // response forever.
-                    try await withGracefulShutdownHandler {
-                        for await item in subscription.items { try await send(item) }
-                    } onGracefulShutdown: {
+                    do {
+                        try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                        if let replay = subscription.replay {
+                            for item in replay { try await send(item) }
+                        } else {
+                            let snapshot = subscription.snapshot
+                            let payload: JSONValue = [
+                                "revision": .number(Double(snapshot.revision)),
+                                "flags": .array(snapshot.entities(.flag).filter(wanted).map(\.record)),
+                                "segments": .array(snapshot.entities(.segment).map(\.record)),
+                            ]
+                            let data = String(decoding: try encoder.encode(payload), as: UTF8.self)
+                            try await writer.write(
+                                ByteBuffer(string: "id: \(store.eventID(subscription.sequence))\nevent: snapshot\ndata: \(data)\n\n")
+                            )
+                        }
+                        // Ends on graceful shutdown too, or the server would wait for this
+                        // response forever.
+                        try await withGracefulShutdownHandler {
+                            for await item in subscription.items { try await send(item) }
+                        } onGracefulShutdown: {
+                            store.unsubscribe(subscription.id)
+                        }
+                    } catch {
                         store.unsubscribe(subscription.id)
+                        throw error
                     }
-                } catch {
                     store.unsubscribe(subscription.id)
-                    throw error
+                    try await writer.finish(nil)
                 }
-                store.unsubscribe(subscription.id)
-                try await writer.finish(nil)
-            })
+            )
         }
     }
 }

@@ -29,7 +29,6 @@ enum FlagOpenAPI {
         "503": D.problem("PostgreSQL unavailable; retry after Retry-After"),
     ]) { $1 }
 
-
     /// CRUD and history for flags or segments.
     static func entityPaths(_ base: String, _ parameter: String, _ schema: String, _ what: String) -> [String: JSONValue] {
         let item = D.pathParameter(parameter, name)
@@ -41,41 +40,63 @@ enum FlagOpenAPI {
                 "404": D.problem("No such \(what)"),
                 "412": D.problem("If-Match does not hold"),
             ]) { $1 },
-            parameters: [item, ifMatch], requestBody: body(ref(schema + "Update"))
+            parameters: [item, ifMatch],
+            requestBody: body(ref(schema + "Update"))
         )
         return [
             base: [
-                "get": D.operation("Every \(what)", common.merging([
-                    "200": withETag("All \(what)s by name", ["type": "array", "items": ref(schema)]),
-                    "304": notModified,
-                ]) { $1 }),
-                "post": D.operation("Create a \(what)", writeProblems.merging([
-                    "201": withETag("Created", ref(schema)),
-                    "409": D.problem("It exists"),
-                ]) { $1 }, requestBody: body(ref(schema + "Input"))),
+                "get": D.operation(
+                    "Every \(what)",
+                    common.merging([
+                        "200": withETag("All \(what)s by name", ["type": "array", "items": ref(schema)]),
+                        "304": notModified,
+                    ]) { $1 }
+                ),
+                "post": D.operation(
+                    "Create a \(what)",
+                    writeProblems.merging([
+                        "201": withETag("Created", ref(schema)),
+                        "409": D.problem("It exists"),
+                    ]) { $1 },
+                    requestBody: body(ref(schema + "Input"))
+                ),
             ],
             "\(base)/{\(parameter)}": [
-                "get": D.operation("One \(what)", common.merging([
-                    "200": withETag("The \(what)", ref(schema)),
-                    "304": notModified,
-                    "404": D.problem("No such \(what)"),
-                ]) { $1 }, parameters: [item]),
+                "get": D.operation(
+                    "One \(what)",
+                    common.merging([
+                        "200": withETag("The \(what)", ref(schema)),
+                        "304": notModified,
+                        "404": D.problem("No such \(what)"),
+                    ]) { $1 },
+                    parameters: [item]
+                ),
                 "put": update,
                 "patch": update,
-                "delete": D.operation("Delete a \(what)", writeProblems.merging([
-                    "204": ["description": "Deleted"],
-                    "404": D.problem("No such \(what)"),
-                    "409": D.problem("Other flags use it"),
-                    "412": D.problem("If-Match does not hold"),
-                ]) { $1 }, parameters: [item, ifMatch]),
+                "delete": D.operation(
+                    "Delete a \(what)",
+                    writeProblems.merging([
+                        "204": ["description": "Deleted"],
+                        "404": D.problem("No such \(what)"),
+                        "409": D.problem("Other flags use it"),
+                        "412": D.problem("If-Match does not hold"),
+                    ]) { $1 },
+                    parameters: [item, ifMatch]
+                ),
             ],
             "\(base)/{\(parameter)}/history": [
-                "get": D.operation("Every change to a \(what), newest first (kept after a delete)", common.merging([
-                    "200": D.json("The history", ref("History")),
-                    "404": D.problem("No history"),
-                    "422": D.problem("limit out of range"),
-                    "503": D.problem("PostgreSQL unavailable"),
-                ]) { $1 }, parameters: [item, ["name": "limit", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1, "maximum": 1000]]]),
+                "get": D.operation(
+                    "Every change to a \(what), newest first (kept after a delete)",
+                    common.merging([
+                        "200": D.json("The history", ref("History")),
+                        "404": D.problem("No history"),
+                        "422": D.problem("limit out of range"),
+                        "503": D.problem("PostgreSQL unavailable"),
+                    ]) { $1 },
+                    parameters: [
+                        item, ["name": "limit", "in": "query", "required": false, "schema": ["type": "integer", "minimum": 1, "maximum": 1000]],
+                    ]
+                )
             ],
         ]
     }
@@ -90,41 +111,64 @@ enum FlagOpenAPI {
     static let paths: [String: JSONValue] = entityPaths("/flags", "flag_name", "Flag", "flag")
         .merging(entityPaths("/segments", "segment_name", "Segment", "segment")) { $1 }
         .merging([
-            "/users/{user_id}/flags/{flag_name}": ["get": D.operation(
-                "Evaluate one flag for a user; query parameters are context attributes",
-                common.merging(["200": D.json("The evaluation", ref("Evaluation")), "404": D.problem("No such flag")]) { $1 },
-                parameters: [D.pathParameter("user_id"), D.pathParameter("flag_name")]
-            )],
-            "/users/{user_id}/flags": ["get": D.operation(
-                "Evaluate every flag for a user",
-                common.merging(["200": D.json("The evaluations", ref("UserFlags")), "404": D.problem("Not found")]) { $1 },
-                parameters: [D.pathParameter("user_id")]
-            )],
-            "/ofrep/v1/evaluate/flags/{key}": ["post": D.operation(
-                "OFREP single flag evaluation",
-                ofrepProblems.merging([
-                    "200": D.json("Evaluated", ref("OFREPSuccess")),
-                    "400": D.json("PARSE_ERROR, INVALID_CONTEXT or TARGETING_KEY_MISSING", ref("OFREPFailure")),
-                    "404": D.json("FLAG_NOT_FOUND", ref("OFREPFailure")),
-                ]) { $1 },
-                parameters: [D.pathParameter("key")], requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
-            )],
-            "/ofrep/v1/evaluate/flags": ["post": D.operation(
-                "OFREP bulk evaluation",
-                ofrepProblems.merging([
-                    "200": withETag("Every flag evaluated", ref("OFREPBulk")),
-                    "304": notModified,
-                    "400": D.json("PARSE_ERROR or INVALID_CONTEXT", ref("OFREPBulkFailure")),
-                ]) { $1 },
-                parameters: [["name": "If-None-Match", "in": "header", "required": false, "schema": ["type": "string"]]],
-                requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
-            )],
-            "/ofrep/v1/configuration": ["get": D.operation("OFREP provider configuration", common.merging([
-                "200": D.json("Capabilities", ["type": "object"]),
-            ]) { $1 })],
-            "/events": ["get": D.operation("Flag and segment changes as Server-Sent Events", common.merging([
-                "200": ["description": "An event stream: a snapshot event, then flag and segment events", "content": ["text/event-stream": ["schema": ["type": "string"]]]],
-            ]) { $1 }, parameters: [["name": "flags", "in": "query", "required": false, "schema": ["type": "string"]]])],
+            "/users/{user_id}/flags/{flag_name}": [
+                "get": D.operation(
+                    "Evaluate one flag for a user; query parameters are context attributes",
+                    common.merging(["200": D.json("The evaluation", ref("Evaluation")), "404": D.problem("No such flag")]) { $1 },
+                    parameters: [D.pathParameter("user_id"), D.pathParameter("flag_name")]
+                )
+            ],
+            "/users/{user_id}/flags": [
+                "get": D.operation(
+                    "Evaluate every flag for a user",
+                    common.merging(["200": D.json("The evaluations", ref("UserFlags")), "404": D.problem("Not found")]) { $1 },
+                    parameters: [D.pathParameter("user_id")]
+                )
+            ],
+            "/ofrep/v1/evaluate/flags/{key}": [
+                "post": D.operation(
+                    "OFREP single flag evaluation",
+                    ofrepProblems.merging([
+                        "200": D.json("Evaluated", ref("OFREPSuccess")),
+                        "400": D.json("PARSE_ERROR, INVALID_CONTEXT or TARGETING_KEY_MISSING", ref("OFREPFailure")),
+                        "404": D.json("FLAG_NOT_FOUND", ref("OFREPFailure")),
+                    ]) { $1 },
+                    parameters: [D.pathParameter("key")],
+                    requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
+                )
+            ],
+            "/ofrep/v1/evaluate/flags": [
+                "post": D.operation(
+                    "OFREP bulk evaluation",
+                    ofrepProblems.merging([
+                        "200": withETag("Every flag evaluated", ref("OFREPBulk")),
+                        "304": notModified,
+                        "400": D.json("PARSE_ERROR or INVALID_CONTEXT", ref("OFREPBulkFailure")),
+                    ]) { $1 },
+                    parameters: [["name": "If-None-Match", "in": "header", "required": false, "schema": ["type": "string"]]],
+                    requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
+                )
+            ],
+            "/ofrep/v1/configuration": [
+                "get": D.operation(
+                    "OFREP provider configuration",
+                    common.merging([
+                        "200": D.json("Capabilities", ["type": "object"])
+                    ]) { $1 }
+                )
+            ],
+            "/events": [
+                "get": D.operation(
+                    "Flag and segment changes as Server-Sent Events",
+                    common.merging([
+                        "200": [
+                            "description": "An event stream: a snapshot event, then flag and segment events",
+                            "content": ["text/event-stream": ["schema": ["type": "string"]]],
+                        ]
+                    ]) { $1 },
+                    parameters: [["name": "flags", "in": "query", "required": false, "schema": ["type": "string"]]]
+                )
+            ],
         ]) { $1 }
 
     static let condition: JSONValue = [
@@ -142,29 +186,38 @@ enum FlagOpenAPI {
         "rollout_percentage": ["type": "number", "minimum": 0, "maximum": 100],
         "description": ["type": "string", "maxLength": 2000],
         "killed": ["type": "boolean"],
-        "variants": ["type": "array", "items": [
-            "type": "object", "required": ["name", "value"],
-            "properties": ["name": name, "weight": ["type": "number", "minimum": 0], "value": [:]],
-        ]],
+        "variants": [
+            "type": "array",
+            "items": [
+                "type": "object", "required": ["name", "value"],
+                "properties": ["name": name, "weight": ["type": "number", "minimum": 0], "value": [:]],
+            ],
+        ],
         "off_variant": ["type": ["string", "null"]],
-        "rules": ["type": "array", "items": [
-            "type": "object", "required": ["conditions", "serve"],
-            "properties": [
-                "name": ["type": "string"],
-                "conditions": ["type": "array", "minItems": 1, "items": condition],
-                "serve": [
-                    "type": "object",
-                    "properties": [
-                        "enabled": ["type": "boolean"], "variant": ["type": "string"],
-                        "rollout_percentage": ["type": "number", "minimum": 0, "maximum": 100],
+        "rules": [
+            "type": "array",
+            "items": [
+                "type": "object", "required": ["conditions", "serve"],
+                "properties": [
+                    "name": ["type": "string"],
+                    "conditions": ["type": "array", "minItems": 1, "items": condition],
+                    "serve": [
+                        "type": "object",
+                        "properties": [
+                            "enabled": ["type": "boolean"], "variant": ["type": "string"],
+                            "rollout_percentage": ["type": "number", "minimum": 0, "maximum": 100],
+                        ],
                     ],
                 ],
             ],
-        ]],
-        "prerequisites": ["type": "array", "items": [
-            "type": "object", "required": ["flag_name"],
-            "properties": ["flag_name": name, "variant": ["type": "string"]],
-        ]],
+        ],
+        "prerequisites": [
+            "type": "array",
+            "items": [
+                "type": "object", "required": ["flag_name"],
+                "properties": ["flag_name": name, "variant": ["type": "string"]],
+            ],
+        ],
         "enable_at": nullableTimestamp,
         "disable_at": nullableTimestamp,
     ]
@@ -225,17 +278,22 @@ enum FlagOpenAPI {
             "SegmentUpdate": ["type": "object", "properties": .object(segmentProperties)],
             "History": [
                 "type": "object", "required": ["history"],
-                "properties": ["history": ["type": "array", "items": [
-                    "type": "object", "required": ["version", "action", "actor", "at", "before", "after"],
-                    "properties": [
-                        "version": ["type": "integer"],
-                        "action": ["type": "string", "enum": ["create", "update", "delete"]],
-                        "actor": ["type": "string"],
-                        "at": ["type": "string", "format": "date-time"],
-                        "before": ["type": ["object", "null"]],
-                        "after": ["type": ["object", "null"]],
-                    ],
-                ]]],
+                "properties": [
+                    "history": [
+                        "type": "array",
+                        "items": [
+                            "type": "object", "required": ["version", "action", "actor", "at", "before", "after"],
+                            "properties": [
+                                "version": ["type": "integer"],
+                                "action": ["type": "string", "enum": ["create", "update", "delete"]],
+                                "actor": ["type": "string"],
+                                "at": ["type": "string", "format": "date-time"],
+                                "before": ["type": ["object", "null"]],
+                                "after": ["type": ["object", "null"]],
+                            ],
+                        ],
+                    ]
+                ],
             ],
             "Evaluation": [
                 "type": "object", "required": ["user_id", "flag_name", "enabled", "variant", "value", "reason"],
@@ -245,14 +303,21 @@ enum FlagOpenAPI {
                 "type": "object", "required": ["user_id", "flags"],
                 "properties": [
                     "user_id": ["type": "string"],
-                    "flags": ["type": "array", "items": ["type": "object", "required": ["flag_name", "enabled"], "properties": .object(evaluationFields)]],
+                    "flags": [
+                        "type": "array", "items": ["type": "object", "required": ["flag_name", "enabled"], "properties": .object(evaluationFields)],
+                    ],
                 ],
             ],
             "OFREPRequest": ["type": "object", "properties": ["context": ["type": "object", "properties": ["targetingKey": ["type": "string"]]]]],
             "OFREPSuccess": ofrepSuccess,
             "OFREPFailure": ofrepFailure,
-            "OFREPBulk": ["type": "object", "required": ["flags"], "properties": ["flags": ["type": "array", "items": ["oneOf": [ofrepSuccess, ofrepFailure]]]]],
-            "OFREPBulkFailure": ["type": "object", "required": ["errorCode"], "properties": ["errorCode": ["type": "string"], "errorDetails": ["type": "string"]]],
+            "OFREPBulk": [
+                "type": "object", "required": ["flags"],
+                "properties": ["flags": ["type": "array", "items": ["oneOf": [ofrepSuccess, ofrepFailure]]]],
+            ],
+            "OFREPBulkFailure": [
+                "type": "object", "required": ["errorCode"], "properties": ["errorCode": ["type": "string"], "errorDetails": ["type": "string"]],
+            ],
         ]
     )
 }

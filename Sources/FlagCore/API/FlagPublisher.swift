@@ -24,9 +24,12 @@ struct FlagPublisher: Sendable {
         do {
             _ = try await redis.publish(FlagSyncService.channel, Array(try JSONEncoder().encode(ChangeNotice(change))))
         } catch {
-            logger.warning("flag change not published; other instances catch up at their next reload", metadata: [
-                "flags.key": "\(change.name)", "flags.version": "\(change.version)", "error": "\(error)",
-            ])
+            logger.warning(
+                "flag change not published; other instances catch up at their next reload",
+                metadata: [
+                    "flags.key": "\(change.name)", "flags.version": "\(change.version)", "error": "\(error)",
+                ]
+            )
         }
     }
 }

@@ -1,6 +1,6 @@
-import Foundation
 import CSHA256
 import Crypto
+import Foundation
 
 /// The deterministic hashes that place a user.
 ///

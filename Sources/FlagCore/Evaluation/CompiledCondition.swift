@@ -29,11 +29,12 @@ final class CompiledCondition: Sendable {
         texts = condition.values.compactMap(ConditionValue.text)
         textSet = texts.count > Self.hashedOperands ? Set(texts) : nil
         let first = condition.values.first
-        number = switch condition.op {
-        case .gt, .gte, .lt, .lte: first.flatMap(ConditionValue.number) ?? .nan
-        case .before, .after: first.flatMap(ConditionValue.date) ?? .nan
-        default: .nan
-        }
+        number =
+            switch condition.op {
+            case .gt, .gte, .lt, .lte: first.flatMap(ConditionValue.number) ?? .nan
+            case .before, .after: first.flatMap(ConditionValue.date) ?? .nan
+            default: .nan
+            }
         version = first.flatMap(ConditionValue.semver)
         self.segments = condition.segmentNames.map { segments[$0] }
     }

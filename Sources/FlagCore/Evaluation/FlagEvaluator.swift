@@ -35,8 +35,8 @@ public struct FlagEvaluator: Sendable {
         }
         for prerequisite in flag.definition.prerequisites {
             guard depth < Self.maxDepth, let required = snapshot.compiled[prerequisite.flagName],
-                  let result = try? evaluate(required, context: context, depth: depth + 1),
-                  result.enabled, prerequisite.variant == nil || prerequisite.variant == result.variant
+                let result = try? evaluate(required, context: context, depth: depth + 1),
+                result.enabled, prerequisite.variant == nil || prerequisite.variant == result.variant
             else { return off(flag, .disabled, cause: "prerequisite:" + prerequisite.flagName) }
         }
         if let index = flag.rules.firstIndex(where: { $0.matches(context) }) {
@@ -47,8 +47,13 @@ public struct FlagEvaluator: Sendable {
             case .variant(let name):
                 let variant = flag.variants.first { $0.name == name }
                 return Evaluation(
-                    flag: flag.name, enabled: true, variant: name, value: variant?.value, reason: .targetingMatch,
-                    version: flag.version, cause: cause
+                    flag: flag.name,
+                    enabled: true,
+                    variant: name,
+                    value: variant?.value,
+                    reason: .targetingMatch,
+                    version: flag.version,
+                    cause: cause
                 )
             case .rollout(let percentage):
                 return try inRollout(flag, context, percentage)
@@ -70,7 +75,12 @@ public struct FlagEvaluator: Sendable {
         return Double(Bucketing.bucket(key: key, flag: flag.name)) < percentage
     }
 
-    private func on(_ flag: CompiledFlag, _ context: EvaluationContext, _ reason: Evaluation.Reason, cause: String?) throws(EvaluationError) -> Evaluation {
+    private func on(
+        _ flag: CompiledFlag,
+        _ context: EvaluationContext,
+        _ reason: Evaluation.Reason,
+        cause: String?
+    ) throws(EvaluationError) -> Evaluation {
         guard !flag.variants.isEmpty else {
             return Evaluation(flag: flag.name, enabled: true, variant: "on", value: .bool(true), reason: reason, version: flag.version, cause: cause)
         }
@@ -81,16 +91,37 @@ public struct FlagEvaluator: Sendable {
             guard let key = context.targetingKey else { throw .targetingKeyMissing(flag.name) }
             variant = Bucketing.pick(seed: Bucketing.variantSeed(key: key, flag: flag.name), variants: flag.weighted)!
         }
-        return Evaluation(flag: flag.name, enabled: true, variant: variant.name, value: variant.value, reason: reason, version: flag.version, cause: cause)
+        return Evaluation(
+            flag: flag.name,
+            enabled: true,
+            variant: variant.name,
+            value: variant.value,
+            reason: reason,
+            version: flag.version,
+            cause: cause
+        )
     }
 
     private func off(_ flag: CompiledFlag, _ reason: Evaluation.Reason, cause: String?) -> Evaluation {
         if let variant = flag.offVariant {
-            return Evaluation(flag: flag.name, enabled: false, variant: variant.name, value: variant.value, reason: reason, version: flag.version, cause: cause)
+            return Evaluation(
+                flag: flag.name,
+                enabled: false,
+                variant: variant.name,
+                value: variant.value,
+                reason: reason,
+                version: flag.version,
+                cause: cause
+            )
         }
         return Evaluation(
-            flag: flag.name, enabled: false, variant: "off", value: flag.variants.isEmpty ? .bool(false) : nil,
-            reason: reason, version: flag.version, cause: cause
+            flag: flag.name,
+            enabled: false,
+            variant: "off",
+            value: flag.variants.isEmpty ? .bool(false) : nil,
+            reason: reason,
+            version: flag.version,
+            cause: cause
         )
     }
 }

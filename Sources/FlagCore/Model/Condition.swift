@@ -3,12 +3,18 @@ import Shared
 /// One test on an evaluation context attribute, or on segment membership.
 struct Condition: Sendable, Equatable {
     enum Operator: String, Sendable, CaseIterable {
-        case `in`, notIn = "not_in", eq, neq
-        case startsWith = "starts_with", endsWith = "ends_with", contains
+        case `in`
+        case notIn = "not_in"
+        case eq, neq
+        case startsWith = "starts_with"
+        case endsWith = "ends_with"
+        case contains
         case gt, gte, lt, lte
-        case semverGt = "semver_gt", semverLt = "semver_lt"
+        case semverGt = "semver_gt"
+        case semverLt = "semver_lt"
         case before, after
-        case inSegment = "in_segment", notInSegment = "not_in_segment"
+        case inSegment = "in_segment"
+        case notInSegment = "not_in_segment"
 
         var isSegment: Bool { self == .inSegment || self == .notInSegment }
         /// Operators comparing against exactly one value.

@@ -73,11 +73,13 @@ extension FlagDefinition {
             "variants": .array(variants.map { ["name": .string($0.name), "weight": .number($0.weight), "value": $0.value] }),
             "off_variant": offVariant.map(JSONValue.string) ?? .null,
             "rules": .array(rules.map(\.json)),
-            "prerequisites": .array(prerequisites.map {
-                var prerequisite: [String: JSONValue] = ["flag_name": .string($0.flagName)]
-                if let variant = $0.variant { prerequisite["variant"] = .string(variant) }
-                return .object(prerequisite)
-            }),
+            "prerequisites": .array(
+                prerequisites.map {
+                    var prerequisite: [String: JSONValue] = ["flag_name": .string($0.flagName)]
+                    if let variant = $0.variant { prerequisite["variant"] = .string(variant) }
+                    return .object(prerequisite)
+                }
+            ),
         ]
         object["enable_at"] = enableAt.map { .string(Timestamp.iso8601($0)) } ?? .null
         object["disable_at"] = disableAt.map { .string(Timestamp.iso8601($0)) } ?? .null

@@ -59,7 +59,10 @@ struct FlagRepository: Sendable {
     /// Replaces `name`'s definition with what `update` makes of the current one.
     /// Throws 404 when it does not exist, 412 when `ifMatch` does not hold.
     func update(
-        _ kind: EntityChange.Kind, name: String, ifMatch: String?, actor: String,
+        _ kind: EntityChange.Kind,
+        name: String,
+        ifMatch: String?,
+        actor: String,
         _ update: @Sendable (JSONValue) throws -> JSONValue
     ) async throws -> EntityChange {
         try await postgres.withTransaction { transaction in
@@ -117,11 +120,18 @@ struct FlagRepository: Sendable {
         }
     }
 
-    private static func lockLive(_ transaction: PostgresTransaction, _ kind: EntityChange.Kind, _ name: String, ifMatch: String?) async throws -> EntityChange {
-        guard let row = try await transaction.query(
-            "SELECT \(columns) FROM flags.entities WHERE kind = $1 AND name = $2 AND NOT deleted FOR UPDATE",
-            [kind.rawValue, name]
-        ).first else {
+    private static func lockLive(
+        _ transaction: PostgresTransaction,
+        _ kind: EntityChange.Kind,
+        _ name: String,
+        ifMatch: String?
+    ) async throws -> EntityChange {
+        guard
+            let row = try await transaction.query(
+                "SELECT \(columns) FROM flags.entities WHERE kind = $1 AND name = $2 AND NOT deleted FOR UPDATE",
+                [kind.rawValue, name]
+            ).first
+        else {
             throw ProblemDetails.notFound("no \(kind.rawValue) \(name)")
         }
         let current = try change(row)
@@ -131,7 +141,13 @@ struct FlagRepository: Sendable {
         return current
     }
 
-    private static func audit(_ transaction: PostgresTransaction, _ change: EntityChange, action: String, actor: String, before: JSONValue?) async throws {
+    private static func audit(
+        _ transaction: PostgresTransaction,
+        _ change: EntityChange,
+        action: String,
+        actor: String,
+        before: JSONValue?
+    ) async throws {
         try await transaction.query(
             "INSERT INTO flags.history (kind, name, version, action, actor, before, after) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb)",
             [change.kind.rawValue, change.name, change.version, action, actor, try before.map(encode), try change.definition.map(encode)]

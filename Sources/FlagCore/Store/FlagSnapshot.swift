@@ -37,12 +37,16 @@ public final class FlagSnapshot: Sendable {
             } catch {
                 // Only a definition written by a newer release could fail here; skipping it
                 // beats refusing the whole snapshot.
-                logger?.error("stored definition not understood", metadata: [
-                    "flags.kind": "\(entity.kind.rawValue)", "flags.key": "\(entity.name)", "error": "\(error)",
-                ])
+                logger?.error(
+                    "stored definition not understood",
+                    metadata: [
+                        "flags.kind": "\(entity.kind.rawValue)", "flags.key": "\(entity.name)", "error": "\(error)",
+                    ]
+                )
             }
         }
-        let segments = changedSegments || previous == nil
+        let segments =
+            changedSegments || previous == nil
             ? segmentDefinitions.mapValues(CompiledSegment.init)
             : previous!.segments
         var compiled: [String: CompiledFlag] = [:]

@@ -79,9 +79,12 @@ final class FlagStore: Sendable {
                 if state.recent.count > recentCapacity { state.recent.removeFirst(state.recent.count - recentCapacity) }
             }
             for change in applied {
-                logger.debug("flag change applied", metadata: [
-                    "flags.kind": "\(change.kind.rawValue)", "flags.key": "\(change.name)", "flags.version": "\(change.version)",
-                ])
+                logger.debug(
+                    "flag change applied",
+                    metadata: [
+                        "flags.kind": "\(change.kind.rawValue)", "flags.key": "\(change.name)", "flags.version": "\(change.version)",
+                    ]
+                )
             }
             return applied
         }

@@ -34,7 +34,11 @@ struct DashboardAPI: Sendable {
             )
         }
         router.get("/dashboard/state") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"], body: .init(byteBuffer: Self.stateJSON(board)))
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: Self.stateJSON(board))
+            )
         }
         let viewers = self.viewers
         router.get("/dashboard/events") { _, context in
@@ -44,24 +48,28 @@ struct DashboardAPI: Sendable {
             case .failure(let refusal): throw ProblemDetails.noSlot(refusal, what: "dashboard viewers")
             }
             let headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"]
-            return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-                defer { slot.release() }
-                let (id, signals) = board.changes()
-                defer { board.stopWatching(id) }
-                try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
-                try await withGracefulShutdownHandler {
-                    for await _ in signals {
-                        var buffer = ByteBuffer(string: "event: state\ndata: ")
-                        var body = Self.stateJSON(board)
-                        buffer.writeBuffer(&body)
-                        buffer.writeString("\n\n")
-                        try await writer.write(buffer)
+            return Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { writer in
+                    defer { slot.release() }
+                    let (id, signals) = board.changes()
+                    defer { board.stopWatching(id) }
+                    try await writer.write(ByteBuffer(string: "retry: 1000\n\n"))
+                    try await withGracefulShutdownHandler {
+                        for await _ in signals {
+                            var buffer = ByteBuffer(string: "event: state\ndata: ")
+                            var body = Self.stateJSON(board)
+                            buffer.writeBuffer(&body)
+                            buffer.writeString("\n\n")
+                            try await writer.write(buffer)
+                        }
+                    } onGracefulShutdown: {
+                        board.stopWatching(id)
                     }
-                } onGracefulShutdown: {
-                    board.stopWatching(id)
+                    try await writer.finish(nil)
                 }
-                try await writer.finish(nil)
-            })
+            )
         }
     }
 }

@@ -56,27 +56,31 @@ final class DashboardBoard: Sendable {
                 "service": .string(view.service),
                 "availability": .string(view.availability.rawValue),
                 "peer_reporter": view.peerReporter.map(JSONValue.string) ?? .null,
-                "instances": .array(view.instances.map { instance in
-                    [
-                        "instance": .string(instance.instance), "status": .string(instance.status.rawValue),
-                        "heartbeat_age_ms": .number(Double(instance.age.millisecondsRoundedUp)), "stale": .bool(instance.stale),
-                        "version": .string(instance.version), "url": instance.url.map(JSONValue.string) ?? .null,
-                        "checks": .object(instance.checks.mapValues { .string($0.rawValue) }),
-                    ]
-                }),
+                "instances": .array(
+                    view.instances.map { instance in
+                        [
+                            "instance": .string(instance.instance), "status": .string(instance.status.rawValue),
+                            "heartbeat_age_ms": .number(Double(instance.age.millisecondsRoundedUp)), "stale": .bool(instance.stale),
+                            "version": .string(instance.version), "url": instance.url.map(JSONValue.string) ?? .null,
+                            "checks": .object(instance.checks.mapValues { .string($0.rawValue) }),
+                        ]
+                    }
+                ),
             ]
         }
         let (breakers, tripwires, history) = state.withLockedValue { ($0.breakers, $0.tripwires, $0.history) }
         return [
             "at": .number((now.timeIntervalSince1970 * 1000).rounded()),
             "services": .array(services),
-            "breakers": .array(breakers.keys.sorted().map { key in
-                let event = breakers[key]!
-                return [
-                    "caller": .string(event.caller), "instance": .string(event.instance), "dependency": .string(event.dependency),
-                    "state": .string(event.to.rawValue), "reason": .string(event.reason.rawValue), "since": .number(Double(event.at)),
-                ]
-            }),
+            "breakers": .array(
+                breakers.keys.sorted().map { key in
+                    let event = breakers[key]!
+                    return [
+                        "caller": .string(event.caller), "instance": .string(event.instance), "dependency": .string(event.dependency),
+                        "state": .string(event.to.rawValue), "reason": .string(event.reason.rawValue), "since": .number(Double(event.at)),
+                    ]
+                }
+            ),
             "tripwires": .array(tripwires.keys.sorted().map { tripwires[$0]! }),
             "tripped": .array(tripwires.keys.sorted().filter { tripwires[$0]!["state"] == "tripped" }.map(JSONValue.string)),
             "history": .array(history.reversed()),

@@ -47,9 +47,16 @@ struct GatewayProxy: Sendable {
     let budget: RetryBudget
 
     init(
-        client: HTTPClient, streamClient: HTTPClient? = nil, balancer: UpstreamBalancer, breakers: BreakerBoard,
-        breakerConfiguration: CircuitBreaker.Configuration = .init(), limiter: RateLimiter?,
-        verifier: APIKeyVerifier, trustedProxies: TrustedProxies = .none, limits: Limits, budget: RetryBudget = RetryBudget()
+        client: HTTPClient,
+        streamClient: HTTPClient? = nil,
+        balancer: UpstreamBalancer,
+        breakers: BreakerBoard,
+        breakerConfiguration: CircuitBreaker.Configuration = .init(),
+        limiter: RateLimiter?,
+        verifier: APIKeyVerifier,
+        trustedProxies: TrustedProxies = .none,
+        limits: Limits,
+        budget: RetryBudget = RetryBudget()
     ) {
         self.client = client
         self.streamClient = streamClient ?? client
@@ -106,9 +113,18 @@ struct GatewayProxy: Sendable {
     /// The checks every request passes before anything is sent upstream, in order: API key,
     /// body size, rate limit, a slot of the client's share, the upstream's breaker, a known
     /// instance. `client` is the client's address bucket.
-    func admit(method: HTTPRequest.Method, headers: HTTPFields, client: String, route: GatewayRoute, slots: ConcurrencyLimit? = nil) async throws -> Admission {
+    func admit(
+        method: HTTPRequest.Method,
+        headers: HTTPFields,
+        client: String,
+        route: GatewayRoute,
+        slots: ConcurrencyLimit? = nil
+    ) async throws -> Admission {
         let keyID = try verifier.verify(
-            headers, client: client, required: route.keysOnReads || (!Self.isRead(method) && route.keysOnWrites), accepted: route.keys
+            headers,
+            client: client,
+            required: route.keysOnReads || (!Self.isRead(method) && route.keysOnWrites),
+            accepted: route.keys
         )
         if let length = headers.first(.contentLength).flatMap(Int.init), length > route.maxBodyBytes {
             throw ProblemDetails.tooLarge(limit: route.maxBodyBytes)
@@ -131,7 +147,10 @@ struct GatewayProxy: Sendable {
 
         let breaker = breakers.breaker(for: route.service, configuration: breakerConfiguration)
         let permit: CircuitBreaker.Permit
-        do { permit = try breaker.acquire() } catch { slot.release(); throw error }
+        do { permit = try breaker.acquire() } catch {
+            slot.release()
+            throw error
+        }
         let candidates = balancer.candidates(for: route)
         guard !candidates.isEmpty else {
             // Nothing was called: the permit goes back without an outcome.
@@ -144,14 +163,19 @@ struct GatewayProxy: Sendable {
 
     func forward(_ request: Request, context: ServiceRequestContext, route: GatewayRoute, upstreamPath: Substring) async throws -> Response {
         let admission = try await admit(method: request.method, headers: request.headers, client: context.clientBucket, route: route)
-        let (breaker, permit, limitHeaders, candidates, slot) = (admission.breaker, admission.permit, admission.limitHeaders, admission.candidates, admission.slot)
+        let (breaker, permit, limitHeaders, candidates, slot) = (
+            admission.breaker, admission.permit, admission.limitHeaders, admission.candidates, admission.slot
+        )
         let length = request.headers.first(.contentLength).flatMap(Int.init)
         let hasBody = (length ?? 0) > 0 || request.headers.first(.transferEncoding) != nil
         let client = admission.streaming ? streamClient : self.client
 
         var outgoing = HTTPClientRequest(url: "")
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
-        outgoing.headers = HTTPHeaders(Self.forwardedHeaders(request.headers, peer: context.remoteAddress?.ipAddress, trusted: trustedProxies, requestID: context.requestID).map { ($0.name.rawName, $0.value) })
+        outgoing.headers = HTTPHeaders(
+            Self.forwardedHeaders(request.headers, peer: context.remoteAddress?.ipAddress, trusted: trustedProxies, requestID: context.requestID).map
+            { ($0.name.rawName, $0.value) }
+        )
         let body = hasBody ? LimitedBody(base: request.body, limit: route.maxBodyBytes) : nil
         if let body {
             outgoing.body = .stream(body, length: length.map { .known(Int64($0)) } ?? .unknown)
@@ -198,8 +222,11 @@ struct GatewayProxy: Sendable {
                 if let error = error as? HTTPClientError, error == .deadlineExceeded {
                     breaker.record(permit, outcome: .failure, duration: ContinuousClock.now - start)
                     slot.release()
-                    throw ProblemDetails(status: .gatewayTimeout, type: "/problems/upstream-timeout",
-                                         detail: "\(route.service) did not answer within \(route.timeout)")
+                    throw ProblemDetails(
+                        status: .gatewayTimeout,
+                        type: "/problems/upstream-timeout",
+                        detail: "\(route.service) did not answer within \(route.timeout)"
+                    )
                 }
                 attempt += 1
                 if retryable, attempt <= route.retries, budget.tryWithdraw() {
@@ -223,7 +250,12 @@ struct GatewayProxy: Sendable {
         }
         if let error = error as? HTTPClientError {
             if error == .getConnectionFromPoolTimeout {
-                return ProblemDetails(status: .serviceUnavailable, type: "/problems/busy", detail: "no upstream connection was free in time", headers: [.retryAfter: "1"])
+                return ProblemDetails(
+                    status: .serviceUnavailable,
+                    type: "/problems/busy",
+                    detail: "no upstream connection was free in time",
+                    headers: [.retryAfter: "1"]
+                )
             }
             // The deadline passed while the client was still sending its body.
             if error == .deadlineExceeded, let body, !body.progress.finished {
@@ -238,7 +270,11 @@ struct GatewayProxy: Sendable {
     /// from anyone else it is replaced by the peer's address, so a client cannot put words in
     /// the upstream's mouth.
     static func forwardedHeaders(
-        _ incoming: HTTPFields, peer: String?, trusted trustedProxies: TrustedProxies, requestID: String, dropping extra: Set<String> = []
+        _ incoming: HTTPFields,
+        peer: String?,
+        trusted trustedProxies: TrustedProxies,
+        requestID: String,
+        dropping extra: Set<String> = []
     ) -> HTTPFields {
         var headers = HTTPFields()
         let named = connectionNamed(incoming[values: .connection])
@@ -271,7 +307,7 @@ struct GatewayProxy: Sendable {
             let lower = name.lowercased()
             // The gateway's own request id and rate-limit headers win over the upstream's.
             guard !hopByHop.contains(lower), !named.contains(lower),
-                  let fieldName = HTTPField.Name(name), extra[fieldName] == nil
+                let fieldName = HTTPField.Name(name), extra[fieldName] == nil
             else { continue }
             fields.append(HTTPField(name: fieldName, value: value))
         }

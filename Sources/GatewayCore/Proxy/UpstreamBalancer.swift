@@ -21,10 +21,15 @@ final class UpstreamBalancer: Sendable {
         let networks: TrustedProxies
 
         init(_ entries: [String]) throws {
-            var names = Set<String>(), networks: [String] = []
+            var names = Set<String>()
+            var networks: [String] = []
             for entry in entries {
                 let bare = entry.lowercased()
-                if TrustedProxies.bytes(bare.split(separator: "/").first.map(String.init) ?? bare) != nil { networks.append(bare) } else { names.insert(bare) }
+                if TrustedProxies.bytes(bare.split(separator: "/").first.map(String.init) ?? bare) != nil {
+                    networks.append(bare)
+                } else {
+                    names.insert(bare)
+                }
             }
             self.names = names
             self.networks = try TrustedProxies(parsing: networks)
@@ -54,7 +59,8 @@ final class UpstreamBalancer: Sendable {
     private let counter = NIOLockedValueBox(0)
 
     /// - Parameter allowed: nil allows every advertised host (tests of the balancing alone).
-    init<C: Clock>(registry: HealthRegistry?, allowed: AllowedHosts?, clock: C = ContinuousClock(), refresh: Duration = .milliseconds(100)) where C.Duration == Duration {
+    init<C: Clock>(registry: HealthRegistry?, allowed: AllowedHosts?, clock: C = ContinuousClock(), refresh: Duration = .milliseconds(100))
+    where C.Duration == Duration {
         self.registry = registry
         self.allowed = allowed
         self.clock = ClockReading(clock)

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import HummingbirdWebSocket
 import HummingbirdWSClient
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import NIOWebSocket
@@ -55,7 +55,9 @@ struct WebSocketRelay: Sendable {
         let queryStart = target.firstIndex(of: "?") ?? target.endIndex
         guard let (route, upstreamPath) = table.match(target[..<queryStart]) else { return .dontUpgrade }
         let peer = channel.remoteAddress?.ipAddress
-        let client = TrustedProxies.limitKey(proxy.trustedProxies.client(peer: peer, forwardedFor: request.headerFields[values: .forwardedFor]) ?? "unknown")
+        let client = TrustedProxies.limitKey(
+            proxy.trustedProxies.client(peer: peer, forwardedFor: request.headerFields[values: .forwardedFor]) ?? "unknown"
+        )
         let admission: GatewayProxy.Admission
         do {
             admission = try await proxy.admit(method: request.method, headers: request.headerFields, client: client, route: route, slots: relays)
@@ -66,7 +68,11 @@ struct WebSocketRelay: Sendable {
 
         let requestID = RequestIDMiddleware.id(for: request.headerFields)
         let headers = GatewayProxy.forwardedHeaders(
-            request.headerFields, peer: peer, trusted: proxy.trustedProxies, requestID: requestID, dropping: Self.handshakeHeaders
+            request.headerFields,
+            peer: peer,
+            trusted: proxy.trustedProxies,
+            requestID: requestID,
+            dropping: Self.handshakeHeaders
         )
         let slot = admission.slot
         let base = admission.candidates[0]
@@ -159,11 +165,12 @@ struct WebSocketRelay: Sendable {
 
     private static func pump(_ inbound: WebSocketInboundStream, to outbound: WebSocketOutboundWriter) async throws {
         for try await frame in inbound {
-            let opcode: WebSocketOpcode = switch frame.opcode {
-            case .text: .text
-            case .binary: .binary
-            case .continuation: .continuation
-            }
+            let opcode: WebSocketOpcode =
+                switch frame.opcode {
+                case .text: .text
+                case .binary: .binary
+                case .continuation: .continuation
+                }
             try await outbound.write(.custom(WebSocketFrame(fin: frame.fin, opcode: opcode, data: frame.data)))
         }
     }

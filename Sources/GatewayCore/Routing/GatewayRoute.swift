@@ -30,9 +30,17 @@ struct GatewayRoute: Sendable, Equatable {
     var maxBodyBytes: Int
 
     init(
-        prefix: String, service: String, urls: [String], timeout: Duration = .seconds(10), retries: Int = 1,
-        keysOnWrites: Bool = true, keysOnReads: Bool = false, keys: APIKeySet = APIKeySet([]), stripPrefix: String? = nil,
-        rateLimit: RateLimitPolicy? = nil, maxBodyBytes: Int = 1 << 20
+        prefix: String,
+        service: String,
+        urls: [String],
+        timeout: Duration = .seconds(10),
+        retries: Int = 1,
+        keysOnWrites: Bool = true,
+        keysOnReads: Bool = false,
+        keys: APIKeySet = APIKeySet([]),
+        stripPrefix: String? = nil,
+        rateLimit: RateLimitPolicy? = nil,
+        maxBodyBytes: Int = 1 << 20
     ) {
         self.prefix = prefix
         self.service = service

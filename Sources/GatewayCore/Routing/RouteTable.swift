@@ -75,17 +75,20 @@ struct RouteTable: Sendable {
             let json = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: path)))
             return try RouteTable(json: json, defaults: &defaults)
         }
-        return RouteTable(defaultPrefixes.map { entry in
-            var route = defaults.route(
-                prefix: entry.prefix, service: entry.service,
-                urls: env.list(entry.urlVariable).isEmpty ? ["http://127.0.0.1:\(entry.port)"] : env.list(entry.urlVariable)
-            )
-            if entry.prefix == "/flags/ofrep" {
-                route.stripPrefix = "/flags"
-                route.keys = route.keys.union(keySets("ofrep") ?? APIKeySet([]))
+        return RouteTable(
+            defaultPrefixes.map { entry in
+                var route = defaults.route(
+                    prefix: entry.prefix,
+                    service: entry.service,
+                    urls: env.list(entry.urlVariable).isEmpty ? ["http://127.0.0.1:\(entry.port)"] : env.list(entry.urlVariable)
+                )
+                if entry.prefix == "/flags/ofrep" {
+                    route.stripPrefix = "/flags"
+                    route.keys = route.keys.union(keySets("ofrep") ?? APIKeySet([]))
+                }
+                return route
             }
-            return route
-        })
+        )
     }
 
     init(json: JSONValue, defaults: inout RouteDefaults) throws {
@@ -105,7 +108,9 @@ struct RouteTable: Sendable {
             var urls: [String] = []
             if case .array(let list)? = entry["urls"] {
                 for case .string(let url) in list {
-                    guard url.hasPrefix("http://") || url.hasPrefix("https://") else { throw RouteTableError("\(at).urls: \(url) is not an http(s) URL") }
+                    guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                        throw RouteTableError("\(at).urls: \(url) is not an http(s) URL")
+                    }
                     urls.append(url.hasSuffix("/") ? String(url.dropLast()) : url)
                 }
             }
@@ -149,8 +154,16 @@ struct RouteDefaults {
 
     func route(prefix: String, service: String, urls: [String]) -> GatewayRoute {
         GatewayRoute(
-            prefix: prefix, service: service, urls: urls, timeout: timeout, retries: retries,
-            keysOnWrites: keysOnWrites, keysOnReads: keysOnReads, keys: keys, rateLimit: rateLimit, maxBodyBytes: maxBodyBytes
+            prefix: prefix,
+            service: service,
+            urls: urls,
+            timeout: timeout,
+            retries: retries,
+            keysOnWrites: keysOnWrites,
+            keysOnReads: keysOnReads,
+            keys: keys,
+            rateLimit: rateLimit,
+            maxBodyBytes: maxBodyBytes
         )
     }
 
@@ -183,7 +196,7 @@ struct RouteDefaults {
         case .null?: rateLimit = nil
         case .object(let limit)?:
             guard let count = limit["limit"]?.double, let seconds = limit["period_s"]?.double,
-                  let policy = try? RateLimitPolicy(name: "gateway", checkedLimit: count, periodSeconds: seconds)
+                let policy = try? RateLimitPolicy(name: "gateway", checkedLimit: count, periodSeconds: seconds)
             else {
                 throw RouteTableError("\(path).rate_limit: {\"limit\": 1 to 10^9, \"period_s\": above 0, at most a year}")
             }

@@ -31,7 +31,8 @@ struct RestrictionAPI: Sendable {
             let appended: EventLog.Appended
             do {
                 // Only an event with an id needs its producer (an HMAC per request otherwise).
-                let producer = event.idempotencyKey == nil
+                let producer =
+                    event.idempotencyKey == nil
                     ? EventLog.anonymousProducer : EventLog.producer(of: request.headers, fingerprinter: fingerprinter)
                 appended = try await log.append(event, producer: producer, receivedAt: time.milliseconds)
             } catch is IdempotencyConflict {
@@ -95,23 +96,27 @@ struct RestrictionAPI: Sendable {
         router.get("/rules") { _, _ in
             let states = try await reader.rules(now: time.milliseconds)
             let tripwire = applier.tripwire
-            return try Response.json([
-                "tripwire": [
-                    "window_seconds": .number(tripwire.window.seconds), "ratio": .number(tripwire.ratio),
-                    "minimum_users": .number(Double(tripwire.minimumUsers)),
-                ],
-                "rules": .array(states.map(Self.json)),
-            ] as JSONValue)
+            return try Response.json(
+                [
+                    "tripwire": [
+                        "window_seconds": .number(tripwire.window.seconds), "ratio": .number(tripwire.ratio),
+                        "minimum_users": .number(Double(tripwire.minimumUsers)),
+                    ],
+                    "rules": .array(states.map(Self.json)),
+                ] as JSONValue
+            )
         }
 
         router.get("/stream") { _, _ in
             let status = try await reader.stream()
-            return try Response.json([
-                "stream": .string(applier.keys.stream), "group": .string(applier.group),
-                "length": .number(Double(status.length)), "lag": .number(Double(status.lag)),
-                "pending": .number(Double(status.pending)), "dead_letters": .number(Double(status.deadLetters)),
-                "applied": .number(Double(status.applied)), "duplicates": .number(Double(status.duplicates)),
-            ] as JSONValue)
+            return try Response.json(
+                [
+                    "stream": .string(applier.keys.stream), "group": .string(applier.group),
+                    "length": .number(Double(status.length)), "lag": .number(Double(status.lag)),
+                    "pending": .number(Double(status.pending)), "dead_letters": .number(Double(status.deadLetters)),
+                    "applied": .number(Double(status.applied)), "duplicates": .number(Double(status.duplicates)),
+                ] as JSONValue
+            )
         }
     }
 

@@ -22,8 +22,13 @@ public final class EventConsumer: Service, Sendable {
         var rearmInterval: Duration
 
         public init(
-            group: String = "restrictions", name: String, batchSize: Int = 256, claimIdle: Duration = .seconds(30),
-            claimInterval: Duration = .seconds(1), maxDeliveries: Int = 5, rearmInterval: Duration = .seconds(1)
+            group: String = "restrictions",
+            name: String,
+            batchSize: Int = 256,
+            claimIdle: Duration = .seconds(30),
+            claimInterval: Duration = .seconds(1),
+            maxDeliveries: Int = 5,
+            rearmInterval: Duration = .seconds(1)
         ) {
             self.group = group
             self.name = name
@@ -42,7 +47,8 @@ public final class EventConsumer: Service, Sendable {
     let metrics: RestrictionMetrics
     let logger: Logger
 
-    public init(redis: RedisClient, applier: EventApplier, configuration: Configuration, time: WallTime, metrics: RestrictionMetrics, logger: Logger) {
+    public init(redis: RedisClient, applier: EventApplier, configuration: Configuration, time: WallTime, metrics: RestrictionMetrics, logger: Logger)
+    {
         self.redis = redis
         self.applier = applier
         self.configuration = configuration
@@ -103,14 +109,20 @@ public final class EventConsumer: Service, Sendable {
         }
         if let from = state.ownPendingFrom {
             let own = try await redis.xreadgroup(
-                group: configuration.group, consumer: configuration.name, streams: [(stream, from)], count: configuration.batchSize
+                group: configuration.group,
+                consumer: configuration.name,
+                streams: [(stream, from)],
+                count: configuration.batchSize
             )
             state.ownPendingFrom = own.last?.id
             entries += own
         } else {
             entries += try await redis.xreadgroup(
-                group: configuration.group, consumer: configuration.name, streams: [(stream, ">")],
-                count: configuration.batchSize, block: state.deferred.isEmpty && entries.isEmpty ? .seconds(1) : .milliseconds(5)
+                group: configuration.group,
+                consumer: configuration.name,
+                streams: [(stream, ">")],
+                count: configuration.batchSize,
+                block: state.deferred.isEmpty && entries.isEmpty ? .seconds(1) : .milliseconds(5)
             )
         }
         for entry in entries { state.deferred[entry.id] = nil }
@@ -121,7 +133,11 @@ public final class EventConsumer: Service, Sendable {
             // Still ours, only waiting: reset their idle time (JUSTID leaves the delivery
             // count alone) so no consumer claims them and counts a delivery towards the
             // dead-letter limit while their predecessor is being applied.
-            try await redis.send(RedisCommand(["XCLAIM", stream, configuration.group, configuration.name, 0] + state.deferred.keys.map { $0 as any RedisArgument } + ["JUSTID"]))
+            try await redis.send(
+                RedisCommand(
+                    ["XCLAIM", stream, configuration.group, configuration.name, 0] + state.deferred.keys.map { $0 as any RedisArgument } + ["JUSTID"]
+                )
+            )
         }
         if now >= state.nextRearm {
             for rule in try await applier.rearm(now: time.milliseconds) {
@@ -167,8 +183,12 @@ public final class EventConsumer: Service, Sendable {
     /// consumer's); the ones delivered too often are dead-lettered instead.
     private func claim(_ state: inout State) async throws -> [RedisStreamEntry] {
         let (next, claimed) = try await redis.xautoclaim(
-            stream, group: configuration.group, consumer: configuration.name, minIdle: configuration.claimIdle,
-            start: state.claimCursor, count: configuration.batchSize
+            stream,
+            group: configuration.group,
+            consumer: configuration.name,
+            minIdle: configuration.claimIdle,
+            start: state.claimCursor,
+            count: configuration.batchSize
         )
         state.claimCursor = next
         if claimed.isEmpty { return [] }
@@ -189,9 +209,12 @@ public final class EventConsumer: Service, Sendable {
     private func deadLetter(_ entry: RedisStreamEntry, reason: String, deliveries: Int) async throws {
         try await applier.deadLetter(entry, reason: reason, deliveries: deliveries)
         metrics.events("dead_lettered")
-        logger.error("event dead-lettered", metadata: [
-            "restrictions.entry": "\(entry.id)", "restrictions.reason": "\(reason)", "restrictions.deliveries": "\(deliveries)",
-        ])
+        logger.error(
+            "event dead-lettered",
+            metadata: [
+                "restrictions.entry": "\(entry.id)", "restrictions.reason": "\(reason)", "restrictions.deliveries": "\(deliveries)",
+            ]
+        )
     }
 }
 

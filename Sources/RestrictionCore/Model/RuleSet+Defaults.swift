@@ -19,16 +19,20 @@ extension RuleSet {
         ],
         rules: [
             RuleDefinition(
-                "scam_messages", description: "Flagged for scam messages twice or more",
-                conditions: [RuleCondition("scam_flags", .gte, 2)], clears: "can_message"
+                "scam_messages",
+                description: "Flagged for scam messages twice or more",
+                conditions: [RuleCondition("scam_flags", .gte, 2)],
+                clears: "can_message"
             ),
             RuleDefinition(
-                "card_zip_spread", description: "More than 2 cards with distinct zip codes / cards above 0.75",
+                "card_zip_spread",
+                description: "More than 2 cards with distinct zip codes / cards above 0.75",
                 conditions: [RuleCondition("cards", .gt, 2), RuleCondition("zip_codes", per: "cards", .gt, 0.75)],
                 clears: "can_purchase"
             ),
             RuleDefinition(
-                "chargeback_ratio", description: "Chargebacks above 10% of spend",
+                "chargeback_ratio",
+                description: "Chargebacks above 10% of spend",
                 conditions: [RuleCondition("spend", .gt, 0), RuleCondition("chargebacks", per: "spend", .gt, 0.10)],
                 clears: "can_purchase"
             ),

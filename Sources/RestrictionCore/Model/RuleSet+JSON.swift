@@ -34,12 +34,13 @@ extension RuleSet {
         var metrics: [MetricDefinition] = []
         for item in try array(json["metrics"], "metrics") {
             let name = try string(item["name"], "metrics[].name")
-            let kind: MetricDefinition.Kind = switch try string(item["kind"], "metrics[].kind") {
-            case "count": .count
-            case "sum": .sum(field: try string(item["field"], "metrics[].field"))
-            case "distinct": .distinct(field: try string(item["field"], "metrics[].field"))
-            default: throw RuleSetError("metric '\(name)': kind is count, sum or distinct")
-            }
+            let kind: MetricDefinition.Kind =
+                switch try string(item["kind"], "metrics[].kind") {
+                case "count": .count
+                case "sum": .sum(field: try string(item["field"], "metrics[].field"))
+                case "distinct": .distinct(field: try string(item["field"], "metrics[].field"))
+                default: throw RuleSetError("metric '\(name)': kind is count, sum or distinct")
+                }
             metrics.append(MetricDefinition(name, event: try string(item["event"], "metrics[].event"), kind: kind))
         }
         var rules: [RuleDefinition] = []
@@ -62,9 +63,14 @@ extension RuleSet {
 
     var json: JSONValue {
         [
-            "events": .array(events.map { event in
-                ["name": .string(event.name), "fields": .object(Dictionary(uniqueKeysWithValues: event.fields.map { ($0.name, .string($0.type.rawValue)) }))]
-            }),
+            "events": .array(
+                events.map { event in
+                    [
+                        "name": .string(event.name),
+                        "fields": .object(Dictionary(uniqueKeysWithValues: event.fields.map { ($0.name, .string($0.type.rawValue)) })),
+                    ]
+                }
+            ),
             "metrics": .array(metrics.map(\.json)),
             "rules": .array(rules.map(\.json)),
         ]
@@ -76,8 +82,12 @@ extension MetricDefinition {
         var object: [String: JSONValue] = ["name": .string(name), "event": .string(event)]
         switch kind {
         case .count: object["kind"] = "count"
-        case .sum(let field): object["kind"] = "sum"; object["field"] = .string(field)
-        case .distinct(let field): object["kind"] = "distinct"; object["field"] = .string(field)
+        case .sum(let field):
+            object["kind"] = "sum"
+            object["field"] = .string(field)
+        case .distinct(let field):
+            object["kind"] = "distinct"
+            object["field"] = .string(field)
         }
         return .object(object)
     }
@@ -89,11 +99,15 @@ extension RuleDefinition {
             "name": .string(name),
             "description": .string(description),
             "clears": .string(clears),
-            "when": .array(conditions.map { condition in
-                var object: [String: JSONValue] = ["metric": .string(condition.metric), "op": .string(condition.op.rawValue), "value": .number(condition.value)]
-                if let per = condition.per { object["per"] = .string(per) }
-                return .object(object)
-            }),
+            "when": .array(
+                conditions.map { condition in
+                    var object: [String: JSONValue] = [
+                        "metric": .string(condition.metric), "op": .string(condition.op.rawValue), "value": .number(condition.value),
+                    ]
+                    if let per = condition.per { object["per"] = .string(per) }
+                    return .object(object)
+                }
+            ),
         ]
     }
 }

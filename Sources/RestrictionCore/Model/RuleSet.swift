@@ -32,7 +32,9 @@ public struct RuleSet: Sendable, Equatable {
     private static func isValidName(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard let first = bytes.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), bytes.count <= 64 else { return false }
-        return bytes.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_") }
+        return bytes.allSatisfy {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "_")
+        }
     }
 
     private func validate() throws(RuleSetError) {
@@ -149,7 +151,12 @@ struct RuleDefinition: Sendable, Equatable {
 
 /// `metric op value`, or `metric / per op value` (false while `per` is 0).
 struct RuleCondition: Sendable, Equatable {
-    enum Operator: String, Sendable, CaseIterable { case gt = ">", gte = ">=", lt = "<", lte = "<=" }
+    enum Operator: String, Sendable, CaseIterable {
+        case gt = ">"
+        case gte = ">="
+        case lt = "<"
+        case lte = "<="
+    }
 
     var metric: String
     var per: String?

@@ -36,7 +36,14 @@ public struct EventApplier: Sendable {
     let plans: [String: Plan]
     let deadLetterMaxLength: Int
 
-    public init(redis: RedisClient, keys: RestrictionKeys, group: String, rules: RuleSet, tripwire: TripwireConfiguration, deadLetterMaxLength: Int = 100_000) {
+    public init(
+        redis: RedisClient,
+        keys: RestrictionKeys,
+        group: String,
+        rules: RuleSet,
+        tripwire: TripwireConfiguration,
+        deadLetterMaxLength: Int = 100_000
+    ) {
         self.redis = redis
         self.keys = keys
         self.group = group
@@ -61,7 +68,9 @@ public struct EventApplier: Sendable {
                 }
             }
             plans[event.name] = Plan(
-                updates: updates, rules: affected, ruleArguments: arguments,
+                updates: updates,
+                rules: affected,
+                ruleArguments: arguments,
                 ruleKeys: affected.flatMap { [keys.rule($0.name), keys.window($0.name)] }
             )
         }
@@ -109,7 +118,7 @@ public struct EventApplier: Sendable {
 
     private func command(for entry: RedisStreamEntry, now: Int64) -> Result<RedisCommand, Malformed> {
         guard let name = entry.string("name"), let user = entry.string("user_id"), !user.isEmpty,
-              let seq = entry.string("seq").flatMap(Int.init), seq > 0
+            let seq = entry.string("seq").flatMap(Int.init), seq > 0
         else { return .failure(Malformed(description: "missing name, user_id or seq")) }
         guard let plan = plans[name] else { return .failure(Malformed(description: "unknown event '\(name)'")) }
         var keys = [self.keys.stream, self.keys.user(user), self.keys.users, self.keys.stats]
@@ -154,7 +163,8 @@ public struct EventApplier: Sendable {
         var rearmed: [String] = []
         for rule in rules.rules {
             let reply = try await redis.run(
-                Self.rearmScript, keys: [keys.rule(rule.name), keys.window(rule.name), keys.users],
+                Self.rearmScript,
+                keys: [keys.rule(rule.name), keys.window(rule.name), keys.users],
                 arguments: [rule.name, Int(now), Int(tripwire.window.seconds * 1000), "\(tripwire.ratio)", tripwire.minimumUsers]
             )
             if reply.int == 1 { rearmed.append(rule.name) }
@@ -174,142 +184,150 @@ public struct EventApplier: Sendable {
     /// KEYS: stream, user, users, stats, one set per distinct update, then rule and window
     /// per rule. ARGV: group, id, seq, now ms, window ms, ratio, minimum, user, updates
     /// (kind, metric, value)…, rules (name, access, conditions (metric, per, op, value)…)….
-    static let applyScript = RedisScript("""
-    local stream, userKey, usersKey, statsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-    local group, id, seq, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
-    local windowMs, ratio, minimum, user = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
-    -- A script stopped by an error keeps the writes it made, so check every key's type
-    -- before the first write: a key of the wrong type fails the entry with nothing applied.
-    local expected = {[2] = 'hash', [3] = 'set', [4] = 'hash'}
-    for i = 2, #KEYS do
-      local want = expected[i] or 'set'
-      if i > 4 and KEYS[i]:sub(-7) == ':window' then want = 'zset' elseif i > 4 and KEYS[i]:find(':rule:', 1, true) then want = 'hash' end
-      local actual = redis.call('TYPE', KEYS[i]).ok
-      if actual ~= 'none' and actual ~= want then return {'failed', KEYS[i] .. ' is a ' .. actual .. ', not a ' .. want} end
-    end
-    local applied = tonumber(redis.call('HGET', userKey, 'applied') or '0')
-    if seq <= applied then
-      redis.call('XACK', stream, group, id)
-      redis.call('HINCRBY', statsKey, 'duplicates', 1)
-      return {'duplicate'}
-    end
-    local reached = applied
-    while seq > reached + 1 and redis.call('HDEL', userKey, 'skip:' .. (reached + 1)) == 1 do reached = reached + 1 end
-    if seq > reached + 1 then
-      if reached > applied then redis.call('HSET', userKey, 'applied', reached) end
-      return {'deferred'}
-    end
-    redis.call('HSET', userKey, 'applied', seq)
-    redis.call('SADD', usersKey, user)
-    local a, k = 10, 5
-    for _ = 1, tonumber(ARGV[9]) do
-      local kind, field, value = ARGV[a], 'm:' .. ARGV[a + 1], ARGV[a + 2]
-      a = a + 3
-      if kind == 'count' then
-        redis.call('HINCRBY', userKey, field, 1)
-      elseif kind == 'sum' then
-        redis.call('HINCRBYFLOAT', userKey, field, value)
-      else
-        redis.call('SADD', KEYS[k], value)
-        redis.call('HSET', userKey, field, redis.call('SCARD', KEYS[k]))
-        k = k + 1
-      end
-    end
-    local function metric(name)
-      return tonumber(redis.call('HGET', userKey, 'm:' .. name) or '0')
-    end
-    local outcomes = {'applied'}
-    local ruleCount = tonumber(ARGV[a])
-    a = a + 1
-    for _ = 1, ruleCount do
-      local name, access, conditions = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-      a = a + 3
-      local holds = true
-      for _ = 1, conditions do
-        if holds then
-          local value, per, op, threshold = metric(ARGV[a]), ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-          if per ~= '' then
-            local divisor = metric(per)
-            if divisor > 0 then value = value / divisor else holds = false end
-          end
-          if holds then
-            if op == '>' then holds = value > threshold
-            elseif op == '>=' then holds = value >= threshold
-            elseif op == '<' then holds = value < threshold
-            else holds = value <= threshold end
+    static let applyScript = RedisScript(
+        """
+        local stream, userKey, usersKey, statsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        local group, id, seq, now = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+        local windowMs, ratio, minimum, user = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
+        -- A script stopped by an error keeps the writes it made, so check every key's type
+        -- before the first write: a key of the wrong type fails the entry with nothing applied.
+        local expected = {[2] = 'hash', [3] = 'set', [4] = 'hash'}
+        for i = 2, #KEYS do
+          local want = expected[i] or 'set'
+          if i > 4 and KEYS[i]:sub(-7) == ':window' then want = 'zset' elseif i > 4 and KEYS[i]:find(':rule:', 1, true) then want = 'hash' end
+          local actual = redis.call('TYPE', KEYS[i]).ok
+          if actual ~= 'none' and actual ~= want then return {'failed', KEYS[i] .. ' is a ' .. actual .. ', not a ' .. want} end
+        end
+        local applied = tonumber(redis.call('HGET', userKey, 'applied') or '0')
+        if seq <= applied then
+          redis.call('XACK', stream, group, id)
+          redis.call('HINCRBY', statsKey, 'duplicates', 1)
+          return {'duplicate'}
+        end
+        local reached = applied
+        while seq > reached + 1 and redis.call('HDEL', userKey, 'skip:' .. (reached + 1)) == 1 do reached = reached + 1 end
+        if seq > reached + 1 then
+          if reached > applied then redis.call('HSET', userKey, 'applied', reached) end
+          return {'deferred'}
+        end
+        redis.call('HSET', userKey, 'applied', seq)
+        redis.call('SADD', usersKey, user)
+        local a, k = 10, 5
+        for _ = 1, tonumber(ARGV[9]) do
+          local kind, field, value = ARGV[a], 'm:' .. ARGV[a + 1], ARGV[a + 2]
+          a = a + 3
+          if kind == 'count' then
+            redis.call('HINCRBY', userKey, field, 1)
+          elseif kind == 'sum' then
+            redis.call('HINCRBYFLOAT', userKey, field, value)
+          else
+            redis.call('SADD', KEYS[k], value)
+            redis.call('HSET', userKey, field, redis.call('SCARD', KEYS[k]))
+            k = k + 1
           end
         end
-        a = a + 4
-      end
-      local ruleKey, windowKey = KEYS[k], KEYS[k + 1]
-      k = k + 2
-      if holds and redis.call('HEXISTS', userKey, 'r:' .. access) == 0 then
-        redis.call('ZREMRANGEBYSCORE', windowKey, '-inf', now - windowMs)
-        redis.call('ZADD', windowKey, now, user)
-        local count, known = redis.call('ZCARD', windowKey), redis.call('SCARD', usersKey)
-        local tripped = redis.call('HGET', ruleKey, 'tripped') == '1'
-        if not tripped and count > ratio * known and count >= minimum then
-          tripped = true
-          redis.call('HSET', ruleKey, 'tripped', 1, 'tripped_at', now)
-          redis.call('HINCRBY', ruleKey, 'trips', 1)
-          redis.call('PUBLISH', 'tripwire.' .. name, cjson.encode({rule = name, state = 'tripped', at = now, window_users = count, known_users = known}))
-          outcomes[#outcomes + 1] = 'tripped:' .. name
+        local function metric(name)
+          return tonumber(redis.call('HGET', userKey, 'm:' .. name) or '0')
         end
-        if tripped then
-          if redis.call('HSETNX', userKey, 'h:' .. name, now .. '|' .. id) == 1 then
-            redis.call('HINCRBY', ruleKey, 'held', 1)
-            outcomes[#outcomes + 1] = 'held:' .. name
+        local outcomes = {'applied'}
+        local ruleCount = tonumber(ARGV[a])
+        a = a + 1
+        for _ = 1, ruleCount do
+          local name, access, conditions = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+          a = a + 3
+          local holds = true
+          for _ = 1, conditions do
+            if holds then
+              local value, per, op, threshold = metric(ARGV[a]), ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+              if per ~= '' then
+                local divisor = metric(per)
+                if divisor > 0 then value = value / divisor else holds = false end
+              end
+              if holds then
+                if op == '>' then holds = value > threshold
+                elseif op == '>=' then holds = value >= threshold
+                elseif op == '<' then holds = value < threshold
+                else holds = value <= threshold end
+              end
+            end
+            a = a + 4
           end
-        else
-          redis.call('HSET', userKey, 'r:' .. access, name .. '|' .. now .. '|' .. id)
-          redis.call('HINCRBY', ruleKey, 'restricted', 1)
-          outcomes[#outcomes + 1] = 'restricted:' .. name
+          local ruleKey, windowKey = KEYS[k], KEYS[k + 1]
+          k = k + 2
+          if holds and redis.call('HEXISTS', userKey, 'r:' .. access) == 0 then
+            redis.call('ZREMRANGEBYSCORE', windowKey, '-inf', now - windowMs)
+            redis.call('ZADD', windowKey, now, user)
+            local count, known = redis.call('ZCARD', windowKey), redis.call('SCARD', usersKey)
+            local tripped = redis.call('HGET', ruleKey, 'tripped') == '1'
+            if not tripped and count > ratio * known and count >= minimum then
+              tripped = true
+              redis.call('HSET', ruleKey, 'tripped', 1, 'tripped_at', now)
+              redis.call('HINCRBY', ruleKey, 'trips', 1)
+              redis.call('PUBLISH', 'tripwire.' .. name, cjson.encode({rule = name, state = 'tripped', at = now, window_users = count, known_users = known}))
+              outcomes[#outcomes + 1] = 'tripped:' .. name
+            end
+            if tripped then
+              if redis.call('HSETNX', userKey, 'h:' .. name, now .. '|' .. id) == 1 then
+                redis.call('HINCRBY', ruleKey, 'held', 1)
+                outcomes[#outcomes + 1] = 'held:' .. name
+              end
+            else
+              redis.call('HSET', userKey, 'r:' .. access, name .. '|' .. now .. '|' .. id)
+              redis.call('HINCRBY', ruleKey, 'restricted', 1)
+              outcomes[#outcomes + 1] = 'restricted:' .. name
+            end
+          end
         end
-      end
-    end
-    redis.call('XACK', stream, group, id)
-    redis.call('HINCRBY', statsKey, 'applied', 1)
-    return outcomes
-    """)
+        redis.call('XACK', stream, group, id)
+        redis.call('HINCRBY', statsKey, 'applied', 1)
+        return outcomes
+        """
+    )
 
     /// KEYS: stream, dead letters, user, stats. ARGV: group, id, seq, reason, deliveries,
     /// maxlen, original field/value….
-    static let deadLetterScript = RedisScript("""
-    local command = {'XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'original_id', ARGV[2], 'reason', ARGV[4], 'deliveries', ARGV[5]}
-    for i = 7, #ARGV do command[#command + 1] = ARGV[i] end
-    redis.call(unpack(command))
-    redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-    redis.call('HINCRBY', KEYS[4], 'dead', 1)
-    local seq = tonumber(ARGV[3])
-    if seq then
-      local applied = tonumber(redis.call('HGET', KEYS[3], 'applied') or '0')
-      if seq == applied + 1 then
-        redis.call('HSET', KEYS[3], 'applied', seq)
-      elseif seq > applied + 1 then
-        redis.call('HSET', KEYS[3], 'skip:' .. seq, 1)
-      end
-    end
-    return 1
-    """)
+    static let deadLetterScript = RedisScript(
+        """
+        local command = {'XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'original_id', ARGV[2], 'reason', ARGV[4], 'deliveries', ARGV[5]}
+        for i = 7, #ARGV do command[#command + 1] = ARGV[i] end
+        redis.call(unpack(command))
+        redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+        redis.call('HINCRBY', KEYS[4], 'dead', 1)
+        local seq = tonumber(ARGV[3])
+        if seq then
+          local applied = tonumber(redis.call('HGET', KEYS[3], 'applied') or '0')
+          if seq == applied + 1 then
+            redis.call('HSET', KEYS[3], 'applied', seq)
+          elseif seq > applied + 1 then
+            redis.call('HSET', KEYS[3], 'skip:' .. seq, 1)
+          end
+        end
+        return 1
+        """
+    )
 
     /// KEYS: rule, window, users. ARGV: name, now ms, window ms, ratio, minimum.
-    static let rearmScript = RedisScript("""
-    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
-    if redis.call('HGET', KEYS[1], 'tripped') ~= '1' then return 0 end
-    local count, known = redis.call('ZCARD', KEYS[2]), redis.call('SCARD', KEYS[3])
-    if count > tonumber(ARGV[4]) * known and count >= tonumber(ARGV[5]) then return 0 end
-    redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', ARGV[2])
-    redis.call('PUBLISH', 'tripwire.' .. ARGV[1], cjson.encode({rule = ARGV[1], state = 'armed', by = 'rate', at = tonumber(ARGV[2]), window_users = count, known_users = known}))
-    return 1
-    """)
+    static let rearmScript = RedisScript(
+        """
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
+        if redis.call('HGET', KEYS[1], 'tripped') ~= '1' then return 0 end
+        local count, known = redis.call('ZCARD', KEYS[2]), redis.call('SCARD', KEYS[3])
+        if count > tonumber(ARGV[4]) * known and count >= tonumber(ARGV[5]) then return 0 end
+        redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', ARGV[2])
+        redis.call('PUBLISH', 'tripwire.' .. ARGV[1], cjson.encode({rule = ARGV[1], state = 'armed', by = 'rate', at = tonumber(ARGV[2]), window_users = count, known_users = known}))
+        return 1
+        """
+    )
 
     /// KEYS: rule, window. ARGV: name, now ms.
-    static let resetScript = RedisScript("""
-    redis.call('DEL', KEYS[2])
-    local was = redis.call('HGET', KEYS[1], 'tripped') == '1'
-    redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', ARGV[2])
-    redis.call('PUBLISH', 'tripwire.' .. ARGV[1], cjson.encode({rule = ARGV[1], state = 'armed', by = 'reset', at = tonumber(ARGV[2])}))
-    if was then return 1 end
-    return 0
-    """)
+    static let resetScript = RedisScript(
+        """
+        redis.call('DEL', KEYS[2])
+        local was = redis.call('HGET', KEYS[1], 'tripped') == '1'
+        redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', ARGV[2])
+        redis.call('PUBLISH', 'tripwire.' .. ARGV[1], cjson.encode({rule = ARGV[1], state = 'armed', by = 'reset', at = tonumber(ARGV[2])}))
+        if was then return 1 end
+        return 0
+        """
+    )
 }

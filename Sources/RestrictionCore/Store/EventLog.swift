@@ -117,21 +117,23 @@ public struct EventLog: Sendable {
     }
 
     /// KEYS: stream, user, [idempotency]. ARGV: maxlen, ttl s, fingerprint, field/value….
-    static let script = RedisScript("""
-    if KEYS[3] then
-      local previous = redis.call('HMGET', KEYS[3], 'id', 'fingerprint')
-      if previous[1] then return {previous[1], 1, previous[2]} end
-    end
-    local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
-    local command = {'XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq}
-    for i = 4, #ARGV do command[#command + 1] = ARGV[i] end
-    local id = redis.call(unpack(command))
-    if KEYS[3] then
-      redis.call('HSET', KEYS[3], 'id', id, 'fingerprint', ARGV[3])
-      redis.call('EXPIRE', KEYS[3], ARGV[2])
-    end
-    return {id, 0, ARGV[3]}
-    """)
+    static let script = RedisScript(
+        """
+        if KEYS[3] then
+          local previous = redis.call('HMGET', KEYS[3], 'id', 'fingerprint')
+          if previous[1] then return {previous[1], 1, previous[2]} end
+        end
+        local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+        local command = {'XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'seq', seq}
+        for i = 4, #ARGV do command[#command + 1] = ARGV[i] end
+        local id = redis.call(unpack(command))
+        if KEYS[3] then
+          redis.call('HSET', KEYS[3], 'id', id, 'fingerprint', ARGV[3])
+          redis.call('EXPIRE', KEYS[3], ARGV[2])
+        end
+        return {id, 0, ARGV[3]}
+        """
+    )
 }
 
 /// An idempotency key reused for a different event.

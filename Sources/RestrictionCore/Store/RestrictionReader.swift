@@ -47,7 +47,9 @@ public struct RestrictionReader: Sendable {
             } else if field.hasPrefix("r:") || field.hasPrefix("h:") {
                 let parts = value.split(separator: "|", maxSplits: 2).map(String.init)
                 if field.hasPrefix("r:"), parts.count == 3 {
-                    state.restrictions.append(Restriction(access: String(field.dropFirst(2)), rule: parts[0], at: Int64(parts[1]) ?? 0, event: parts[2]))
+                    state.restrictions.append(
+                        Restriction(access: String(field.dropFirst(2)), rule: parts[0], at: Int64(parts[1]) ?? 0, event: parts[2])
+                    )
                 } else if parts.count == 2 {
                     let rule = String(field.dropFirst(2))
                     let access = applier.rules.rules.first { $0.name == rule }?.clears ?? ""
@@ -92,9 +94,13 @@ public struct RestrictionReader: Sendable {
             }
             let tripped = fields["tripped"] == "1"
             return RuleState(
-                rule: rule, tripped: tripped, trippedAt: tripped ? fields["tripped_at"].flatMap { Int64($0) } : nil,
-                windowUsers: replies[2 + 2 * index].int ?? 0, knownUsers: known,
-                restricted: fields["restricted"].flatMap { Int($0) } ?? 0, held: fields["held"].flatMap { Int($0) } ?? 0,
+                rule: rule,
+                tripped: tripped,
+                trippedAt: tripped ? fields["tripped_at"].flatMap { Int64($0) } : nil,
+                windowUsers: replies[2 + 2 * index].int ?? 0,
+                knownUsers: known,
+                restricted: fields["restricted"].flatMap { Int($0) } ?? 0,
+                held: fields["held"].flatMap { Int($0) } ?? 0,
                 trips: fields["trips"].flatMap { Int($0) } ?? 0
             )
         }

@@ -23,7 +23,10 @@ public struct APIKeyMiddleware: RouterMiddleware {
         let isRead = request.method == .get || request.method == .head || request.method == .options
         var context = context
         context.apiKeyID = try verifier.verify(
-            request.headers, client: context.clientBucket, required: protectReads || !isRead, accepted: keys
+            request.headers,
+            client: context.clientBucket,
+            required: protectReads || !isRead,
+            accepted: keys
         )
         return try await next(request, context)
     }

@@ -21,7 +21,8 @@ public struct CanonicalPathMiddleware: RouterMiddleware {
     }
 
     public static func isCanonical(_ path: String) -> Bool {
-        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        let slash = UInt8(ascii: "/")
+        let dot = UInt8(ascii: ".")
         let bytes = Array(path.utf8)
         guard bytes.first == slash else { return false }
         let segments = bytes.dropFirst().split(separator: slash, omittingEmptySubsequences: false)
@@ -33,7 +34,7 @@ public struct CanonicalPathMiddleware: RouterMiddleware {
         for index in bytes.indices {
             if bytes[index] == UInt8(ascii: "\\") { return false }
             guard bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
-                  let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+                let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
             else { continue }
             switch (high, low) {
             case (0x2, 0xF), (0x5, 0xC), (0x2, 0xE), (0x0, 0x0): return false

@@ -18,13 +18,17 @@ public struct ObservabilityMiddleware: RouterMiddleware {
         let route = context.endpointPath ?? "unmatched"
         metrics.recordRequest(route: route, method: request.method.rawValue, status: response.status.code, duration: elapsed)
         let quiet = route.hasPrefix("/health") || route == "/metrics"
-        context.logger.log(level: quiet ? .debug : .info, "request", metadata: [
-            "http.method": "\(request.method.rawValue)",
-            "http.path": "\(request.uri.path)",
-            "http.route": "\(route)",
-            "http.status": "\(response.status.code)",
-            "http.duration_ms": "\(Double(elapsed.millisecondsRoundedUp))",
-        ])
+        context.logger.log(
+            level: quiet ? .debug : .info,
+            "request",
+            metadata: [
+                "http.method": "\(request.method.rawValue)",
+                "http.path": "\(request.uri.path)",
+                "http.route": "\(route)",
+                "http.status": "\(response.status.code)",
+                "http.duration_ms": "\(Double(elapsed.millisecondsRoundedUp))",
+            ]
+        )
         return response
     }
 }

@@ -41,7 +41,10 @@ public struct OpenAPIDocument: Sendable {
 
     /// An operation: its summary, responses by status, parameters and request body.
     public static func operation(
-        _ summary: String, _ responses: [String: JSONValue], parameters: [JSONValue] = [], requestBody: JSONValue? = nil
+        _ summary: String,
+        _ responses: [String: JSONValue],
+        parameters: [JSONValue] = [],
+        requestBody: JSONValue? = nil
     ) -> JSONValue {
         var operation: [String: JSONValue] = ["summary": .string(summary), "responses": .object(responses)]
         if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
@@ -68,29 +71,39 @@ public struct OpenAPIDocument: Sendable {
     ]
 
     static let commonPaths: [String: JSONValue] = [
-        "/health/live": ["get": [
-            "summary": "The process is up",
-            "responses": ["200": json("Alive", ["type": "object", "properties": ["status": ["type": "string"]]])],
-        ]],
-        "/health/ready": ["get": [
-            "summary": "Every required dependency answers",
-            "responses": [
-                "200": json("Ready", healthSummary),
-                "503": json("A required dependency is down", healthSummary),
-            ],
-        ]],
-        "/health": ["get": [
-            "summary": "Health summary with each dependency's state",
-            "responses": ["200": json("Summary", healthSummary)],
-        ]],
-        "/metrics": ["get": [
-            "summary": "Prometheus metrics",
-            "responses": ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]]],
-        ]],
-        "/openapi.json": ["get": [
-            "summary": "This document",
-            "responses": ["200": json("OpenAPI 3.1 document", ["type": "object"])],
-        ]],
+        "/health/live": [
+            "get": [
+                "summary": "The process is up",
+                "responses": ["200": json("Alive", ["type": "object", "properties": ["status": ["type": "string"]]])],
+            ]
+        ],
+        "/health/ready": [
+            "get": [
+                "summary": "Every required dependency answers",
+                "responses": [
+                    "200": json("Ready", healthSummary),
+                    "503": json("A required dependency is down", healthSummary),
+                ],
+            ]
+        ],
+        "/health": [
+            "get": [
+                "summary": "Health summary with each dependency's state",
+                "responses": ["200": json("Summary", healthSummary)],
+            ]
+        ],
+        "/metrics": [
+            "get": [
+                "summary": "Prometheus metrics",
+                "responses": ["200": ["description": "Prometheus text format", "content": ["text/plain": ["schema": ["type": "string"]]]]],
+            ]
+        ],
+        "/openapi.json": [
+            "get": [
+                "summary": "This document",
+                "responses": ["200": json("OpenAPI 3.1 document", ["type": "object"])],
+            ]
+        ],
     ]
 
     static let commonSchemas: [String: JSONValue] = [
@@ -104,6 +117,6 @@ public struct OpenAPIDocument: Sendable {
                 "detail": ["type": "string"],
                 "field": ["type": "string"],
             ],
-        ],
+        ]
     ]
 }

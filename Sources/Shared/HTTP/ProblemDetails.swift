@@ -41,8 +41,11 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
     /// 422: `field` is missing, of the wrong type or out of range.
     public static func invalidField(_ field: String, _ detail: String) -> ProblemDetails {
         ProblemDetails(
-            status: .unprocessableContent, type: "/problems/invalid-field", title: "Invalid field",
-            detail: "\(field): \(detail)", extensions: ["field": .string(field)]
+            status: .unprocessableContent,
+            type: "/problems/invalid-field",
+            title: "Invalid field",
+            detail: "\(field): \(detail)",
+            extensions: ["field": .string(field)]
         )
     }
 
@@ -75,14 +78,17 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
         var headers = headers
         headers[.retryAfter] = String(retryAfter.wholeSecondsRoundedUp)
         return ProblemDetails(
-            status: .tooManyRequests, type: "/problems/rate-limited",
-            detail: "\(detail); retry in \(retryAfter.wholeSecondsRoundedUp) s", headers: headers
+            status: .tooManyRequests,
+            type: "/problems/rate-limited",
+            detail: "\(detail); retry in \(retryAfter.wholeSecondsRoundedUp) s",
+            headers: headers
         )
     }
 
     public static func unavailable(_ dependency: String, retryAfter: Duration) -> ProblemDetails {
         ProblemDetails(
-            status: .serviceUnavailable, type: "/problems/dependency-unavailable",
+            status: .serviceUnavailable,
+            type: "/problems/dependency-unavailable",
             detail: "\(dependency) is unavailable; retry later",
             extensions: ["dependency": .string(dependency)],
             headers: [.retryAfter: String(retryAfter.wholeSecondsRoundedUp)]
@@ -91,7 +97,8 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
 
     public static func internalError(requestID: String?) -> ProblemDetails {
         ProblemDetails(
-            status: .internalServerError, type: "/problems/internal",
+            status: .internalServerError,
+            type: "/problems/internal",
             detail: "an unexpected error occurred" + (requestID.map { " (request \($0))" } ?? "")
         )
     }

@@ -29,9 +29,12 @@ public struct ProblemMiddleware: RouterMiddleware {
         case let malformed as JSONSyntaxError:
             return ProblemDetails(malformed)
         case let unavailable as DependencyUnavailableError:
-            context.logger.warning("dependency unavailable", metadata: [
-                "dependency": "\(unavailable.dependency)", "error": "\(unavailable.reason)",
-            ])
+            context.logger.warning(
+                "dependency unavailable",
+                metadata: [
+                    "dependency": "\(unavailable.dependency)", "error": "\(unavailable.reason)",
+                ]
+            )
             return .unavailable(unavailable.dependency, retryAfter: unavailable.retryAfter)
         case let open as CircuitOpenError:
             return .unavailable(open.dependency, retryAfter: open.retryAfter)

@@ -47,4 +47,3 @@ extension RateLimitDecision {
         return fields
     }
 }
-

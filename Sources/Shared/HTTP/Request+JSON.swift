@@ -44,7 +44,7 @@ extension ProblemDetails {
         }
         switch error {
         case .typeMismatch(_, let context) where context.codingPath.isEmpty,
-             .valueNotFound(_, let context) where context.codingPath.isEmpty:
+            .valueNotFound(_, let context) where context.codingPath.isEmpty:
             self = .malformed("request body must be a JSON object")
         case .keyNotFound(let key, let context):
             self = .invalidField(path(context.codingPath, key), "is required")

@@ -35,8 +35,8 @@ public struct RequestIDMiddleware: RouterMiddleware {
     /// is one `getrandom` per 64 bits.
     static func newID() -> String {
         var random = SystemRandomNumberGenerator()
-        let high = random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000 // version 4
-        let low = random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000 // RFC 4122 variant
+        let high = random.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000  // version 4
+        let low = random.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000  // RFC 4122 variant
         let digits: StaticString = "0123456789abcdef"
         return String(unsafeUninitializedCapacity: 36) { text in
             var index = 0
@@ -59,10 +59,10 @@ public struct RequestIDMiddleware: RouterMiddleware {
     /// Up to 128 characters of `[A-Za-z0-9._:-]`: anything else could forge log lines.
     static func acceptable(_ value: String) -> String? {
         guard !value.isEmpty, value.utf8.count <= 128,
-              value.utf8.allSatisfy({ byte in
-                  (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
-                      || byte == 45 || byte == 46 || byte == 95 || byte == 58
-              })
+            value.utf8.allSatisfy({ byte in
+                (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+                    || byte == 45 || byte == 46 || byte == 95 || byte == 58
+            })
         else { return nil }
         return value
     }

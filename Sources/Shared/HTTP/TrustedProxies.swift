@@ -72,7 +72,7 @@ public struct TrustedProxies: Sendable {
     public static func limitKey(_ address: String) -> String {
         guard let bytes = bytes(address), bytes.count == 16 else { return address }
         if bytes.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] {
-            return bytes.suffix(4).map(String.init).joined(separator: ".") // IPv4-mapped
+            return bytes.suffix(4).map(String.init).joined(separator: ".")  // IPv4-mapped
         }
         let groups = stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
         return groups.joined(separator: ":") + "::/64"

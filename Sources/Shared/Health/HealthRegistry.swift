@@ -29,7 +29,11 @@ public final class HealthRegistry: Sendable {
         public var age: Duration
         public var stale: Bool
 
-        enum CodingKeys: String, CodingKey { case instance, status, checks, version, url, ageMs = "age_ms", stale }
+        enum CodingKeys: String, CodingKey {
+            case instance, status, checks, version, url
+            case ageMs = "age_ms"
+            case stale
+        }
 
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -71,7 +75,10 @@ public final class HealthRegistry: Sendable {
         /// Who reported it down, while that report stands.
         public var peerReporter: String?
 
-        enum CodingKeys: String, CodingKey { case service, availability, instances, peerReporter = "peer_reporter" }
+        enum CodingKeys: String, CodingKey {
+            case service, availability, instances
+            case peerReporter = "peer_reporter"
+        }
     }
 
     public typealias Observer = @Sendable (_ service: String, _ availability: ServiceAvailability) -> Void
@@ -136,7 +143,7 @@ public final class HealthRegistry: Sendable {
                 // Only a service that is itself alive and heartbeating may report another down:
                 // a report from anyone else (a forged message on Redis) is ignored.
                 guard let reporter = message.reporter, let reporting = state.services[reporter],
-                      reporting.instances.values.contains(where: { now - $0.seenAt <= staleAfter && $0.message.status != .down })
+                    reporting.instances.values.contains(where: { now - $0.seenAt <= staleAfter && $0.message.status != .down })
                 else { return }
                 record.peerReport = (reporter, now)
             }
@@ -175,28 +182,31 @@ public final class HealthRegistry: Sendable {
     /// Every service and instance, for `/dashboard/state` and load balancing. Re-evaluated
     /// first, so a transition it shows has reached the observers (the dashboard's history).
     public func snapshot() -> [ServiceView] {
-        update({ _, _ in }, then: { state, now in
-            state.services.keys.sorted().map { name in
-                let record = state.services[name]!
-                return ServiceView(
-                    service: name,
-                    availability: record.availability,
-                    instances: record.instances.values.map { instance in
-                        let age = max(.zero, now - instance.seenAt)
-                        return Instance(
-                            instance: instance.message.instance,
-                            status: age > staleAfter ? .down : instance.message.status,
-                            checks: instance.message.checks,
-                            version: instance.message.version,
-                            url: instance.message.url,
-                            age: age,
-                            stale: age > staleAfter
-                        )
-                    }.sorted { $0.instance < $1.instance },
-                    peerReporter: record.peerReporter
-                )
+        update(
+            { _, _ in },
+            then: { state, now in
+                state.services.keys.sorted().map { name in
+                    let record = state.services[name]!
+                    return ServiceView(
+                        service: name,
+                        availability: record.availability,
+                        instances: record.instances.values.map { instance in
+                            let age = max(.zero, now - instance.seenAt)
+                            return Instance(
+                                instance: instance.message.instance,
+                                status: age > staleAfter ? .down : instance.message.status,
+                                checks: instance.message.checks,
+                                version: instance.message.version,
+                                url: instance.message.url,
+                                age: age,
+                                stale: age > staleAfter
+                            )
+                        }.sorted { $0.instance < $1.instance },
+                        peerReporter: record.peerReporter
+                    )
+                }
             }
-        })
+        )
     }
 
     /// The URLs of the instances of `service` heard from within the staleness limit and not
@@ -204,7 +214,9 @@ public final class HealthRegistry: Sendable {
     public func upURLs(of service: String) -> [String] {
         let now = clock.now
         return state.withLockedValue { state in
-            guard state.channelUp, let record = state.services[service], !Self.peerReportStands(record, now: now, staleAfter: staleAfter) else { return [] }
+            guard state.channelUp, let record = state.services[service], !Self.peerReportStands(record, now: now, staleAfter: staleAfter) else {
+                return []
+            }
             return record.instances.values.compactMap { instance in
                 now - instance.seenAt > staleAfter || instance.message.status == .down ? nil : instance.message.url
             }.sorted()
@@ -221,7 +233,8 @@ public final class HealthRegistry: Sendable {
     /// under one lock; then tells the observers of each change.
     private func update<T>(_ body: (inout State, Duration) -> Void, then read: (State, Duration) -> T) -> T {
         let now = clock.now
-        let (changes, observers, result) = state.withLockedValue { state -> ([(String, ServiceAvailability)], [(service: String?, observer: Observer)], T) in
+        let (changes, observers, result) = state.withLockedValue {
+            state -> ([(String, ServiceAvailability)], [(service: String?, observer: Observer)], T) in
             body(&state, now)
             if state.channelUp { forgetSilent(&state, now: now) }
             var changes: [(String, ServiceAvailability)] = []

@@ -103,10 +103,13 @@ public final class HealthReporter: Service, Sendable {
                 let now = ContinuousClock.now
                 if snapshot.status != lastPublished || now - lastPublishTime >= interval {
                     if snapshot.status != lastPublished {
-                        logger.info("health status", metadata: [
-                            "health.status": "\(snapshot.status.rawValue)",
-                            "health.failures": "\(snapshot.failures)",
-                        ])
+                        logger.info(
+                            "health status",
+                            metadata: [
+                                "health.status": "\(snapshot.status.rawValue)",
+                                "health.failures": "\(snapshot.failures)",
+                            ]
+                        )
                     }
                     await publish(snapshot.status, checks: snapshot.checks)
                     lastPublished = snapshot.status
@@ -123,15 +126,23 @@ public final class HealthReporter: Service, Sendable {
         // Graceful shutdown: say so, so callers open their breakers at once. A cancelled
         // reporter (a crash, as far as anyone can tell) just goes silent.
         guard shuttingDown.withLockedValue({ $0 }) else { return }
-        state.withLockedValue { $0?.status = .down; $0?.ready = false }
+        state.withLockedValue {
+            $0?.status = .down
+            $0?.ready = false
+        }
         await publish(.down, checks: state.withLockedValue { $0?.checks ?? [:] })
     }
 
     private func publish(_ status: HealthStatus, checks: [String: HealthStatus]) async {
         guard let redis else { return }
         let message = HealthMessage(
-            service: service, instance: instance, status: status, checks: checks,
-            at: Int64(Date().timeIntervalSince1970 * 1000), version: version, url: url
+            service: service,
+            instance: instance,
+            status: status,
+            checks: checks,
+            at: Int64(Date().timeIntervalSince1970 * 1000),
+            version: version,
+            url: url
         )
         do {
             try await redis.publish(HealthMessage.channel(for: service), try JSONEncoder().encode(message).bytes)

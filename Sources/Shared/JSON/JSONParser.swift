@@ -36,11 +36,21 @@ struct JSONParser {
         case UInt8(ascii: "{"): return try object()
         case UInt8(ascii: "["): return try array()
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
-        case UInt8(ascii: "N"): try literal("NaN"); return .number(.nan)
-        case UInt8(ascii: "I"): try literal("Infinity"); return .number(.infinity)
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
+        case UInt8(ascii: "N"):
+            try literal("NaN")
+            return .number(.nan)
+        case UInt8(ascii: "I"):
+            try literal("Infinity")
+            return .number(.infinity)
         case UInt8(ascii: "-") where index + 1 < bytes.count && bytes[index + 1] == UInt8(ascii: "I"):
             index += 1
             try literal("Infinity")
@@ -95,8 +105,9 @@ struct JSONParser {
     private mutating func literal(_ word: StaticString) throws(JSONSyntaxError) {
         let count = word.utf8CodeUnitCount
         guard bytes.count - index >= count,
-              UnsafeBufferPointer(rebasing: bytes[index..<index + count]).elementsEqual(
-                  UnsafeBufferPointer(start: word.utf8Start, count: count))
+            UnsafeBufferPointer(rebasing: bytes[index..<index + count]).elementsEqual(
+                UnsafeBufferPointer(start: word.utf8Start, count: count)
+            )
         else { throw failure("invalid literal") }
         index += count
     }

@@ -10,10 +10,24 @@ public struct JSONWriter {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
-    public mutating func beginObject() { separate(); buffer.writeInteger(UInt8(ascii: "{")); needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); buffer.writeInteger(UInt8(ascii: "}")) }
-    public mutating func beginArray() { separate(); buffer.writeInteger(UInt8(ascii: "[")); needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); buffer.writeInteger(UInt8(ascii: "]")) }
+    public mutating func beginObject() {
+        separate()
+        buffer.writeInteger(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+    public mutating func endObject() {
+        needsComma.removeLast()
+        buffer.writeInteger(UInt8(ascii: "}"))
+    }
+    public mutating func beginArray() {
+        separate()
+        buffer.writeInteger(UInt8(ascii: "["))
+        needsComma.append(false)
+    }
+    public mutating func endArray() {
+        needsComma.removeLast()
+        buffer.writeInteger(UInt8(ascii: "]"))
+    }
 
     /// A member name; the value written next belongs to it.
     public mutating func key(_ name: String) {
@@ -23,9 +37,18 @@ public struct JSONWriter {
         needsComma[needsComma.count - 1] = false
     }
 
-    public mutating func string(_ value: String) { separate(); writeString(value) }
-    public mutating func bool(_ value: Bool) { separate(); buffer.writeStaticString(value ? "true" : "false") }
-    public mutating func null() { separate(); buffer.writeStaticString("null") }
+    public mutating func string(_ value: String) {
+        separate()
+        writeString(value)
+    }
+    public mutating func bool(_ value: Bool) {
+        separate()
+        buffer.writeStaticString(value ? "true" : "false")
+    }
+    public mutating func null() {
+        separate()
+        buffer.writeStaticString("null")
+    }
 
     public mutating func number(_ value: Double) {
         separate()

@@ -46,7 +46,9 @@ public struct LineLogHandler: LogHandler {
             line = encoded
         case .text:
             var text = "\(timestamp) \(event.level) \(label): \(Self.escaped("\(event.message)", quoteSpaces: false))"
-            for key in merged.keys.sorted() { text += " \(Self.escaped(key, quoteSpaces: true))=\(Self.escaped("\(merged[key]!)", quoteSpaces: true))" }
+            for key in merged.keys.sorted() {
+                text += " \(Self.escaped(key, quoteSpaces: true))=\(Self.escaped("\(merged[key]!)", quoteSpaces: true))"
+            }
             line = Data(text.utf8)
         }
         line.append(0x0A)
@@ -61,13 +63,26 @@ public struct LineLogHandler: LogHandler {
         var needsQuotes = false
         for scalar in value.unicodeScalars {
             switch scalar {
-            case "\n": out += "\\n"; needsQuotes = true
-            case "\r": out += "\\r"; needsQuotes = true
-            case "\t": out += "\\t"; needsQuotes = true
-            case "\"": out += "\\\""; needsQuotes = true
-            case "\\": out += "\\\\"; needsQuotes = true
-            case " ", "=": out.unicodeScalars.append(scalar); needsQuotes = true
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
+            case "\n":
+                out += "\\n"
+                needsQuotes = true
+            case "\r":
+                out += "\\r"
+                needsQuotes = true
+            case "\t":
+                out += "\\t"
+                needsQuotes = true
+            case "\"":
+                out += "\\\""
+                needsQuotes = true
+            case "\\":
+                out += "\\\\"
+                needsQuotes = true
+            case " ", "=":
+                out.unicodeScalars.append(scalar)
+                needsQuotes = true
+            case _
+            where scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value)
                 || scalar.value == 0x2028 || scalar.value == 0x2029:
                 out += "\\u{" + String(scalar.value, radix: 16) + "}"
                 needsQuotes = true

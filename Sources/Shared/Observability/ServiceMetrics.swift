@@ -41,10 +41,13 @@ public final class ServiceMetrics: Sendable {
             let metrics = (
                 registry.makeCounter(name: "http_requests_total", labels: labels),
                 registry.makeDurationHistogram(
-                    name: "http_request_duration_seconds", labels: labels,
-                    buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
-                              .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-                              .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)]
+                    name: "http_request_duration_seconds",
+                    labels: labels,
+                    buckets: [
+                        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+                        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                        .seconds(1), .seconds(2.5), .seconds(5), .seconds(10),
+                    ]
                 )
             )
             cache[key] = metrics

@@ -253,11 +253,13 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                     let decision = decide(&state)
                     guard case .wait = decision else { return decision }
                     guard state.waiters.count < configuration.maxWaiters else {
-                        return .fail(DependencyUnavailableError(
-                            dependency: dependency,
-                            reason: "\(configuration.maxWaiters) callers already waiting for a connection",
-                            retryAfter: .seconds(1)
-                        ))
+                        return .fail(
+                            DependencyUnavailableError(
+                                dependency: dependency,
+                                reason: "\(configuration.maxWaiters) callers already waiting for a connection",
+                                retryAfter: .seconds(1)
+                            )
+                        )
                     }
                     state.waiters.append(Waiter(continuation: continuation), id: id)
                     return decision
@@ -273,11 +275,14 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
                     break
                 }
                 let timer = timerLoop.scheduleTask(in: TimeAmount(timeout)) {
-                    self.failWaiter(id: id, with: DependencyUnavailableError(
-                        dependency: self.dependency,
-                        reason: "no connection free within \(timeout)",
-                        retryAfter: .seconds(1)
-                    ))
+                    self.failWaiter(
+                        id: id,
+                        with: DependencyUnavailableError(
+                            dependency: self.dependency,
+                            reason: "no connection free within \(timeout)",
+                            retryAfter: .seconds(1)
+                        )
+                    )
                 }
                 let served = state.withLockedValue { state in
                     !state.waiters.update(id: id) { $0.timeout = timer }

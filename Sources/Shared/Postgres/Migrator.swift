@@ -42,16 +42,20 @@ public struct Migrator: Sendable {
         let applied = try await client.withTransaction { transaction -> [Int] in
             try await lock(transaction)
             try await transaction.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
-            try await transaction.query("""
+            try await transaction.query(
+                """
                 CREATE TABLE IF NOT EXISTS \(schema).schema_migrations (
                     version integer PRIMARY KEY,
                     name text NOT NULL,
                     applied_at timestamptz NOT NULL DEFAULT now()
                 )
-                """)
-            let done = Set(try await transaction.query("SELECT version FROM \(schema).schema_migrations").rows.map {
-                try $0.decode("version", as: Int.self)
-            })
+                """
+            )
+            let done = Set(
+                try await transaction.query("SELECT version FROM \(schema).schema_migrations").rows.map {
+                    try $0.decode("version", as: Int.self)
+                }
+            )
             var applied: [Int] = []
             for migration in migrations where !done.contains(migration.version) {
                 for statement in migration.statements {

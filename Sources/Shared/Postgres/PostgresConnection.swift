@@ -22,8 +22,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
         let keywords = settings.map { strdup($0.0) }
         let values = settings.map { strdup($0.1) }
         defer {
-            keywords.forEach { free($0) }
-            values.forEach { free($0) }
+            for pointer in keywords + values { free(pointer) }
         }
         var keywordPointers = keywords.map { UnsafePointer($0) } + [nil]
         var valuePointers = values.map { UnsafePointer($0) } + [nil]
@@ -96,7 +95,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             buffer[bind.bytes.count] = 0
             return buffer
         }
-        defer { buffers.forEach { $0?.deallocate() } }
+        defer { for buffer in buffers { buffer?.deallocate() } }
         let values: [UnsafePointer<CChar>?] = buffers.map { $0.map { UnsafePointer($0) } }
         let lengths: [Int32] = binds.map { Int32($0?.bytes.count ?? 0) }
         let formats: [Int32] = binds.map { ($0?.isBinary ?? false) ? 1 : 0 }

@@ -102,7 +102,7 @@ public final class RedisBatcher: Service, Sendable {
             defer { state.idleFlushers = [] }
             return state.idleFlushers
         }
-        idle.forEach { $0.resume() }
+        for flusher in idle { flusher.resume() }
     }
 
     private func flush() async {

@@ -89,7 +89,14 @@ extension RedisClient {
         count: Int = 100
     ) async throws -> (next: String, entries: [RedisStreamEntry]) {
         let reply = try await send(
-            "XAUTOCLAIM", stream, group, consumer, Int(minIdle.millisecondsRoundedUp), start, "COUNT", count
+            "XAUTOCLAIM",
+            stream,
+            group,
+            consumer,
+            Int(minIdle.millisecondsRoundedUp),
+            start,
+            "COUNT",
+            count
         )
         guard let parts = reply.array, parts.count >= 2 else { return ("0-0", []) }
         let entries = (parts[1].array ?? []).compactMap { Self.entry(stream: stream, $0) }
@@ -104,8 +111,8 @@ extension RedisClient {
         let reply = try await send(RedisCommand(arguments))
         return (reply.array ?? []).compactMap { item in
             guard let fields = item.array, fields.count >= 4,
-                  let id = fields[0].string, let consumer = fields[1].string,
-                  let idle = fields[2].int, let deliveries = fields[3].int
+                let id = fields[0].string, let consumer = fields[1].string,
+                let idle = fields[2].int, let deliveries = fields[3].int
             else { return nil }
             return RedisPendingEntry(id: id, consumer: consumer, idle: .milliseconds(idle), deliveries: deliveries)
         }

@@ -16,7 +16,12 @@ public final class ConcurrencyLimit: Sendable {
         }
 
         public func release() {
-            guard released.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+            guard
+                released.withLockedValue({ done in
+                    defer { done = true }
+                    return !done
+                })
+            else { return }
             limit.give(client)
         }
 
@@ -79,7 +84,9 @@ extension ProblemDetails {
             ProblemDetails.rateLimited(retryAfter: .seconds(1), detail: "too many concurrent \(what) from this client")
         case .full:
             ProblemDetails(
-                status: .serviceUnavailable, type: "/problems/busy", detail: "every \(what) slot is taken",
+                status: .serviceUnavailable,
+                type: "/problems/busy",
+                detail: "every \(what) slot is taken",
                 headers: [.retryAfter: "1"]
             )
         }

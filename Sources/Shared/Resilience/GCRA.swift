@@ -28,7 +28,8 @@ public enum GCRA {
     /// The same algorithm as one atomic Lua script; Redis' own clock (`TIME`) is the time
     /// base so every instance agrees. KEYS[1] = cell; ARGV = emission µs, tolerance µs.
     /// Returns {allowed, remaining, reset µs, retry µs}.
-    public static let script = RedisScript("""
+    public static let script = RedisScript(
+        """
         local emission = tonumber(ARGV[1])
         local tolerance = tonumber(ARGV[2])
         local time = redis.call('TIME')
@@ -42,5 +43,6 @@ public enum GCRA {
         local new_tat = tat + emission
         redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000))
         return {1, math.floor((tolerance - (new_tat - now)) / emission) + 1, new_tat - now, 0}
-        """)
+        """
+    )
 }

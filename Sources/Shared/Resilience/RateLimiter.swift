@@ -14,7 +14,8 @@ public final class RateLimiter: Sendable {
     /// - Parameter keyPrefix: namespaces the cells, e.g. `analytics:ratelimit:`.
     /// - Parameter localCapacity: cells the in-process fallback keeps at most (least recently
     ///   used dropped first).
-    public init<C: Clock>(redis: RedisClient?, keyPrefix: String, clock: C, localCapacity: Int = 100_000, logger: Logger) where C.Duration == Duration {
+    public init<C: Clock>(redis: RedisClient?, keyPrefix: String, clock: C, localCapacity: Int = 100_000, logger: Logger)
+    where C.Duration == Duration {
         self.redis = redis
         self.local = CellTable(capacity: localCapacity)
         self.keyPrefix = keyPrefix
@@ -30,8 +31,12 @@ public final class RateLimiter: Sendable {
                 let reply = try await redis.run(GCRA.script, keys: [cell], arguments: [Int(emission), Int(tolerance)])
                 if let values = reply.array?.compactMap(\.int), values.count == 4 {
                     return RateLimitDecision(
-                        allowed: values[0] == 1, policy: policy, remaining: values[1],
-                        resetAfter: .microseconds(values[2]), retryAfter: .microseconds(values[3]), local: false
+                        allowed: values[0] == 1,
+                        policy: policy,
+                        remaining: values[1],
+                        resetAfter: .microseconds(values[2]),
+                        retryAfter: .microseconds(values[3]),
+                        local: false
                     )
                 }
                 logger.error("unexpected rate limit reply", metadata: ["ratelimit.policy": "\(policy.name)"])
@@ -45,8 +50,12 @@ public final class RateLimiter: Sendable {
     private func checkLocally(_ cell: String, emission: Int64, tolerance: Int64, policy: RateLimitPolicy) -> RateLimitDecision {
         let result = local.evaluate(cell, now: clock.now.microseconds, emission: emission, tolerance: tolerance)
         return RateLimitDecision(
-            allowed: result.allowed, policy: policy, remaining: result.remaining,
-            resetAfter: .microseconds(result.resetAfter), retryAfter: .microseconds(result.retryAfter), local: true
+            allowed: result.allowed,
+            policy: policy,
+            remaining: result.remaining,
+            resetAfter: .microseconds(result.resetAfter),
+            retryAfter: .microseconds(result.retryAfter),
+            local: true
         )
     }
 }

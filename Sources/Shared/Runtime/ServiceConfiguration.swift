@@ -106,7 +106,10 @@ public struct ServiceConfiguration: Sendable {
     /// The settings of `service` from the environment, validated: what each service's own
     /// configuration starts from.
     public static func load(
-        service: String, portVariable: String, defaultPort: Int, environment: EnvironmentReader
+        service: String,
+        portVariable: String,
+        defaultPort: Int,
+        environment: EnvironmentReader
     ) throws -> ServiceConfiguration {
         try ServiceConfiguration(service: service, portVariable: portVariable, defaultPort: defaultPort, environment: environment).validated()
     }

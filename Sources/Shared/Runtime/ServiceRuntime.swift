@@ -45,15 +45,24 @@ public struct ServiceRuntime: Sendable {
         self.metrics = ServiceMetrics()
         self.redis = RedisClient(configuration: configuration.redis, logger: logger)
         self.health = HealthReporter(
-            service: configuration.service, instance: configuration.instance, version: configuration.version,
-            url: configuration.advertisedURL, checks: [.redis(redis, required: redisRequired)],
-            interval: configuration.healthInterval, publishingTo: redis, logger: logger
+            service: configuration.service,
+            instance: configuration.instance,
+            version: configuration.version,
+            url: configuration.advertisedURL,
+            checks: [.redis(redis, required: redisRequired)],
+            interval: configuration.healthInterval,
+            publishingTo: redis,
+            logger: logger
         )
         self.registry = HealthRegistry(interval: configuration.healthInterval, clock: ContinuousClock())
         self.registryService = HealthRegistryService(registry: registry, redis: configuration.redis, logger: logger)
         self.breakers = BreakerBoard(
-            caller: configuration.service, instance: configuration.instance, redis: redis,
-            registry: registry, metrics: metrics, logger: logger
+            caller: configuration.service,
+            instance: configuration.instance,
+            redis: redis,
+            registry: registry,
+            metrics: metrics,
+            logger: logger
         )
         self.keys = APIKeyVerifier(
             fingerprinter: configuration.keyFingerprinter,
@@ -98,7 +107,9 @@ public struct ServiceRuntime: Sendable {
     /// is the shutdown described above (Hummingbird runs the HTTP server after them all).
     /// - Parameter server: the HTTP server (the gateway adds WebSocket upgrades).
     public func makeApplication(
-        router: Router<ServiceRequestContext>, server: HTTPServerBuilder = .http1(), services: [any Service] = []
+        router: Router<ServiceRequestContext>,
+        server: HTTPServerBuilder = .http1(),
+        services: [any Service] = []
     ) -> some ApplicationProtocol {
         var all: [any Service] = [redis]
         if let postgres { all.append(postgres.client) }

@@ -22,8 +22,12 @@ public struct APIKeyVerifier: Sendable {
     ///   - required: whether a missing or refused key ends the request.
     ///   - known: keys that are valid elsewhere but not good enough here (403 `insufficient`).
     public func verify(
-        _ headers: HTTPFields, client: String, required: Bool, accepted: APIKeySet,
-        known: APIKeySet? = nil, insufficient: String = "the API key is not valid for this route"
+        _ headers: HTTPFields,
+        client: String,
+        required: Bool,
+        accepted: APIKeySet,
+        known: APIKeySet? = nil,
+        insufficient: String = "the API key is not valid for this route"
     ) throws -> String? {
         let presented = Self.presentedKey(in: headers)
         guard required else {

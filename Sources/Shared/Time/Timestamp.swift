@@ -13,7 +13,10 @@ public enum Timestamp {
         let millis = Int64((date.timeIntervalSince1970 * 1000 + 1e-4).rounded(.down))
         var seconds = time_t(millis / 1000)
         var fraction = Int(millis % 1000)
-        if fraction < 0 { fraction += 1000; seconds -= 1 }
+        if fraction < 0 {
+            fraction += 1000
+            seconds -= 1
+        }
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {

@@ -72,56 +72,84 @@ struct FeedAPI: Sendable {
     static let document = OpenAPIDocument(
         title: "FeedService",
         paths: [
-            "/fetch_feed": ["get": [
-                "summary": "The top 10 posts by score",
-                "responses": [
-                    "200": OpenAPIDocument.json("The feed", [
-                        "type": "object", "required": ["top_posts"],
-                        "properties": ["top_posts": ["type": "array", "maxItems": 10, "items": ["$ref": "#/components/schemas/RankedPost"]]],
-                    ]),
-                    "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
-                ],
-            ]],
-            "/submit_impression": ["post": [
-                "summary": "Record an impression; the post's score moves by ±1 in the same transaction",
-                "requestBody": ["required": true, "content": ["application/json": ["schema": [
-                    "type": "object", "required": ["post_id", "user_id", "impression_type"],
-                    "properties": [
-                        "post_id": ["type": "integer", "minimum": 1],
-                        "user_id": ["type": "integer", "minimum": 1],
-                        "impression_type": ["type": "string", "enum": ["UP", "DOWN"]],
+            "/fetch_feed": [
+                "get": [
+                    "summary": "The top 10 posts by score",
+                    "responses": [
+                        "200": OpenAPIDocument.json(
+                            "The feed",
+                            [
+                                "type": "object", "required": ["top_posts"],
+                                "properties": ["top_posts": ["type": "array", "maxItems": 10, "items": ["$ref": "#/components/schemas/RankedPost"]]],
+                            ]
+                        ),
+                        "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
                     ],
-                ]]]],
-                "responses": [
-                    "201": OpenAPIDocument.json("Recorded, with the new score", [
-                        "type": "object",
-                        "properties": [
-                            "impression_id": ["type": "integer"], "post_id": ["type": "integer"], "user_id": ["type": "integer"],
-                            "impression_type": ["type": "string"], "score": ["type": "integer"],
+                ]
+            ],
+            "/submit_impression": [
+                "post": [
+                    "summary": "Record an impression; the post's score moves by ±1 in the same transaction",
+                    "requestBody": [
+                        "required": true,
+                        "content": [
+                            "application/json": [
+                                "schema": [
+                                    "type": "object", "required": ["post_id", "user_id", "impression_type"],
+                                    "properties": [
+                                        "post_id": ["type": "integer", "minimum": 1],
+                                        "user_id": ["type": "integer", "minimum": 1],
+                                        "impression_type": ["type": "string", "enum": ["UP", "DOWN"]],
+                                    ],
+                                ]
+                            ]
                         ],
-                    ]),
-                    "400": OpenAPIDocument.problem("Not JSON"),
-                    "413": OpenAPIDocument.problem("Body too large"),
-                    "422": OpenAPIDocument.problem("A field is missing or wrong; or no such post or user"),
-                    "503": OpenAPIDocument.problem("The user cannot be verified, or PostgreSQL unavailable"),
-                ],
-            ]],
-            "/get_trending_user_info": ["get": [
-                "summary": "The authors of the top 10 posts",
-                "responses": [
-                    "200": OpenAPIDocument.json("Trending users; `X-Fallback: cache` when any came from the cache", [
-                        "type": "object", "required": ["trending_users"],
-                        "properties": [
-                            "trending_users": ["type": "array", "items": [
+                    ],
+                    "responses": [
+                        "201": OpenAPIDocument.json(
+                            "Recorded, with the new score",
+                            [
                                 "type": "object",
-                                "properties": ["user_id": ["type": "integer"], "user_name": ["type": ["string", "null"]], "created_at": ["type": ["string", "null"]]],
-                            ]],
-                            "profile_source": ["type": "string", "enum": ["live", "cache"]],
-                        ],
-                    ]),
-                    "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
-                ],
-            ]],
+                                "properties": [
+                                    "impression_id": ["type": "integer"], "post_id": ["type": "integer"], "user_id": ["type": "integer"],
+                                    "impression_type": ["type": "string"], "score": ["type": "integer"],
+                                ],
+                            ]
+                        ),
+                        "400": OpenAPIDocument.problem("Not JSON"),
+                        "413": OpenAPIDocument.problem("Body too large"),
+                        "422": OpenAPIDocument.problem("A field is missing or wrong; or no such post or user"),
+                        "503": OpenAPIDocument.problem("The user cannot be verified, or PostgreSQL unavailable"),
+                    ],
+                ]
+            ],
+            "/get_trending_user_info": [
+                "get": [
+                    "summary": "The authors of the top 10 posts",
+                    "responses": [
+                        "200": OpenAPIDocument.json(
+                            "Trending users; `X-Fallback: cache` when any came from the cache",
+                            [
+                                "type": "object", "required": ["trending_users"],
+                                "properties": [
+                                    "trending_users": [
+                                        "type": "array",
+                                        "items": [
+                                            "type": "object",
+                                            "properties": [
+                                                "user_id": ["type": "integer"], "user_name": ["type": ["string", "null"]],
+                                                "created_at": ["type": ["string", "null"]],
+                                            ],
+                                        ],
+                                    ],
+                                    "profile_source": ["type": "string", "enum": ["live", "cache"]],
+                                ],
+                            ]
+                        ),
+                        "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
+                    ],
+                ]
+            ],
         ],
         schemas: [
             "RankedPost": [
@@ -130,7 +158,7 @@ struct FeedAPI: Sendable {
                     "post_id": ["type": "integer"], "user_id": ["type": "integer"], "title": ["type": "string"],
                     "content": ["type": "string"], "created_at": ["type": "string", "format": "date-time"], "score": ["type": "integer"],
                 ],
-            ],
+            ]
         ]
     )
 }

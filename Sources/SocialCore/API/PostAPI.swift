@@ -60,34 +60,48 @@ struct PostAPI: Sendable {
     static let document = OpenAPIDocument(
         title: "PostService",
         paths: [
-            "/get_post_info": ["get": [
-                "summary": "A post with its author's profile",
-                "parameters": [["name": "post_id", "in": "query", "required": true, "schema": ["type": "integer", "minimum": 1]]],
-                "responses": [
-                    "200": OpenAPIDocument.json("The post; `X-Fallback: cache` when the author came from the cache", ["$ref": "#/components/schemas/PostWithAuthor"]),
-                    "404": OpenAPIDocument.problem("No such post"),
-                    "422": OpenAPIDocument.problem("post_id missing or not a positive integer"),
-                    "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
-                ],
-            ]],
-            "/insert_post": ["post": [
-                "summary": "Create a post",
-                "requestBody": ["required": true, "content": ["application/json": ["schema": [
-                    "type": "object", "required": ["user_id", "title", "content"],
-                    "properties": [
-                        "user_id": ["type": "integer", "minimum": 1],
-                        "title": ["type": "string", "minLength": 1, "maxLength": 300],
-                        "content": ["type": "string", "maxLength": 20000],
+            "/get_post_info": [
+                "get": [
+                    "summary": "A post with its author's profile",
+                    "parameters": [["name": "post_id", "in": "query", "required": true, "schema": ["type": "integer", "minimum": 1]]],
+                    "responses": [
+                        "200": OpenAPIDocument.json(
+                            "The post; `X-Fallback: cache` when the author came from the cache",
+                            ["$ref": "#/components/schemas/PostWithAuthor"]
+                        ),
+                        "404": OpenAPIDocument.problem("No such post"),
+                        "422": OpenAPIDocument.problem("post_id missing or not a positive integer"),
+                        "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
                     ],
-                ]]]],
-                "responses": [
-                    "201": OpenAPIDocument.json("Created", ["$ref": "#/components/schemas/Post"]),
-                    "400": OpenAPIDocument.problem("Not JSON"),
-                    "413": OpenAPIDocument.problem("Body too large"),
-                    "422": OpenAPIDocument.problem("A field is missing, of the wrong type or out of range; or no such user"),
-                    "503": OpenAPIDocument.problem("The user cannot be verified (Profile down, not cached), or PostgreSQL unavailable"),
-                ],
-            ]],
+                ]
+            ],
+            "/insert_post": [
+                "post": [
+                    "summary": "Create a post",
+                    "requestBody": [
+                        "required": true,
+                        "content": [
+                            "application/json": [
+                                "schema": [
+                                    "type": "object", "required": ["user_id", "title", "content"],
+                                    "properties": [
+                                        "user_id": ["type": "integer", "minimum": 1],
+                                        "title": ["type": "string", "minLength": 1, "maxLength": 300],
+                                        "content": ["type": "string", "maxLength": 20000],
+                                    ],
+                                ]
+                            ]
+                        ],
+                    ],
+                    "responses": [
+                        "201": OpenAPIDocument.json("Created", ["$ref": "#/components/schemas/Post"]),
+                        "400": OpenAPIDocument.problem("Not JSON"),
+                        "413": OpenAPIDocument.problem("Body too large"),
+                        "422": OpenAPIDocument.problem("A field is missing, of the wrong type or out of range; or no such user"),
+                        "503": OpenAPIDocument.problem("The user cannot be verified (Profile down, not cached), or PostgreSQL unavailable"),
+                    ],
+                ]
+            ],
         ],
         schemas: [
             "Post": [
@@ -109,12 +123,15 @@ struct PostAPI: Sendable {
             "PostWithAuthor": [
                 "allOf": [
                     ["$ref": "#/components/schemas/Post"],
-                    ["type": "object", "required": ["author", "profile_source"], "properties": [
-                        "author": ["$ref": "#/components/schemas/AuthorProfile"],
-                        "user_name": ["type": ["string", "null"]],
-                        "profile_source": ["type": "string", "enum": ["live", "cache"]],
-                    ]],
-                ],
+                    [
+                        "type": "object", "required": ["author", "profile_source"],
+                        "properties": [
+                            "author": ["$ref": "#/components/schemas/AuthorProfile"],
+                            "user_name": ["type": ["string", "null"]],
+                            "profile_source": ["type": "string", "enum": ["live", "cache"]],
+                        ],
+                    ],
+                ]
             ],
         ]
     )

@@ -32,30 +32,41 @@ struct ProfileAPI: Sendable {
     static let document = OpenAPIDocument(
         title: "ProfileService",
         paths: [
-            "/get_user_info": ["get": [
-                "summary": "A user's profile",
-                "parameters": [["name": "user_id", "in": "query", "required": true, "schema": ["type": "integer", "minimum": 1]]],
-                "responses": [
-                    "200": OpenAPIDocument.json("The profile", ["$ref": "#/components/schemas/Profile"]),
-                    "404": OpenAPIDocument.problem("No such user"),
-                    "422": OpenAPIDocument.problem("user_id missing or not a positive integer"),
-                    "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
-                ],
-            ]],
-            "/insert_new_user": ["post": [
-                "summary": "Create a user",
-                "requestBody": ["required": true, "content": ["application/json": ["schema": [
-                    "type": "object", "required": ["user_name"],
-                    "properties": ["user_name": ["type": "string", "minLength": 1, "maxLength": 100]],
-                ]]]],
-                "responses": [
-                    "201": OpenAPIDocument.json("Created", ["$ref": "#/components/schemas/Profile"]),
-                    "400": OpenAPIDocument.problem("Not JSON"),
-                    "413": OpenAPIDocument.problem("Body too large"),
-                    "422": OpenAPIDocument.problem("user_name missing, empty or too long"),
-                    "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
-                ],
-            ]],
+            "/get_user_info": [
+                "get": [
+                    "summary": "A user's profile",
+                    "parameters": [["name": "user_id", "in": "query", "required": true, "schema": ["type": "integer", "minimum": 1]]],
+                    "responses": [
+                        "200": OpenAPIDocument.json("The profile", ["$ref": "#/components/schemas/Profile"]),
+                        "404": OpenAPIDocument.problem("No such user"),
+                        "422": OpenAPIDocument.problem("user_id missing or not a positive integer"),
+                        "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
+                    ],
+                ]
+            ],
+            "/insert_new_user": [
+                "post": [
+                    "summary": "Create a user",
+                    "requestBody": [
+                        "required": true,
+                        "content": [
+                            "application/json": [
+                                "schema": [
+                                    "type": "object", "required": ["user_name"],
+                                    "properties": ["user_name": ["type": "string", "minLength": 1, "maxLength": 100]],
+                                ]
+                            ]
+                        ],
+                    ],
+                    "responses": [
+                        "201": OpenAPIDocument.json("Created", ["$ref": "#/components/schemas/Profile"]),
+                        "400": OpenAPIDocument.problem("Not JSON"),
+                        "413": OpenAPIDocument.problem("Body too large"),
+                        "422": OpenAPIDocument.problem("user_name missing, empty or too long"),
+                        "503": OpenAPIDocument.problem("PostgreSQL unavailable"),
+                    ],
+                ]
+            ],
         ],
         schemas: [
             "Profile": [
@@ -65,7 +76,7 @@ struct ProfileAPI: Sendable {
                     "user_name": ["type": "string"],
                     "created_at": ["type": "string", "format": "date-time"],
                 ],
-            ],
+            ]
         ]
     )
 }

@@ -1,8 +1,8 @@
-import Shared
 import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import Shared
 
 /// How Post and Feed ask ProfileService about users: over HTTP, through the `profile`
 /// circuit breaker, with the Redis cache as the fallback.
@@ -13,16 +13,16 @@ import NIOCore
 /// path still works.
 struct ProfileClient: Sendable {
     /// `PROFILE_URL` (default `http://127.0.0.1:8085`), `PROFILE_TIMEOUT_MS` (default 800).
-struct Configuration: Sendable {
-var baseURL: String
-var timeout: Duration
+    struct Configuration: Sendable {
+        var baseURL: String
+        var timeout: Duration
 
-init(baseURL: String = "http://127.0.0.1:8085", timeout: Duration = .milliseconds(800)) {
+        init(baseURL: String = "http://127.0.0.1:8085", timeout: Duration = .milliseconds(800)) {
             self.baseURL = baseURL
             self.timeout = timeout
         }
 
-init(environment env: EnvironmentReader) {
+        init(environment env: EnvironmentReader) {
             self.init(
                 baseURL: env.string("PROFILE_URL", default: "http://127.0.0.1:8085"),
                 timeout: env.milliseconds("PROFILE_TIMEOUT_MS", default: .milliseconds(800))
@@ -31,27 +31,33 @@ init(environment env: EnvironmentReader) {
     }
 
     /// The breaker's settings for Profile: a call slower than half the timeout counts as slow.
-static func breakerConfiguration(timeout: Duration) -> CircuitBreaker.Configuration {
+    static func breakerConfiguration(timeout: Duration) -> CircuitBreaker.Configuration {
         CircuitBreaker.Configuration(
-            windowSize: 20, minimumCalls: 5, failureRateThreshold: 0.5, slowCallRateThreshold: 0.5,
-            slowCallDuration: timeout / 2, openDuration: .seconds(1), maxOpenDuration: .seconds(30), halfOpenProbes: 2
+            windowSize: 20,
+            minimumCalls: 5,
+            failureRateThreshold: 0.5,
+            slowCallRateThreshold: 0.5,
+            slowCallDuration: timeout / 2,
+            openDuration: .seconds(1),
+            maxOpenDuration: .seconds(30),
+            halfOpenProbes: 2
         )
     }
 
     /// A lookup's outcome: the profile (nil when the user does not exist, or is unknown to
     /// the cache) and where it came from.
-struct Lookup: Sendable {
-var profile: Profile?
-var source: ProfileSource
+    struct Lookup: Sendable {
+        var profile: Profile?
+        var source: ProfileSource
     }
 
-let configuration: Configuration
+    let configuration: Configuration
     let http: HTTPClient
-let breaker: CircuitBreaker
+    let breaker: CircuitBreaker
     let cache: ProfileCache
     let logger: Logger
 
-init(configuration: Configuration, http: HTTPClient, breaker: CircuitBreaker, cache: ProfileCache, logger: Logger) {
+    init(configuration: Configuration, http: HTTPClient, breaker: CircuitBreaker, cache: ProfileCache, logger: Logger) {
         self.configuration = configuration
         self.http = http
         self.breaker = breaker
@@ -60,11 +66,12 @@ init(configuration: Configuration, http: HTTPClient, breaker: CircuitBreaker, ca
     }
 
     /// One user's profile, live when Profile answers, else from the cache.
-func profile(_ userID: Int64) async -> Lookup {
+    func profile(_ userID: Int64) async -> Lookup {
         do {
-            let profile = try await breaker.execute(isFailure: { !($0 is UserNotFound) }) {
-                try await fetch(userID)
-            }
+            let profile = try await breaker.execute(
+                isFailure: { !($0 is UserNotFound) },
+                { try await fetch(userID) }
+            )
             await cache.store(profile)
             return Lookup(profile: profile, source: .live)
         } catch is UserNotFound {
@@ -78,7 +85,7 @@ func profile(_ userID: Int64) async -> Lookup {
     }
 
     /// Several profiles at once, keyed by user id, each live or cached on its own.
-func profiles(_ userIDs: [Int64]) async -> [Int64: Lookup] {
+    func profiles(_ userIDs: [Int64]) async -> [Int64: Lookup] {
         await withTaskGroup(of: (Int64, Lookup).self) { group in
             for id in Set(userIDs) {
                 group.addTask { (id, await profile(id)) }
@@ -101,7 +108,7 @@ func profiles(_ userIDs: [Int64]) async -> [Int64: Lookup] {
     /// Checks that `userID` names a user before a write that refers to it: a user Profile
     /// says does not exist is a 422 on `field`; with Profile unreachable, a user known to the
     /// cache passes and one it cannot verify is a 503 with `Retry-After`.
-func verifyUser(_ userID: Int64, field: String) async throws {
+    func verifyUser(_ userID: Int64, field: String) async throws {
         let lookup = await profile(userID)
         switch (lookup.profile, lookup.source) {
         case (.some, _):
@@ -115,7 +122,7 @@ func verifyUser(_ userID: Int64, field: String) async throws {
 
     /// A health check that reports Profile's breaker: not required (the callers answer
     /// from the cache), but it shows as `degraded`.
-var healthCheck: HealthCheck {
+    var healthCheck: HealthCheck {
         HealthCheck(name: "profile", required: false) { [breaker] in
             let state = breaker.state
             if state != .closed && state != .disabled {

@@ -22,7 +22,11 @@ struct FeedStore: Sendable {
                 [postID, delta]
             ).first!.decode("score", as: Int64.self)
             return RecordedImpression(
-                impressionID: impressionID, postID: postID, userID: userID, impressionType: impressionType, score: score
+                impressionID: impressionID,
+                postID: postID,
+                userID: userID,
+                impressionType: impressionType,
+                score: score
             )
         }
     }

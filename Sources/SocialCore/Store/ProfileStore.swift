@@ -12,7 +12,8 @@ struct ProfileStore: Sendable {
 
     func insert(userName: String) async throws -> Profile {
         let rows = try await postgres.query(
-            "INSERT INTO social.users (user_name) VALUES ($1) RETURNING user_id, user_name, created_at", [userName]
+            "INSERT INTO social.users (user_name) VALUES ($1) RETURNING user_id, user_name, created_at",
+            [userName]
         )
         return try Self.profile(rows.first!)
     }
