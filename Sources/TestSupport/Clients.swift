@@ -7,11 +7,8 @@ public func withRedis<T: Sendable>(
     commandTimeout: Duration = .seconds(2),
     _ body: (RedisClient) async throws -> T
 ) async throws -> T {
-    let client = RedisClient(
-        configuration: TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout),
-        logger: TestEnvironment.logger
-    )
-    return try await using(client, shutdown: { await $0.shutdown() }, body)
+    let configuration = TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout)
+    return try await using(RedisClient(configuration: configuration, logger: TestEnvironment.logger), body)
 }
 
 /// Runs `body` with a PostgreSQL client that is shut down afterwards, also when `body` throws.
@@ -21,20 +18,17 @@ public func withPostgres<T: Sendable>(
     queryTimeout: Duration = .seconds(5),
     _ body: (PostgresClient) async throws -> T
 ) async throws -> T {
-    let client = PostgresClient(
-        configuration: TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout),
-        logger: TestEnvironment.logger
-    )
-    return try await using(client, shutdown: { await $0.shutdown() }, body)
+    let configuration = TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout)
+    return try await using(PostgresClient(configuration: configuration, logger: TestEnvironment.logger), body)
 }
 
-private func using<Client, T>(_ client: Client, shutdown: (Client) async -> Void, _ body: (Client) async throws -> T) async throws -> T {
+private func using<Client: PooledClient, T>(_ client: Client, _ body: (Client) async throws -> T) async throws -> T {
     do {
         let value = try await body(client)
-        await shutdown(client)
+        await client.shutdown()
         return value
     } catch {
-        await shutdown(client)
+        await client.shutdown()
         throw error
     }
 }

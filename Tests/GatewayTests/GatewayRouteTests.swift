@@ -32,9 +32,12 @@ struct GatewayRouteTests {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(json: object)))
     }
 
-    static func gateway(upstreamPort: Int) throws -> some ApplicationProtocol {
+    /// - Parameter redisURL: a Redis of the test's own: services other tests build in process
+    ///   heartbeat on the run's Redis, and the gateway would balance over them.
+    static func gateway(upstreamPort: Int, redisURL: String) throws -> some ApplicationProtocol {
         let url = "http://127.0.0.1:\(upstreamPort)"
         let env = TestEnvironment.serviceEnvironment([
+            "REDIS_URL": redisURL,
             "GATEWAY_API_KEYS": adminKey, "FEED_URL": url, "FLAG_URL": url, "GATEWAY_RATE_LIMIT": "off", "AUTH_FAILURE_LIMIT": "1000000/60",
             // An upstream nobody listens on.
             "POST_URL": "http://127.0.0.1:1",
@@ -43,8 +46,10 @@ struct GatewayRouteTests {
     }
 
     @Test func routesStripTheirPrefixAndKeyWrites() async throws {
+        let redis = try await PrivateRedis.start()
+        defer { Task { try? await redis.stop() } }
         try await Self.echo().test(.live) { upstream in
-            try await Self.gateway(upstreamPort: try #require(upstream.port)).test(.router) { client in
+            try await Self.gateway(upstreamPort: try #require(upstream.port), redisURL: redis.url).test(.router) { client in
                 let read = try await client.execute(
                     uri: "/social/feed/fetch_feed?x=1",
                     method: .get,
@@ -57,7 +62,7 @@ struct GatewayRouteTests {
 
                 #expect(try await client.execute(uri: "/social/feed/submit_impression", method: .post).status == .unauthorized)
                 let keyed = try await client.execute(uri: "/social/feed/submit_impression", method: .post, headers: [.apiKey: Self.adminKey])
-                #expect(keyed.json?["method"] == "POST")
+                #expect(keyed.json?["method"] == "POST", "\(keyed.status) \(String(buffer: keyed.body))")
                 for spelling in NonCanonicalPaths.variants(of: "/flags/f") {
                     let code = try await client.execute(uri: spelling, method: .post).status.code
                     #expect(!(200..<300).contains(code), "POST \(spelling) answered \(code) without a key")

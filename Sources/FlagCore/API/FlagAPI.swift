@@ -12,12 +12,6 @@ struct FlagAPI: Sendable {
     let repository: FlagRepository
     let publisher: FlagPublisher
 
-    init(store: FlagStore, repository: FlagRepository, publisher: FlagPublisher) {
-        self.store = store
-        self.repository = repository
-        self.publisher = publisher
-    }
-
     /// What differs between flags and segments.
     struct Kind: Sendable {
         let kind: EntityChange.Kind

@@ -16,10 +16,6 @@ import Shared
 struct FlagEventsAPI: Sendable {
     let store: FlagStore
 
-    init(store: FlagStore) {
-        self.store = store
-    }
-
     /// - Parameter router: the group behind the read access check.
     func register(on router: some RouterMethods<ServiceRequestContext>) {
         router.get("/events") { request, _ in

@@ -13,12 +13,6 @@ struct FlagPublisher: Sendable {
     let redis: RedisClient
     let logger: Logger
 
-    init(store: FlagStore, redis: RedisClient, logger: Logger) {
-        self.store = store
-        self.redis = redis
-        self.logger = logger
-    }
-
     func publish(_ change: EntityChange) async {
         store.apply([change])
         do {

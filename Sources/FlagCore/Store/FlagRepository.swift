@@ -6,10 +6,6 @@ import Shared
 struct FlagRepository: Sendable {
     let postgres: PostgresClient
 
-    init(postgres: PostgresClient) {
-        self.postgres = postgres
-    }
-
     /// One audit entry.
     struct HistoryEntry: Sendable {
         var version: Int64

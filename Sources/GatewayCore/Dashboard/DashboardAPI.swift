@@ -13,11 +13,6 @@ struct DashboardAPI: Sendable {
     /// 256; `GATEWAY_DASHBOARD_VIEWERS_PER_CLIENT`, 8).
     let viewers: ConcurrencyLimit
 
-    init(board: DashboardBoard, viewers: ConcurrencyLimit) {
-        self.board = board
-        self.viewers = viewers
-    }
-
     static func stateJSON(_ board: DashboardBoard) -> ByteBuffer {
         var writer = JSONWriter(capacity: 4096)
         writer.value(board.state())

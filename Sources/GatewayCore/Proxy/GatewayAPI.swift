@@ -7,11 +7,6 @@ struct GatewayAPI: Sendable {
     let table: RouteTable
     let proxy: GatewayProxy
 
-    init(table: RouteTable, proxy: GatewayProxy) {
-        self.table = table
-        self.proxy = proxy
-    }
-
     static let methods: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
 
     func register(on router: Router<ServiceRequestContext>) {

@@ -29,10 +29,6 @@ struct GatewayProxy: Sendable {
         /// Event streams open at once: in all (at most the stream pool's size), and per client.
         var streams: ConcurrencyLimit
 
-        init(requests: ConcurrencyLimit, streams: ConcurrencyLimit) {
-            self.requests = requests
-            self.streams = streams
-        }
     }
 
     let client: HTTPClient

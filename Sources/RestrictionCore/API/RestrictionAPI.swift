@@ -15,15 +15,6 @@ struct RestrictionAPI: Sendable {
     /// Names producers (``EventLog/producer(of:fingerprinter:)``).
     let fingerprinter: KeyFingerprinter
 
-    init(rules: RuleSet, log: EventLog, reader: RestrictionReader, applier: EventApplier, time: WallTime, fingerprinter: KeyFingerprinter) {
-        self.fingerprinter = fingerprinter
-        self.rules = rules
-        self.log = log
-        self.reader = reader
-        self.applier = applier
-        self.time = time
-    }
-
     func registerIngest(on router: some RouterMethods<ServiceRequestContext>) {
         router.post("/event") { request, context in
             let body = try await request.decodeJSONValue(context: context)

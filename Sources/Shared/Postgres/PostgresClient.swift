@@ -1,12 +1,11 @@
 import Logging
-import ServiceLifecycle
 
 /// A pooled PostgreSQL client over libpq.
 ///
 /// Statements always go through `PQexecParams`-style parameters. Every call runs on a thread
 /// of the client's own pool with a deadline; while the server is down calls fail fast with
 /// ``DependencyUnavailableError`` and the client reconnects by itself when it returns.
-public final class PostgresClient: Service, Sendable {
+public final class PostgresClient: PooledClient, Sendable {
     /// Defaults: pool of 8, connect timeout 2 s, query timeout 5 s.
     public struct Configuration: Sendable {
         /// `DATABASE_URL`: a libpq URL or `key=value` conninfo.
@@ -48,17 +47,15 @@ public final class PostgresClient: Service, Sendable {
     }
 
     public let configuration: Configuration
-    let pool: BlockingConnectionPool<PostgresConnection>
-    let logger: Logger
+    public let pool: BlockingConnectionPool<PostgresConnection>
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
-        self.logger = logger
-        self.pool = BlockingConnectionPool(
-            dependency: "postgres",
-            configuration: .init(size: configuration.poolSize, reconnectBackoff: configuration.reconnectBackoff),
-            logger: logger
-        ) {
+        let settings = BlockingConnectionPool<PostgresConnection>.Configuration(
+            size: configuration.poolSize,
+            reconnectBackoff: configuration.reconnectBackoff
+        )
+        self.pool = BlockingConnectionPool(dependency: "postgres", configuration: settings, logger: logger) {
             try PostgresConnection(
                 conninfo: configuration.conninfo,
                 applicationName: configuration.applicationName,
@@ -67,18 +64,6 @@ public final class PostgresClient: Service, Sendable {
             )
         }
     }
-
-    /// Lives until graceful shutdown, then closes the pool.
-    public func run() async throws {
-        try? await gracefulShutdown()
-        await pool.shutdown()
-    }
-
-    public func shutdown() async {
-        await pool.shutdown()
-    }
-
-    public var poolUsage: BlockingConnectionPool<PostgresConnection>.Usage { pool.usage }
 
     /// Runs one statement; `$1…$n` are bound to `parameters` in order.
     @discardableResult

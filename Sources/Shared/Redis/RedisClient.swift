@@ -1,5 +1,4 @@
 import Logging
-import ServiceLifecycle
 
 /// A pooled Redis client over hiredis.
 ///
@@ -8,7 +7,7 @@ import ServiceLifecycle
 /// is unreachable, calls fail at once with ``DependencyUnavailableError`` (backing off between
 /// reconnect attempts) and the client recovers by itself when Redis returns. Run it as a
 /// `Service` so it closes its connections on graceful shutdown.
-public final class RedisClient: Service, Sendable {
+public final class RedisClient: PooledClient, Sendable {
     /// Defaults: pool of 16, connect timeout 1 s, command timeout 2 s.
     public struct Configuration: Sendable {
         public var endpoint: RedisEndpoint
@@ -45,17 +44,17 @@ public final class RedisClient: Service, Sendable {
     }
 
     public let configuration: Configuration
-    let pool: BlockingConnectionPool<RedisConnection>
+    public let pool: BlockingConnectionPool<RedisConnection>
     let logger: Logger
 
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        self.pool = BlockingConnectionPool(
-            dependency: "redis",
-            configuration: .init(size: configuration.poolSize, reconnectBackoff: configuration.reconnectBackoff),
-            logger: logger
-        ) {
+        let settings = BlockingConnectionPool<RedisConnection>.Configuration(
+            size: configuration.poolSize,
+            reconnectBackoff: configuration.reconnectBackoff
+        )
+        self.pool = BlockingConnectionPool(dependency: "redis", configuration: settings, logger: logger) {
             try RedisConnection(
                 endpoint: configuration.endpoint,
                 connectTimeout: configuration.connectTimeout,
@@ -63,18 +62,6 @@ public final class RedisClient: Service, Sendable {
             )
         }
     }
-
-    /// Lives until graceful shutdown, then closes the pool.
-    public func run() async throws {
-        try? await gracefulShutdown()
-        await pool.shutdown()
-    }
-
-    public func shutdown() async {
-        await pool.shutdown()
-    }
-
-    public var poolUsage: BlockingConnectionPool<RedisConnection>.Usage { pool.usage }
 
     /// Sends one command. An error reply throws ``RedisError``.
     @discardableResult

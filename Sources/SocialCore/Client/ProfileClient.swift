@@ -57,14 +57,6 @@ struct ProfileClient: Sendable {
     let cache: ProfileCache
     let logger: Logger
 
-    init(configuration: Configuration, http: HTTPClient, breaker: CircuitBreaker, cache: ProfileCache, logger: Logger) {
-        self.configuration = configuration
-        self.http = http
-        self.breaker = breaker
-        self.cache = cache
-        self.logger = logger
-    }
-
     /// One user's profile, live when Profile answers, else from the cache.
     func profile(_ userID: Int64) async -> Lookup {
         do {
