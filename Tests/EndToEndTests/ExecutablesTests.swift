@@ -85,4 +85,36 @@ struct ExecutablesTests {
         #expect(await events.waitFor(heartbeat(.down)) != nil)
         #expect(await process.waitForExit(timeout: .seconds(15)) == 0, "\(process.log)")
     }
+
+    /// A setting the service cannot use stops it before it binds anything: one line naming
+    /// the setting on standard error, exit status 2, for every executable.
+    @Test(arguments: Executable.all)
+    func anUnusableSettingIsOneLineAndStatusTwo(_ executable: Executable) async throws {
+        let process = try ServiceProcess(
+            executable: executable.name,
+            portVariable: executable.portVariable,
+            environment: ["HEALTH_INTERVAL_MS": "1"]
+        )
+        #expect(await process.waitForExit(timeout: .seconds(15)) == 2)
+        #expect(process.log == "\(executable.service): invalid configuration: HEALTH_INTERVAL_MS: 10 to 3600000\n")
+    }
+
+    /// The services' own settings go the same way, from the builder that reads them.
+    @Test(arguments: [
+        ("Gateway", "GATEWAY_PORT", ["GATEWAY_RATE_LIMIT": "lots"], "gateway: invalid configuration: "),
+        ("RestrictionConsumer", "RESTRICTION_PORT", ["RESTRICTIONS_ROLE": "boss"], "restriction: invalid configuration: "),
+    ])
+    func anUnusableServiceSettingIsOneLineAndStatusTwo(
+        _ name: String,
+        _ portVariable: String,
+        _ environment: [String: String],
+        _ prefix: String
+    )
+        async throws
+    {
+        let process = try ServiceProcess(executable: name, portVariable: portVariable, environment: environment)
+        #expect(await process.waitForExit(timeout: .seconds(15)) == 2)
+        let log = process.log
+        #expect(log.hasPrefix(prefix) && log.filter { $0 == "\n" }.count == 1, "\(log)")
+    }
 }

@@ -136,9 +136,6 @@ public struct EventLog: Sendable {
     )
 }
 
-/// An idempotency key reused for a different event.
-struct IdempotencyConflict: Error {}
-
 extension IncomingEvent {
     var fingerprintDigest: String {
         hex(SHA256.hash(data: Array(fingerprint.utf8)))

@@ -8,7 +8,7 @@ extension Request {
     public func decodeJSON<T: Decodable>(as type: T.Type, context: ServiceRequestContext) async throws -> T {
         let buffer = try await nonEmptyBody(context: context)
         do {
-            return try JSONDecoder().decode(T.self, from: Data(buffer: buffer))
+            return try context.requestDecoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw ProblemDetails(decoding: error)
         }

@@ -63,12 +63,12 @@ extension HealthReporter {
 }
 
 extension Response {
-    /// A JSON response from any `Encodable`.
+    /// A JSON response from any `Encodable`, written by the request context's
+    /// `responseEncoder`.
     public static func json(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var headers = headers
         headers[.contentType] = "application/json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        let body = try ServiceRequestContext.encoder.encode(value)
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

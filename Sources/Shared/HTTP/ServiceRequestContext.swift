@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -18,6 +19,18 @@ public struct ServiceRequestContext: RequestContext {
     /// The client's address: the peer's, or behind trusted proxies the nearest untrusted hop
     /// of `X-Forwarded-For` (set by ``ClientAddressMiddleware``).
     public var clientAddress: String?
+
+    /// The one encoder of Codable answers: sorted keys, slashes as they are.
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// What Codable request bodies are read with (``Request/decodeJSON(as:context:)``).
+    public var requestDecoder: JSONDecoder { JSONDecoder() }
+    /// What Codable answers are written with, here and in ``Response/json(_:status:headers:)``.
+    public var responseEncoder: JSONEncoder { Self.encoder }
 
     /// The bucket per-address limits count this client in (an IPv6 client's /64).
     public var clientBucket: String { TrustedProxies.limitKey(clientAddress ?? "unknown") }

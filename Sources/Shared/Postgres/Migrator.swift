@@ -1,19 +1,5 @@
 import Logging
 
-/// One schema change. Statements run in order, each through `PQexecParams` with no
-/// parameters (one statement per call), inside the migrator's transaction.
-public struct Migration: Sendable {
-    public let version: Int
-    public let name: String
-    public let statements: [String]
-
-    public init(version: Int, name: String, statements: [String]) {
-        self.version = version
-        self.name = name
-        self.statements = statements
-    }
-}
-
 /// Brings one service's schema up to date at start-up.
 ///
 /// Everything happens in one transaction holding an advisory lock keyed by the schema, so two

@@ -1,11 +1,5 @@
 import Foundation
 
-/// One query parameter as sent to `PQexecParams`: text format, or binary for `bytea`.
-public struct PostgresBind: Sendable, Equatable {
-    public var bytes: [UInt8]
-    public var isBinary: Bool
-}
-
 /// A Swift value that can be a query parameter. Values always travel as parameters, never
 /// inside SQL text.
 public protocol PostgresEncodable: Sendable {

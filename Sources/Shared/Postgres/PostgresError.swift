@@ -36,8 +36,6 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
 
     /// `unique_violation`: the caller maps it to 409 Conflict.
     public var isUniqueViolation: Bool { sqlState == "23505" }
-    public var isForeignKeyViolation: Bool { sqlState == "23503" }
-    public var isCheckViolation: Bool { sqlState == "23514" }
     /// `query_canceled`, raised by `statement_timeout`.
     public var isTimeout: Bool { sqlState == "57014" }
 

@@ -1,15 +1,5 @@
 import Foundation
 
-/// A query's rows, decoded from libpq's text format.
-public struct PostgresResult: Sendable {
-    public let columns: [String]
-    public let rows: [PostgresRow]
-    /// Rows touched by INSERT/UPDATE/DELETE.
-    public let affectedRows: Int
-
-    public var first: PostgresRow? { rows.first }
-}
-
 /// One row. Values are kept as the server's text so decoding is lazy and per column.
 public struct PostgresRow: Sendable {
     let columnIndex: [String: Int]
@@ -33,11 +23,6 @@ public struct PostgresRow: Sendable {
         }
         return value
     }
-}
-
-/// A Swift type that can be read from a column in text format.
-public protocol PostgresDecodable: Sendable {
-    init?(postgresText bytes: [UInt8], type: UInt32)
 }
 
 extension String: PostgresDecodable {

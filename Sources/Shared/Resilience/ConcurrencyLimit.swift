@@ -64,9 +64,6 @@ public final class ConcurrencyLimit: Sendable {
         return .success(Slot(limit: self, client: client))
     }
 
-    /// Slots held now, in all.
-    public var inUse: Int { state.withLockedValue { $0.total } }
-
     fileprivate func give(_ client: String) {
         state.withLockedValue { state in
             state.total -= 1
