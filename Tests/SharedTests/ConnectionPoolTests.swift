@@ -1,8 +1,9 @@
 import Foundation
 import NIOConcurrencyHelpers
-import Shared
 import TestSupport
 import Testing
+
+@testable import Shared
 
 /// An in-memory connection: the pool's logic is what is under test here.
 final class FakeConnection: BlockingConnection, Sendable {
@@ -45,6 +46,22 @@ struct ConnectionPoolTests {
             configuration: .init(size: size, leaseTimeout: leaseTimeout, reconnectBackoff: backoff, maxWaiters: maxWaiters),
             logger: TestEnvironment.logger
         ) { try factory.connect() }
+    }
+
+    /// No threads until the first connection, so a client made but never used holds none;
+    /// a pool closed before its first use starts none either.
+    @Test func threadsStartWithTheFirstConnection() async throws {
+        let factory = Factory()
+        let used = pool(size: 4, factory: factory)
+        #expect(!used.threadsAreStarted)
+        #expect(try await used.run { $0.id } == 0)
+        #expect(used.threadsAreStarted)
+        await used.shutdown()
+
+        let unused = pool(size: 4, factory: factory)
+        await unused.shutdown()
+        await #expect(throws: DependencyUnavailableError.self) { try await unused.run { $0.id } }
+        #expect(!unused.threadsAreStarted)
     }
 
     @Test func reusesConnectionsAndNeverExceedsItsSize() async throws {

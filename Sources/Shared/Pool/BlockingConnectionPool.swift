@@ -158,6 +158,9 @@ public final class BlockingConnectionPool<Connection: BlockingConnection>: Senda
         try? await threadPool.shutdownGracefully()
     }
 
+    /// Whether the threads run (they start with the first connection).
+    var threadsAreStarted: Bool { threadsStarted.withLockedValue { $0 } }
+
     /// Starts the threads once, unless the pool is closed (a closed pool's calls fail as
     /// shut down instead of starting threads nobody would stop).
     private func startThreads() {
