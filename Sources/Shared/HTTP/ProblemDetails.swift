@@ -109,9 +109,7 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
         object["title"] = .string(title)
         object["status"] = .number(Double(status.code))
         object["detail"] = .string(detail)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let body = try encoder.encode(JSONValue.object(object))
+        let body = try ServiceRequestContext.encoder.encode(JSONValue.object(object))
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
