@@ -60,6 +60,7 @@ var targets: [Target] = [
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
         ],
+        exclude: ["README.md"],
         swiftSettings: swiftSettings
     ),
     // One-shot SHA-256 on the CPU's SHA extensions, for flag bucketing.
