@@ -18,7 +18,6 @@ public struct RequestIDMiddleware: RouterMiddleware {
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         let id = Self.id(for: request.headers)
-        context.requestID = id
         context.logger[metadataKey: Self.metadataKey] = .string(id)
         var response = try await next(request, context)
         response.headers[.requestID] = id

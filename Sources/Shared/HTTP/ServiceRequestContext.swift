@@ -7,8 +7,9 @@ import NIOCore
 /// the body limit set by the middleware.
 public struct ServiceRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// `X-Request-Id` of this request, taken from the client or generated.
-    public var requestID: String = ""
+    /// `X-Request-Id` of this request, taken from the client or generated: Hummingbird's
+    /// request id, which ``RequestIDMiddleware`` sets in the logger's metadata.
+    public var requestID: String { id }
     /// Set by the body-limit middleware from `MAX_BODY_BYTES`.
     public var maxUploadSize: Int = 1 << 20
     /// The fingerprint of the API key the client presented, once checked
