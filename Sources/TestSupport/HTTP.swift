@@ -14,6 +14,19 @@ public enum HTTP {
         public var text: String { String(decoding: body, as: UTF8.self) }
         public var json: JSONValue? { try? JSONDecoder().decode(JSONValue.self, from: Data(body)) }
         public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+        /// The body as JSON, or an error naming the status and the body it got instead.
+        public func requireJSON() throws -> JSONValue {
+            guard let json else { throw NotJSON(status: status, body: text) }
+            return json
+        }
+    }
+
+    /// An answer that was expected to be JSON and was not.
+    public struct NotJSON: Error, CustomStringConvertible {
+        public let status: Int
+        public let body: String
+        public var description: String { "status \(status), not JSON: \(body.prefix(500))" }
     }
 
     public static func get(_ url: String, headers: [String: String] = [:], timeout: Duration = .seconds(5)) async throws -> Result {

@@ -42,7 +42,7 @@ public final class HeadlessBrowser: @unchecked Sendable {
             searchPath: false
         )
         var port: Int?
-        _ = await eventually(timeout: .seconds(30)) {
+        let started = await poll(timeout: .seconds(30)) {
             // Chromium writes the port it bound, then the browser target's path.
             let text = try String(contentsOfFile: profile + "/DevToolsActivePort", encoding: .utf8)
             port = text.split(separator: "\n").first.flatMap { Int($0) }
@@ -53,7 +53,7 @@ public final class HeadlessBrowser: @unchecked Sendable {
             var raw: Int32 = 0
             waitpid(pid, &raw, 0)
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            throw Shell.Failure(command: [binary], status: -1, output: "no DevTools port:\n\(log)")
+            throw Shell.Failure(command: [binary], status: -1, output: "no DevTools port (\(started.explanation)):\n\(log)")
         }
         return HeadlessBrowser(pid: pid, devToolsPort: port, profile: profile, logPath: logPath)
     }
@@ -68,14 +68,14 @@ public final class HeadlessBrowser: @unchecked Sendable {
     /// Runs `body` with the browser's first page.
     public func withPage(_ body: @escaping @Sendable (BrowserPage) async throws -> Void) async throws {
         var socketURL: String?
-        _ = await eventually(timeout: .seconds(15)) {
+        let listed = await poll(timeout: .seconds(15)) {
             guard case .array(let targets)? = try await HTTP.get("http://127.0.0.1:\(self.devToolsPort)/json/list").json else { return false }
             for target in targets where target["type"] == "page" {
                 if case .string(let url)? = target["webSocketDebuggerUrl"] { socketURL = url }
             }
             return socketURL != nil
         }
-        guard let socketURL else { throw Shell.Failure(command: ["chromium"], status: -1, output: "no page target") }
+        guard let socketURL else { throw Shell.Failure(command: ["chromium"], status: -1, output: "no page target (\(listed.explanation))") }
         try await WebSocketClient.connect(
             url: socketURL,
             configuration: .init(maxFrameSize: 64 << 20),

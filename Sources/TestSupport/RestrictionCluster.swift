@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import Testing
 
 /// RestrictionConsumer processes against a Redis of their own: an API instance and any
 /// number of consumer-only instances.
@@ -67,21 +68,24 @@ public final class RestrictionCluster: @unchecked Sendable {
     /// `GET /users/{id}/restrictions` (keyed).
     public func user(_ id: String) async throws -> JSONValue {
         let path = id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? id
-        guard let json = try await HTTP.get(api.baseURL + "/users/\(path)/restrictions", headers: admin).json else { throw CancellationError() }
-        return json
+        return try await HTTP.get(api.baseURL + "/users/\(path)/restrictions", headers: admin).requireJSON()
     }
 
     /// Waits until `applied` of the user's events are applied.
-    public func waitApplied(_ id: String, _ applied: Int, timeout: Duration = .seconds(20)) async -> Bool {
-        await eventually(timeout: timeout) {
+    public func waitApplied(
+        _ id: String,
+        _ applied: Int,
+        timeout: Duration = .seconds(20),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async -> Bool {
+        await eventually(timeout: timeout, sourceLocation: sourceLocation) {
             try await self.user(id)["events_applied"] == .number(Double(applied))
         }
     }
 
     /// `GET /stream`.
     public func stream() async throws -> JSONValue {
-        guard let json = try await HTTP.get(api.baseURL + "/stream", headers: admin).json else { throw CancellationError() }
-        return json
+        try await HTTP.get(api.baseURL + "/stream", headers: admin).requireJSON()
     }
 
     public func can(_ access: String, _ user: String) async throws -> Bool? {

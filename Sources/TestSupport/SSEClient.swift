@@ -23,7 +23,7 @@ public final class SSEClient: Sendable {
         status = Int(response.status.code)
         contentType = response.headers.first(name: "content-type")
         let body = response.body
-        let (stream, continuation) = AsyncStream.makeStream(of: Event.self)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: Event.self)
         Task {
             var pending = ""
             var current = Event(id: nil, event: "message", data: "")
@@ -48,8 +48,10 @@ public final class SSEClient: Sendable {
                         }
                     }
                 }
-            } catch {}
-            continuation.finish()
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
         }
         events = EventCollector(stream)
     }

@@ -6,7 +6,7 @@ import Testing
 /// The dashboard as a person sees it: headless Chromium loads `/dashboard` from a real
 /// gateway in front of the real services. Exclusive (run alone): it holds the page to the
 /// issue's 3 seconds.
-@Suite("Dashboard in a browser")
+@Suite("Dashboard in a browser", .teardown)
 struct ExclusiveDashboardBrowserTests {
     /// What the page shows, read from the `data-` attributes of its cards and breaker rows.
     struct Shown: Decodable {
@@ -28,7 +28,7 @@ struct ExclusiveDashboardBrowserTests {
 
     @Test func aKilledProfileTurnsDownWithItsCallersBreakersOpenThenComesBack() async throws {
         let cluster = try await GatewayCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let browser = try await HeadlessBrowser.start()
         defer { browser.stop() }
         let everyone = ["flags", "restriction", "profile", "post", "feed", "gateway"]

@@ -3,7 +3,7 @@ import Shared
 import TestSupport
 import Testing
 
-@Suite("FlagService OFREP")
+@Suite("FlagService OFREP", .teardown)
 struct FlagOFREPTests {
     static func evaluate(_ cluster: FlagCluster, _ key: String, _ body: String, headers: [String: String] = [:]) async throws -> HTTP.Result {
         try await HTTP.post(cluster.first.baseURL + "/ofrep/v1/evaluate/flags/" + key, json: body, headers: headers)
@@ -11,7 +11,7 @@ struct FlagOFREPTests {
 
     @Test func singleAndBulkShapes() async throws {
         let cluster = try await FlagCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         #expect(try await cluster.createFlag(#"{"flag_name": "on"}"#).status == 201)
         #expect(try await cluster.createFlag(#"{"flag_name": "half", "rollout_percentage": 50}"#).status == 201)
         #expect(try await cluster.createFlag(#"{"flag_name": "off", "status": false}"#).status == 201)
@@ -67,7 +67,7 @@ struct FlagOFREPTests {
         let cluster = try await FlagCluster(environment: [
             "FLAGS_EVALUATION_ACCESS": "keyed", "FLAGS_OFREP_RATE_LIMIT": "3", "FLAGS_OFREP_RATE_PERIOD_MS": "60000",
         ])
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         #expect(try await cluster.createFlag(#"{"flag_name": "on"}"#).status == 201)
         #expect(try await Self.evaluate(cluster, "on", "{}").status == 401)
         #expect(try await Self.evaluate(cluster, "on", "{}", headers: ["X-Api-Key": "wrong"]).status == 403)
@@ -89,7 +89,7 @@ struct FlagOFREPTests {
     @Test func theOpenFeaturePythonSDKGetsTheServiceValues() async throws {
         let python = try #require(ProcessInfo.processInfo.environment["TEST_PYTHON"], "scripts/test.sh sets TEST_PYTHON")
         let cluster = try await FlagCluster(environment: ["FLAGS_EVALUATION_ACCESS": "keyed"])
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         for flag in [
             #"{"flag_name": "bool_half", "rollout_percentage": 50}"#,
             #"{"flag_name": "bool_off", "status": false}"#,
@@ -157,7 +157,7 @@ struct FlagOFREPTests {
     @Test func schemathesisFindsNothing() async throws {
         let python = try #require(ProcessInfo.processInfo.environment["TEST_PYTHON"], "scripts/test.sh sets TEST_PYTHON")
         let cluster = try await FlagCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let schemathesis = URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent("schemathesis").path
         do {
             let output = try await Shell.run([

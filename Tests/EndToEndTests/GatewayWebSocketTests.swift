@@ -13,7 +13,7 @@ import Testing
 
 /// WebSocket upgrades through the real gateway, to a WebSocket server in the test process
 /// (no service of the suite speaks WebSocket yet).
-@Suite("Gateway WebSockets")
+@Suite("Gateway WebSockets", .teardown)
 struct GatewayWebSocketTests {
     let logger = Logger(label: "test.gateway.ws")
 
@@ -72,10 +72,11 @@ struct GatewayWebSocketTests {
         let redis = try await PrivateRedis.start()
         let (port, server) = try await startEchoServer()
         let gateway = try await startGateway(streamURL: "http://127.0.0.1:\(port)", redis: redis)
-        defer {
+        afterTest {
             server.cancel()
             gateway.signal(SIGTERM)
-            Task { try? await redis.stop() }
+            _ = await gateway.waitForExit()
+            try? await redis.stop()
         }
 
         let big = ByteBuffer(bytes: (0..<300_000).map { UInt8($0 % 251) })
@@ -114,7 +115,7 @@ struct GatewayWebSocketTests {
 
 /// Exclusive (run alone, after the parallel pass): the breaker opened by the refused
 /// upgrades stays open for one second, and the request that finds it open must come inside it.
-@Suite("Gateway WebSockets, unreachable upstream")
+@Suite("Gateway WebSockets, unreachable upstream", .teardown)
 struct ExclusiveGatewayWebSocketTests {
     let logger = Logger(label: "test.gateway.ws")
 
@@ -128,9 +129,10 @@ struct ExclusiveGatewayWebSocketTests {
                 "REDIS_URL": redis.url, "STREAM_URL": "http://127.0.0.1:\(freePort())", "GATEWAY_RATE_LIMIT": "off",
             ]
         )
-        defer {
+        afterTest {
             gateway.signal(SIGTERM)
-            Task { try? await redis.stop() }
+            _ = await gateway.waitForExit()
+            try? await redis.stop()
         }
         let handshake =
             "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"

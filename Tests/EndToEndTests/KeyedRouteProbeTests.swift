@@ -6,7 +6,7 @@ import Testing
 /// The black-box probe of the security review: every keyed route of every service, spelled
 /// every non-canonical way, without a key. None may answer 2xx; the canonical spelling
 /// without a key must be 401 (so the route really is keyed), and with the key it works.
-@Suite("Keyed route probes")
+@Suite("Keyed route probes", .teardown)
 struct KeyedRouteProbeTests {
     /// Sends `method path` without a key and returns the status line's code.
     static func status(port: Int, _ method: String, _ path: String, key: String? = nil, body: String? = nil) async throws -> Int {
@@ -35,7 +35,7 @@ struct KeyedRouteProbeTests {
         let cluster = try await FlagCluster(environment: [
             "FLAGS_READ_ACCESS": "keyed", "FLAGS_EVALUATION_ACCESS": "keyed", "AUTH_FAILURE_LIMIT": "1000000/60",
         ])
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         #expect(try await cluster.createFlag(#"{"flag_name": "existing"}"#).status == 201)
         let routes = [
             ("POST", "/flags"), ("GET", "/flags"), ("GET", "/flags/existing"), ("PUT", "/flags/existing"),
@@ -60,7 +60,7 @@ struct KeyedRouteProbeTests {
 
     @Test func restrictionConsumerRefusesEveryKeylessSpelling() async throws {
         let cluster = try await RestrictionCluster(environment: ["AUTH_FAILURE_LIMIT": "1000000/60"])
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let routes = [("GET", "/users/u1/restrictions"), ("GET", "/rules"), ("GET", "/stream"), ("POST", "/rules/scam_messages/reset")]
         try await Self.probe(port: cluster.api.port, routes: routes, key: RestrictionCluster.adminKey) { true }
         #expect(try await Self.status(port: cluster.api.port, "GET", "/rules", key: RestrictionCluster.adminKey) == 200)

@@ -42,7 +42,7 @@ struct SequentialModel {
     }
 }
 
-@Suite("RestrictionConsumer faults")
+@Suite("RestrictionConsumer faults", .teardown)
 struct RestrictionFaultTests {
     /// Events for `users` users, `perUser` each, interleaved across users, in an order where
     /// the outcome of the card and chargeback rules depends on the order.
@@ -109,7 +109,7 @@ struct RestrictionFaultTests {
 
     @Test func aKilledConsumerLosesNothingAndAppliesNothingTwice() async throws {
         let cluster = try await RestrictionCluster(role: "api")
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let claimFast = ["RESTRICTIONS_CLAIM_IDLE_MS": "1000"]
         let first = try await cluster.startConsumer("c1", environment: claimFast)
         let events = Self.events(users: 500, perUser: 100, seed: 1)
@@ -146,7 +146,7 @@ struct RestrictionFaultTests {
 
     @Test func twoConsumersEndWhereOneInOrderWould() async throws {
         let cluster = try await RestrictionCluster(role: "api")
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         // Small batches, so one user's consecutive events land in both consumers' hands.
         let small = ["RESTRICTIONS_BATCH": "8"]
         let one = try await cluster.startConsumer("c1", environment: small)
@@ -173,7 +173,7 @@ struct RestrictionFaultTests {
 
     @Test func redisRestartedDuringIngestAnswers503AndLosesNothing() async throws {
         let cluster = try await RestrictionCluster(durable: true)
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let posters = 4
         let perPoster = 120
         let acked = Locked(0)

@@ -10,7 +10,7 @@ import Testing
 
 /// The gateway's routes on its real `buildApplication`, in process, in front of a live
 /// upstream that echoes what reached it.
-@Suite("Gateway routes")
+@Suite("Gateway routes", .teardown)
 struct GatewayRouteTests {
     static let adminKey = "gateway-route-admin"
 
@@ -47,7 +47,7 @@ struct GatewayRouteTests {
 
     @Test func routesStripTheirPrefixAndKeyWrites() async throws {
         let redis = try await PrivateRedis.start()
-        defer { Task { try? await redis.stop() } }
+        afterTest { try? await redis.stop() }
         try await Self.echo().test(.live) { upstream in
             try await Self.gateway(upstreamPort: try #require(upstream.port), redisURL: redis.url).test(.router) { client in
                 let read = try await client.execute(

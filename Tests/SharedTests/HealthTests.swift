@@ -157,13 +157,18 @@ struct HealthPubSubTests {
     func running<T: Sendable>(_ services: [any Service], _ body: () async throws -> T) async throws -> T {
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let runner = Task { try await group.run() }
-        defer {
-            Task { await group.triggerGracefulShutdown() }
+        func stop() async {
+            await group.triggerGracefulShutdown()
+            _ = await runner.result
         }
-        let value = try await body()
-        await group.triggerGracefulShutdown()
-        _ = await runner.result
-        return value
+        do {
+            let value = try await body()
+            await stop()
+            return value
+        } catch {
+            await stop()
+            throw error
+        }
     }
 
     func reporter(_ service: String, redis: RedisClient) -> HealthReporter {

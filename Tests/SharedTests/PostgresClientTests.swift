@@ -3,7 +3,7 @@ import Shared
 import TestSupport
 import Testing
 
-@Suite("PostgreSQL client")
+@Suite("PostgreSQL client", .teardown)
 struct PostgresClientTests {
     let logger = TestEnvironment.logger
 
@@ -220,7 +220,7 @@ struct PostgresClientTests {
 
     @Test func recoversWhenTheServerRestarts() async throws {
         let server = try await PrivatePostgres.start()
-        defer { Task { try? await server.stop(mode: "immediate") } }
+        afterTest { try? await server.stop(mode: "immediate") }
         try await withPostgres(url: server.url) { pg in
             // Fill the pool so every connection goes stale in the restart.
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -2,7 +2,7 @@ import Shared
 import TestSupport
 import Testing
 
-@Suite("GCRA rate limiting")
+@Suite("GCRA rate limiting", .teardown)
 struct RateLimiterTests {
     let logger = TestEnvironment.logger
 
@@ -36,11 +36,9 @@ struct RateLimiterTests {
     @Test func limitsOverAMillionPerSecondAdmitInsteadOfDividingByZero() async throws {
         let server = try await PrivateRedis.start()
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)
-        defer {
-            Task {
-                await redis.shutdown()
-                try? await server.stop()
-            }
+        afterTest {
+            await redis.shutdown()
+            try? await server.stop()
         }
         let policies = [RateLimitPolicy(limit: 1_000_000_000, period: .seconds(1)), RateLimitPolicy(limit: .max, period: .seconds(1))]
         for limiter in [
@@ -72,7 +70,7 @@ struct RateLimiterTests {
     @Test func withRedisStoppedTheLocalFallbackStillLimits() async throws {
         let server = try await PrivateRedis.start()
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)
-        defer { Task { await redis.shutdown() } }
+        afterTest { await redis.shutdown() }
         let clock = TestClock()
         let limiter = RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: clock, logger: logger)
         let policy = RateLimitPolicy(limit: 10, period: .seconds(1))
@@ -99,13 +97,13 @@ struct RateLimiterTests {
 /// Timing-exact tests: `scripts/test.sh` runs suites named "Exclusive" in a second, serial
 /// pass, so a burst meant to arrive within one emission interval is not spread out by the
 /// rest of the suite competing for the two cores.
-@Suite("Exclusive GCRA burst")
+@Suite("Exclusive GCRA burst", .teardown)
 struct ExclusiveRateLimiterTests {
     let logger = TestEnvironment.logger
 
     @Test func exactlyTheLimitOfConcurrentRequestsIsAdmitted() async throws {
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
-        defer { Task { await redis.shutdown() } }
+        afterTest { await redis.shutdown() }
         let limiter = RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: ContinuousClock(), logger: logger)
         let policy = RateLimitPolicy(name: "burst", limit: 10, period: .seconds(1))
         let key = TestEnvironment.unique("client")
@@ -140,7 +138,7 @@ struct ExclusiveRateLimiterTests {
     }
 }
 
-@Suite("Retry budget")
+@Suite("Retry budget", .teardown)
 struct RetryBudgetTests {
     @Test func theBudgetCapsRetriesToAShareOfRequests() {
         let budget = RetryBudget(ratio: 0.1, minTokens: 2, maxTokens: 5)

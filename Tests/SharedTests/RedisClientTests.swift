@@ -14,7 +14,7 @@ let hostileStrings = [
 ]
 let hostileBytes: [UInt8] = [0, 1, 2, 0, 255, 13, 10, 0x27, 0x22, 0]
 
-@Suite("Redis client")
+@Suite("Redis client", .teardown)
 struct RedisClientTests {
     let logger = TestEnvironment.logger
 
@@ -133,7 +133,7 @@ struct RedisClientTests {
 
     @Test func subscriberDeliversAndResubscribesAfterRestart() async throws {
         let server = try await PrivateRedis.start()
-        defer { Task { try? await server.stop() } }
+        afterTest { try? await server.stop() }
         let config = TestEnvironment.redisConfiguration(url: server.url)
         let subscriber = RedisSubscriber(
             configuration: config,
@@ -177,15 +177,13 @@ struct RedisClientTests {
 /// Fail-fast and the command timeout are bounds on time (< 500 ms per call while Redis is down,
 /// < 2 s for a frozen one), so they run in the serial pass (`Exclusive…`), where a loaded
 /// machine does not stretch them.
-@Suite("Exclusive Redis fail-fast")
+@Suite("Exclusive Redis fail-fast", .teardown)
 struct ExclusiveRedisRecoveryTests {
     @Test func aFrozenRedisTimesOutInsteadOfHanging() async throws {
         let server = try await PrivateRedis.start()
-        defer {
-            Task {
-                try? await server.thaw()
-                try? await server.stop()
-            }
+        afterTest {
+            try? await server.thaw()
+            try? await server.stop()
         }
         try await withRedis(url: server.url, commandTimeout: .milliseconds(300)) { redis in
             try await redis.ping()
@@ -206,7 +204,7 @@ struct ExclusiveRedisRecoveryTests {
 
     @Test func recoversAfterRedisRestartAndFailsFastWhileDown() async throws {
         let server = try await PrivateRedis.start()
-        defer { Task { try? await server.stop() } }
+        afterTest { try? await server.stop() }
         try await withRedis(url: server.url) { redis in
             try await redis.set("k", "before")
             try await server.stop()
