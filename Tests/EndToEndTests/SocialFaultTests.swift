@@ -76,11 +76,11 @@ func metric(_ service: ServiceProcess, _ prefix: String) async throws -> Double?
 }
 
 /// Fault tests with timing bounds: run in the serial "Exclusive" pass of scripts/test.sh.
-@Suite("Exclusive social faults")
+@Suite("Exclusive social faults", .teardown)
 struct ExclusiveSocialFaultTests {
     @Test func profileKilledDuringTraffic() async throws {
         let cluster = try await SocialCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("known")
         let post = try await api.createPost(user: user)
@@ -105,8 +105,14 @@ struct ExclusiveSocialFaultTests {
             return ["post", "feed"].allSatisfy { service in recent.contains { $0.service == service && $0.status == 200 && $0.fallback } }
         }
         #expect(fellBack, "no cache-backed answers within 2 s of the kill")
-        // Let the outage last a while, so the breakers open and stay open.
-        try await Task.sleep(for: .seconds(1.5))
+        // The outage lasts until both callers' breakers are open (the registry heard the
+        // heartbeats stop), so what follows runs against open breakers.
+        let opened = await eventually(timeout: .seconds(10)) {
+            let post = try await metric(cluster.post, "breaker_state{caller=\"post\",dependency=\"profile\"}")
+            let feed = try await metric(cluster.feed, "breaker_state{caller=\"feed\",dependency=\"profile\"}")
+            return post == 2 && feed == 2
+        }
+        #expect(opened, "the breakers did not open after the kill")
         let outage = traffic.since(killedAt)
         #expect(outage.filter { $0.service == "post" }.allSatisfy { $0.body?["author"]?["user_name"] == "known" })
         let orphans = outage.filter { $0.service == "post-orphan" && $0.status == 200 }
@@ -140,7 +146,7 @@ struct ExclusiveSocialFaultTests {
 
     @Test func profileFrozenOpensTheBreakersAndNobodyWaitsAfterThat() async throws {
         let cluster = try await SocialCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("frozen")
         let post = try await api.createPost(user: user)
@@ -186,7 +192,7 @@ struct ExclusiveSocialFaultTests {
 
     @Test func redisStoppedServesLiveAndCachingResumes() async throws {
         let cluster = try await SocialCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("no cache")
         let post = try await api.createPost(user: user)
@@ -220,11 +226,9 @@ struct ExclusiveSocialFaultTests {
     @Test func postgresStoppedAnswers503AndRecovers() async throws {
         let database = try await PrivatePostgres.start()
         let cluster = try await SocialCluster(databaseURL: database.url)
-        defer {
-            Task {
-                await cluster.stop()
-                try? await database.stop(mode: "immediate")
-            }
+        afterTest {
+            await cluster.stop()
+            try? await database.stop(mode: "immediate")
         }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("durable")

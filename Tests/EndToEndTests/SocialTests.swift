@@ -53,11 +53,17 @@ func number(_ value: JSONValue) -> Double? {
     return nil
 }
 
-@Suite("Social services")
+/// `key` of every object in the array `list`; nil when `list` is not an array.
+func numbers(_ list: JSONValue?, _ key: String) -> [Double]? {
+    guard case .array(let items)? = list else { return nil }
+    return items.compactMap { $0[key].flatMap(number) }
+}
+
+@Suite("Social services", .teardown)
 struct SocialTests {
     @Test func theFixedContractsWork() async throws {
         let cluster = try await SocialCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("ann")
         let profile = try await HTTP.get(cluster.profile.baseURL + "/get_user_info?user_id=\(user)")
@@ -78,23 +84,71 @@ struct SocialTests {
         #expect(up.json?["score"] == 1)
         let feed = try await HTTP.get(cluster.feed.baseURL + "/fetch_feed")
         #expect(feed.status == 200)
-        guard case .array(let top) = feed.json?["top_posts"] else {
-            Issue.record("no top_posts")
-            return
-        }
-        #expect(top.count <= 10)
+        #expect(numbers(feed.json?["top_posts"], "post_id") == [Double(post)], "\(feed.text)")
         let trending = try await api.trending()
         #expect(trending.status == 200)
-        guard case .array(let users) = trending.json?["trending_users"] else {
-            Issue.record("no trending_users")
+        #expect(numbers(trending.json?["trending_users"], "user_id") == [Double(user)], "\(trending.text)")
+    }
+
+    /// Fourteen posts by four authors with scores the test sets: the feed is the top 10 by
+    /// score, newest (highest id) first among equals, cut inside a tie; trending is the
+    /// distinct authors of those 10, in rank order. The expectation is computed here from the
+    /// plan, not read from the service.
+    @Test func theFeedIsTheTopTenAndTrendingIsTheirAuthors() async throws {
+        let cluster = try await SocialCluster()
+        afterTest { await cluster.stop() }
+        let api = SocialClient(cluster: cluster)
+        let names = ["ann", "bob", "cy", "dee"]
+        var users: [Int64] = []
+        for name in names { users.append(try await api.createUser(name)) }
+        // (author index, score): dee's posts are the oldest zero and the two negatives, so
+        // none of them reaches the top 10 and dee is not trending.
+        let plan: [(author: Int, score: Int)] = [
+            (3, 0), (0, 3), (1, 0), (3, -1), (2, 2), (0, 5), (1, 0), (2, 1),
+            (1, 2), (0, 0), (2, 4), (3, -2), (1, 1), (0, 2),
+        ]
+        var posts: [(id: Int64, author: Int, score: Int)] = []
+        for (index, entry) in plan.enumerated() {
+            let id = try await api.createPost(user: users[entry.author], title: "p\(index)")
+            posts.append((id, entry.author, entry.score))
+        }
+        let voter = users[0]
+        for post in posts {
+            // A zero that has impressions (one up, one down) ranks like one without any.
+            if post.score == 0 && post.author == 1 {
+                #expect(try await api.impression(post: post.id, user: voter, "UP").status == 201)
+                #expect(try await api.impression(post: post.id, user: voter, "DOWN").status == 201)
+            }
+            for _ in 0..<abs(post.score) {
+                #expect(try await api.impression(post: post.id, user: voter, post.score > 0 ? "UP" : "DOWN").status == 201)
+            }
+        }
+        let expected = posts.sorted { ($0.score, $0.id) > ($1.score, $1.id) }.prefix(10)
+        #expect(expected.contains { $0.score == 0 } && posts.filter { $0.score == 0 }.count > expected.filter { $0.score == 0 }.count)
+
+        let feed = try await HTTP.get(cluster.feed.baseURL + "/fetch_feed")
+        #expect(feed.status == 200)
+        let top = feed.json?["top_posts"]
+        #expect(numbers(top, "post_id") == expected.map { Double($0.id) }, "\(feed.text)")
+        #expect(numbers(top, "score") == expected.map { Double($0.score) })
+        #expect(numbers(top, "user_id") == expected.map { Double(users[$0.author]) })
+
+        var authors: [Int] = []
+        for post in expected where !authors.contains(post.author) { authors.append(post.author) }
+        #expect(authors == [0, 2, 1])
+        let trending = try await api.trending()
+        #expect(trending.status == 200)
+        guard case .array(let trendingUsers)? = trending.json?["trending_users"] else {
+            Issue.record("no trending_users: \(trending.text)")
             return
         }
-        #expect(users.count <= 10)
+        #expect(numbers(trending.json?["trending_users"], "user_id") == authors.map { Double(users[$0]) }, "\(trending.text)")
+        #expect(trendingUsers.compactMap { $0["user_name"] } == authors.map { .string(names[$0]) })
     }
 
     @Test func concurrentImpressionsAddUpExactly() async throws {
         let cluster = try await SocialCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("voter")
         let post = try await api.createPost(user: user)
@@ -118,7 +172,7 @@ struct SocialTests {
 
     @Test func hostileInputGetsClear4xxAndLeavesDataIntact() async throws {
         let cluster = try await SocialCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let api = SocialClient(cluster: cluster)
         let user = try await api.createUser("'; DROP TABLE social.users; --")
         let post = try await api.createPost(user: user, title: "Robert'); DELETE FROM social.posts;--", content: "\u{0001}\n\"quoted\" ünï")
