@@ -3,16 +3,14 @@ import Shared
 import TestSupport
 import Testing
 
-@Suite("FlagService faults")
+@Suite("FlagService faults", .teardown)
 struct FlagFaultTests {
     @Test func postgresDownEvaluationsGoOnWritesAnswer503() async throws {
         let postgres = try await PrivatePostgres.start()
         let cluster = try await FlagCluster(instances: 2, databaseURL: postgres.url)
-        defer {
-            Task {
-                await cluster.stop()
-                try? await postgres.stop(mode: "immediate")
-            }
+        afterTest {
+            await cluster.stop()
+            try? await postgres.stop(mode: "immediate")
         }
         #expect(try await cluster.createFlag(#"{"flag_name": "f", "rollout_percentage": 100}"#).status == 201)
         #expect(await eventually { try await cluster.evaluate("u", "f", instance: 1).status == 200 })
@@ -30,6 +28,18 @@ struct FlagFaultTests {
         #expect(write.header("retry-after") != nil)
         #expect(write.header("content-type") == "application/problem+json")
         #expect(!write.text.contains("SELECT") && !write.text.contains("flags.entities"))
+        // The refused write changed nothing anywhere: definitions and answers are as before,
+        // and the history (which only PostgreSQL holds) is unavailable rather than made up.
+        for index in 0..<2 {
+            let base = cluster.instances[index].baseURL
+            #expect(try await cluster.evaluate("u", "f", instance: index).json?["enabled"] == true, "instance \(index)")
+            let definition = try await HTTP.get(base + "/flags/f").json
+            #expect(definition?["status"] == true && definition?["rollout_percentage"] == 100, "instance \(index)")
+            let history = try await HTTP.get(base + "/flags/f/history")
+            #expect(history.status == 503 && history.header("content-type") == "application/problem+json", "\(history.text)")
+        }
+        #expect(try await cluster.createFlag(#"{"flag_name": "g"}"#).status == 503)
+        #expect(try await cluster.evaluate("u", "g", instance: 1).status == 404)
         // Still ready (it evaluates), and saying what is missing.
         #expect(
             await eventually {
@@ -46,9 +56,38 @@ struct FlagFaultTests {
         #expect(await eventually { try await cluster.evaluate("u", "f", instance: 1).json?["enabled"] == false })
     }
 
+    /// Ready means loaded: an instance started while PostgreSQL is down has nothing to serve
+    /// and must say so for as long as it stays down, however fast it would otherwise load.
+    @Test func anInstanceStartedWithPostgresDownIsNotReadyUntilItLoads() async throws {
+        let postgres = try await PrivatePostgres.start()
+        let cluster = try await FlagCluster(instances: 1, databaseURL: postgres.url)
+        afterTest {
+            await cluster.stop()
+            try? await postgres.stop(mode: "immediate")
+        }
+        #expect(try await cluster.createFlag(#"{"flag_name": "f"}"#).status == 201)
+        try await postgres.stop()
+        try await cluster.restart(0, waitReady: false)
+        let url = cluster.first.baseURL + "/health/ready"
+        // Up and answering, and not ready: every answer over a few seconds is 503.
+        #expect(await eventually { try await HTTP.get(url).status == 503 })
+        var answers: [Int] = []
+        let until = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < until {
+            answers.append(try await HTTP.get(url).status)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(!answers.isEmpty && answers.allSatisfy { $0 == 503 }, "\(answers)")
+        #expect(cluster.first.isRunning)
+
+        try await postgres.start()
+        #expect(await eventually(timeout: .seconds(20), every: .milliseconds(5)) { try await HTTP.get(url).status == 200 })
+        #expect(try await cluster.evaluate("u", "f").json?["enabled"] == true)
+    }
+
     @Test func aRestartedInstanceIsReadyOnlyWithItsSnapshot() async throws {
         let cluster = try await FlagCluster(instances: 2)
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         for index in 0..<20 {
             #expect(try await cluster.createFlag("{\"flag_name\": \"f\(index)\"}").status == 201)
         }
@@ -65,7 +104,7 @@ struct FlagFaultTests {
 
     @Test func redisDownWritesStillLandAndOthersCatchUp() async throws {
         let cluster = try await FlagCluster(instances: 2)
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         #expect(try await cluster.createFlag(#"{"flag_name": "f", "rollout_percentage": 0}"#).status == 201)
         try await cluster.redis.stop()
         let write = try await cluster.updateFlag("f", #"{"rollout_percentage": 100}"#)
@@ -81,7 +120,7 @@ struct FlagFaultTests {
 
     @Test func hostileInputIsRefusedAndTheServiceStaysUp() async throws {
         let cluster = try await FlagCluster(environment: ["MAX_BODY_BYTES": "65536"])
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let base = cluster.first.baseURL
         let hostile = [
             "", "[]", "null", "{", #"{"flag_name": "'; DROP TABLE flags.entities; --"}"#,

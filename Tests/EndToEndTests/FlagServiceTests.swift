@@ -3,11 +3,11 @@ import Shared
 import TestSupport
 import Testing
 
-@Suite("FlagService")
+@Suite("FlagService", .teardown)
 struct FlagServiceTests {
     @Test func theFixedAPI() async throws {
         let cluster = try await FlagCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let base = cluster.first.baseURL
 
         let created = try await cluster.createFlag(
@@ -91,7 +91,7 @@ struct FlagServiceTests {
 
     @Test func keysETagsAndHistory() async throws {
         let cluster = try await FlagCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let base = cluster.first.baseURL
 
         #expect(try await HTTP.post(base + "/flags", json: #"{"flag_name": "f"}"#).status == 401)
@@ -149,7 +149,7 @@ struct FlagServiceTests {
 
     @Test func segmentsAndReferences() async throws {
         let cluster = try await FlagCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let base = cluster.first.baseURL
         let rule = #"{"conditions": [{"operator": "in_segment", "values": ["staff"]}], "serve": {"enabled": true}}"#
         #expect(try await cluster.createFlag(#"{"flag_name": "f", "rollout_percentage": 0, "rules": [\#(rule)]}"#).json?["field"] == "rules")
@@ -185,9 +185,11 @@ struct FlagServiceTests {
         #expect(try await HTTP.get(base + "/users/x/flags/geo?country=FR").json?["enabled"] == false)
     }
 
+    /// Pub/sub alone: the periodic reload is set far beyond the test, so a notice that did
+    /// not arrive would leave an instance stale.
     @Test func changesReachEveryInstance() async throws {
-        let cluster = try await FlagCluster(instances: 3)
-        defer { Task { await cluster.stop() } }
+        let cluster = try await FlagCluster(instances: 3, environment: ["FLAGS_RESYNC_MS": "600000"])
+        afterTest { await cluster.stop() }
         #expect(try await cluster.createFlag(#"{"flag_name": "p", "rollout_percentage": 0}"#, instance: 1).status == 201)
         for round in 0..<5 {
             let enabled = round % 2 == 0
@@ -202,11 +204,38 @@ struct FlagServiceTests {
         }
     }
 
+    /// The periodic reload alone: an instance on a Redis of its own never hears a notice and
+    /// still catches up within its resync period, while one with a resync beyond the test
+    /// stays stale (so nothing else brought the change).
+    @Test func theResyncAloneCatchesUpAMissedChange() async throws {
+        let cluster = try await FlagCluster(instances: 1)
+        let deaf = try await PrivateRedis.start()
+        let resyncing = try await ServiceProcess.start(
+            "FlagService",
+            portVariable: "FLAG_PORT",
+            environment: cluster.environment.merging(["REDIS_URL": deaf.url, "FLAGS_RESYNC_MS": "500"]) { $1 }
+        )
+        let stale = try await ServiceProcess.start(
+            "FlagService",
+            portVariable: "FLAG_PORT",
+            environment: cluster.environment.merging(["REDIS_URL": deaf.url, "FLAGS_RESYNC_MS": "600000"]) { $1 }
+        )
+        afterTest {
+            for process in [resyncing, stale] { process.signal(SIGTERM) }
+            for process in [resyncing, stale] { _ = await process.waitForExit() }
+            try? await deaf.stop()
+            await cluster.stop()
+        }
+        #expect(try await cluster.createFlag(#"{"flag_name": "missed"}"#).status == 201)
+        #expect(await eventually { try await HTTP.get(resyncing.baseURL + "/users/u/flags/missed").status == 200 })
+        #expect(try await HTTP.get(stale.baseURL + "/users/u/flags/missed").status == 404)
+    }
+
     /// A message on `flags.changes` is only a notice: a definition forged into it by anyone
     /// who can publish on Redis is never applied; the entity is read from PostgreSQL.
     @Test func forgedChangeMessagesChangeNothing() async throws {
         let cluster = try await FlagCluster(instances: 2, environment: ["FLAGS_RESYNC_MS": "600000"])
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         #expect(try await cluster.createFlag(#"{"flag_name": "target", "rollout_percentage": 0}"#).status == 201)
         #expect(await eventually(timeout: .seconds(5)) { try await cluster.evaluate("u", "target", instance: 1).status == 200 })
         let forged = [
@@ -227,7 +256,7 @@ struct FlagServiceTests {
 
     @Test func serverSentEvents() async throws {
         let cluster = try await FlagCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let url = cluster.first.baseURL + "/events"
         #expect(try await cluster.createFlag(#"{"flag_name": "before"}"#).status == 201)
         let stream = try await SSEClient(url)
