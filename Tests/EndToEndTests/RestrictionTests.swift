@@ -3,7 +3,7 @@ import Shared
 import TestSupport
 import Testing
 
-@Suite("RestrictionConsumer")
+@Suite("RestrictionConsumer", .teardown)
 struct RestrictionTests {
     /// Posts events for `user` in order and waits until all are applied.
     func send(_ cluster: RestrictionCluster, _ user: String, _ events: [(String, [String: JSONValue])], appliedBefore: Int) async throws {
@@ -23,7 +23,7 @@ struct RestrictionTests {
 
     @Test func eachRuleAtItsThreshold() async throws {
         let cluster = try await RestrictionCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
 
         // Scam messages: one flag leaves messaging, the second takes it.
         try await send(cluster, "scam", [("scam_message_flagged", [:])], appliedBefore: 0)
@@ -80,7 +80,7 @@ struct RestrictionTests {
 
     @Test func ingestRefusesWhatIsNotAnEvent() async throws {
         let cluster = try await RestrictionCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let url = cluster.api.baseURL + "/event"
         let json = ["Content-Type": "application/json"]
         let cases: [(String, Int, String?)] = [
@@ -129,7 +129,7 @@ struct RestrictionTests {
 
     @Test func aRepeatedEventIDIsANoOpWithTheFirstAnswer() async throws {
         let cluster = try await RestrictionCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         let first = try await cluster.post("scam_message_flagged", ["user_id": "u"], eventID: "evt-1")
         let again = try await cluster.post("scam_message_flagged", ["user_id": "u"], eventID: "evt-1")
         #expect(first.status == 200 && again.status == 200)
@@ -157,7 +157,7 @@ struct RestrictionTests {
     /// producer cannot pre-claim another's ids, nor learn another's stream ids by replaying them.
     @Test func eventIDsAreScopedToProducerAndUser() async throws {
         let cluster = try await RestrictionCluster()
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         func post(_ user: String, key: String?) async throws -> HTTP.Result {
             var headers = ["Content-Type": "application/json"]
             if let key { headers["X-Api-Key"] = key }
@@ -191,7 +191,7 @@ struct RestrictionTests {
         let cluster = try await RestrictionCluster(environment: [
             "RESTRICTIONS_CLAIM_IDLE_MS": "200", "RESTRICTIONS_MAX_DELIVERIES": "2",
         ])
-        defer { Task { await cluster.stop() } }
+        afterTest { await cluster.stop() }
         try await withRedis(url: cluster.redis.url) { redis in
             // Not an event at all: dead-lettered at once.
             try await redis.xadd("restrictions:events", fields: [("junk", "1")])
@@ -228,5 +228,79 @@ enum RedisStreamEntryReasons {
             return fields[index + 1].string
         }
         return nil
+    }
+}
+
+/// Tripwires with the real thresholds' logic on a real clock: 60 known users, 5 % is 3, a
+/// window of 4 s. Exclusive (run alone, after the parallel pass): four users must be flagged
+/// within one window, which a machine busy with the rest of the suite could stretch.
+@Suite("Exclusive tripwires end to end", .teardown)
+struct ExclusiveTripwireTests {
+    @Test func aRuleTripsHoldsAlertsRearmsAndIsCounted() async throws {
+        let cluster = try await RestrictionCluster(environment: [
+            "TRIPWIRE_MIN_USERS": "3", "TRIPWIRE_RATIO": "0.05", "TRIPWIRE_WINDOW_S": "4",
+        ])
+        let alerts = try await ChannelListener(redisURL: cluster.redis.url, channels: ["tripwire.scam_messages"])
+        afterTest {
+            await alerts.stop()
+            await cluster.stop()
+        }
+        for user in 0..<60 {
+            #expect(try await cluster.post("purchase_made", ["user_id": .string("u\(user)"), "amount": 10]).status == 200)
+        }
+        #expect(await eventually(timeout: .seconds(20)) { try await cluster.stream()["applied"] == 60 })
+
+        /// Flags `user` twice and waits until both are applied (after the user's purchase);
+        /// whether it may still message.
+        func flagTwice(_ user: String) async throws -> Bool? {
+            for _ in 0..<2 { #expect(try await cluster.post("scam_message_flagged", ["user_id": .string(user)]).status == 200) }
+            #expect(await cluster.waitApplied(user, 3))
+            return try await cluster.can("can_message", user)
+        }
+        func held(_ user: String) async throws -> [JSONValue] {
+            guard case .array(let held)? = try await cluster.user(user)["held"] else { return [] }
+            return held
+        }
+        func outcomes(_ outcome: String) async throws -> Double? {
+            let text = try await HTTP.get(cluster.api.baseURL + "/metrics").text
+            let line = text.split(separator: "\n").first {
+                $0.hasPrefix("restrictions_rule_outcomes_total{") && $0.contains(#"rule="scam_messages""#) && $0.contains(#"outcome="\#(outcome)""#)
+            }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+        }
+
+        // Three users restricted: at 5 % of 60, not above it.
+        for user in ["u0", "u1", "u2"] { #expect(try await flagTwice(user) == false, "\(user)") }
+        #expect(try await outcomes("restricted") == 3)
+        // The fourth trips the rule: held (listed, not restricted), announced, counted.
+        #expect(try await flagTwice("u3") == true)
+        let tripped = await alerts.next { $0["state"] == "tripped" }
+        #expect(tripped?["rule"] == "scam_messages")
+        #expect(try await held("u3").count == 1)
+        #expect(try await flagTwice("u4") == true)
+        #expect(try await outcomes("tripped") == 1)
+        #expect(try await outcomes("held") == 2)
+        let rules = try await HTTP.get(cluster.api.baseURL + "/rules", headers: cluster.admin).json
+        guard case .array(let states)? = rules?["rules"], let rule = states.first(where: { $0["name"] == "scam_messages" }) else {
+            Issue.record("no scam_messages in /rules: \(String(describing: rules))")
+            return
+        }
+        #expect(rule["state"] == "tripped" && rule["trips"] == 1 && rule["known_users"] == 60, "\(rule)")
+
+        // Once the window has let those users go, a consumer re-arms it, and it restricts again.
+        #expect(await alerts.next(timeout: .seconds(15)) { $0["state"] == "armed" && $0["by"] == "rate" } != nil)
+        #expect(try await flagTwice("u5") == false)
+
+        // Tripped again; only an operator with the key resets it.
+        for user in ["u6", "u7"] { #expect(try await flagTwice(user) == false, "\(user)") }
+        #expect(try await flagTwice("u8") == true)
+        #expect(await alerts.next { $0["state"] == "tripped" } != nil)
+        let reset = cluster.api.baseURL + "/rules/scam_messages/reset"
+        #expect(try await HTTP.post(reset, json: "{}").status == 401)
+        let done = try await HTTP.post(reset, json: "{}", headers: cluster.admin)
+        #expect(done.status == 200 && done.json?["was_tripped"] == true && done.json?["state"] == "armed", "\(done.text)")
+        #expect(await alerts.next { $0["state"] == "armed" && $0["by"] == "reset" } != nil)
+        #expect(try await flagTwice("u9") == false)
+        #expect(try await outcomes("tripped") == 2)
     }
 }

@@ -5,8 +5,9 @@ import Testing
 
 @testable import RestrictionCore
 
-/// Tripwires on the real scripts in the run's Redis, with time from a test clock.
-@Suite("Tripwires")
+/// Tripwires on the real scripts, with time from a test clock, on a Redis of the test's own:
+/// `tripwire.<rule>` is not prefixed, and alerts from anyone else must not count.
+@Suite("Tripwires", .teardown)
 struct TripwireTests {
     @Test func theRuleFromTheDesign() {
         let tripwire = TripwireConfiguration(window: .seconds(300), ratio: 0.05, minimumUsers: 3)
@@ -17,7 +18,13 @@ struct TripwireTests {
     }
 
     @Test func tripsAtTheThresholdHoldsNewUsersRearmsAndResets() async throws {
-        try await withRedis { redis in
+        let server = try await PrivateRedis.start()
+        let alerts = try await ChannelListener(redisURL: server.url, channels: ["tripwire.scam_messages"])
+        afterTest {
+            await alerts.stop()
+            try? await server.stop()
+        }
+        try await withRedis(url: server.url) { redis in
             let keys = RestrictionKeys(prefix: TestEnvironment.unique("tripwire"))
             let clock = TestClock()
             let time = WallTime(clock, origin: Date(timeIntervalSince1970: 1_800_000_000))
@@ -31,15 +38,6 @@ struct TripwireTests {
             let reader = RestrictionReader(redis: redis, applier: applier)
             let log = EventLog(redis: redis, keys: keys, configuration: .init())
             try await redis.xgroupCreate(keys.stream, group: "g")
-            let subscriber = RedisSubscriber(
-                configuration: TestEnvironment.redisConfiguration(),
-                channels: ["tripwire.scam_messages"],
-                logger: TestEnvironment.logger
-            )
-            let alerts = EventCollector(subscriber.events)
-            let subscription = Task { try await subscriber.run() }
-            defer { subscription.cancel() }
-            #expect(await alerts.waitFor { $0 == .subscribed } != nil)
 
             func run(_ events: [IncomingEvent]) async throws -> [EventApplier.Outcome] {
                 _ = try await log.append(events, receivedAt: time.milliseconds)
@@ -56,11 +54,13 @@ struct TripwireTests {
             func state() async throws -> RestrictionReader.RuleState {
                 try await reader.rules(now: time.milliseconds).first { $0.rule.name == "scam_messages" }!
             }
-            func alert(_ state: String, _ by: String? = nil) async -> Bool {
-                await alerts.waitFor { event in
-                    guard case .message(_, _, let payload) = event, let json = try? JSONValue.parse(Data(payload)) else { return false }
-                    return json["state"] == .string(state) && (by == nil || json["by"] == by.map(JSONValue.string))
-                } != nil
+            /// The next alert, after those already seen, is `state` (by `by`) for this rule.
+            func alert(_ state: String, _ by: String? = nil, sourceLocation: SourceLocation = #_sourceLocation) async -> Bool {
+                guard let json = await alerts.next(sourceLocation: sourceLocation, { _ in true }) else { return false }
+                let matches =
+                    json["rule"] == "scam_messages" && json["state"] == .string(state) && (by == nil || json["by"] == by.map(JSONValue.string))
+                #expect(matches, "\(json)", sourceLocation: sourceLocation)
+                return matches
             }
 
             // 60 known users: 5% is 3. The rule may restrict 3 users in 300 s; the 4th trips it.
@@ -95,6 +95,7 @@ struct TripwireTests {
             // Trips again; an operator's reset re-arms it at once.
             for user in ["u6", "u7"] { #expect(try await flagTwice(user) == ["restricted:scam_messages"]) }
             #expect(try await flagTwice("u8") == ["tripped:scam_messages", "held:scam_messages"])
+            #expect(await alert("tripped"))
             #expect(try await applier.reset(rule: "scam_messages", now: time.milliseconds))
             #expect(await alert("armed", "reset"))
             #expect(try await state().tripped == false)
