@@ -110,6 +110,8 @@ var targets: [Target] = [
             "Shared",
             "TestSupport",
             httpClient,
+            // The OFREP test's own model of bucketing hashes with it, not with the service's code.
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
         ],

@@ -126,23 +126,15 @@ struct FlagOFREPTests {
         #expect(results.count == cases.count)
 
         for (sent, got) in zip(cases, results) {
-            guard case .string(let flag)? = sent["flag"] else { continue }
+            guard case .string(let flag)? = sent["flag"], case .string(let user)? = sent["targetingKey"] else { continue }
             if flag == "missing" {
                 #expect(got["error_code"] == "FLAG_NOT_FOUND" && got["value"] == true)
                 continue
             }
-            var context = sent["attributes"] ?? [:]
-            if case .object(var members) = context {
-                members["targetingKey"] = sent["targetingKey"]
-                context = .object(members)
-            }
-            let body = String(decoding: try JSONEncoder().encode(JSONValue.object(["context": context])), as: UTF8.self)
-            let direct = try await Self.evaluate(cluster, flag, body, headers: ["X-Api-Key": FlagCluster.clientKey])
-            #expect(direct.status == 200)
-            // No value from the service (off without an off variant): the SDK's default.
-            let expected = direct.json?["value"] ?? sent["default"]
-            #expect(got["value"] == expected, "\(flag) for \(sent): SDK \(got), service \(direct.text)")
-            #expect(got["variant"] == direct.json?["variant"] && got["reason"] == direct.json?["reason"], "\(flag): \(got)")
+            let plan = sent["attributes"]?["plan"] == "pro" ? "pro" : "free"
+            let (value, variant, reason) = FlagOracle.expected(flag, user: user, plan: plan, default: sent["default"] ?? .null)
+            #expect(got["value"] == value, "\(flag) for \(user) on \(plan): SDK \(got)")
+            #expect(got["variant"] == variant && got["reason"] == reason, "\(flag) for \(user) on \(plan): SDK \(got)")
             #expect(got["error_code"] == .null, "\(flag): \(got)")
         }
         // Both outcomes of the split and of the targeting rule were exercised.
