@@ -6,39 +6,42 @@ import Testing
 @testable import RestrictionCore
 
 /// The rules applied in order in memory: what any number of consumers must end up with.
+/// One user's state after applying events one at a time, in order: the README's three default
+/// rules written out by hand (not read from `RuleSet`, whose helpers are the code under test).
 struct SequentialModel {
     var metrics: [String: Double] = [:]
-    var distinct: [String: Set<String>] = [:]
+    var cards = Set<String>()
+    var zipCodes = Set<String>()
+    /// Access taken away → the rule that took it; restrictions stay once applied.
     var restrictions: [String: String] = [:]
 
-    mutating func apply(_ event: IncomingEvent, _ rules: RuleSet = .defaults) {
+    mutating func apply(_ event: IncomingEvent) {
         let values = Dictionary(uniqueKeysWithValues: event.fields)
-        for metric in rules.metrics(updatedBy: event.name) {
-            switch metric.kind {
-            case .count: metrics[metric.name, default: 0] += 1
-            case .sum(let field): metrics[metric.name, default: 0] += Double(values[field]!)!
-            case .distinct(let field):
-                distinct[metric.name, default: []].insert(values[field]!)
-                metrics[metric.name] = Double(distinct[metric.name]!.count)
-            }
+        switch event.name {
+        case "scam_message_flagged":
+            metrics["scam_flags", default: 0] += 1
+            // scam_messages: flagged twice or more ⇒ no can_message.
+            if metrics["scam_flags"]! >= 2 { restrict("can_message", by: "scam_messages") }
+        case "credit_card_added":
+            cards.insert(values["card_id"]!)
+            zipCodes.insert(values["zip_code"]!)
+            metrics["cards"] = Double(cards.count)
+            metrics["zip_codes"] = Double(zipCodes.count)
+            // card_zip_spread: more than 2 cards and zip codes / cards above 0.75.
+            if cards.count > 2, Double(zipCodes.count) / Double(cards.count) > 0.75 { restrict("can_purchase", by: "card_zip_spread") }
+        case "purchase_made", "chargeback_occurred":
+            let metric = event.name == "purchase_made" ? "spend" : "chargebacks"
+            metrics[metric, default: 0] += Double(values["amount"]!)!
+            // chargeback_ratio: spend above 0 and chargebacks / spend above 0.10.
+            let spend = metrics["spend"] ?? 0
+            if spend > 0, (metrics["chargebacks"] ?? 0) / spend > 0.10 { restrict("can_purchase", by: "chargeback_ratio") }
+        default:
+            Issue.record("the model knows no event \(event.name)")
         }
-        for rule in rules.rules(affectedBy: event.name) where restrictions[rule.clears] == nil {
-            let holds = rule.conditions.allSatisfy { condition in
-                var value = metrics[condition.metric] ?? 0
-                if let per = condition.per {
-                    let divisor = metrics[per] ?? 0
-                    guard divisor > 0 else { return false }
-                    value /= divisor
-                }
-                switch condition.op {
-                case .gt: return value > condition.value
-                case .gte: return value >= condition.value
-                case .lt: return value < condition.value
-                case .lte: return value <= condition.value
-                }
-            }
-            if holds { restrictions[rule.clears] = rule.name }
-        }
+    }
+
+    private mutating func restrict(_ access: String, by rule: String) {
+        if restrictions[access] == nil { restrictions[access] = rule }
     }
 }
 

@@ -199,10 +199,21 @@ struct RestrictionTests {
             try await redis.set("restrictions:d:cards:victim", "not a set")
         }
         #expect(try await cluster.post("credit_card_added", ["user_id": "victim", "card_id": "c1", "zip_code": "1"]).status == 200)
-        #expect(try await cluster.post("scam_message_flagged", ["user_id": "victim"]).status == 200)
         let deadLettered = await eventually(timeout: .seconds(20)) { try await cluster.stream()["dead_letters"] == 2 }
         let status = try await cluster.stream()
         #expect(deadLettered, "\(status)")
+        // The failed entry moved none of the user's state: no metric, restriction or hold,
+        // neither distinct set, not a known user; only ingest's `seq` and the dead-letter
+        // bookkeeping that lets the user's next event go (`applied`, `skip:`).
+        try await withRedis(url: cluster.redis.url) { redis in
+            let flat = try await redis.send("HGETALL", "restrictions:u:victim").array ?? []
+            let fields = stride(from: 0, to: flat.count, by: 2).compactMap { flat[$0].string }
+            #expect(fields.allSatisfy { ["seq", "applied"].contains($0) || $0.hasPrefix("skip:") }, "\(fields)")
+            #expect(try await redis.send("EXISTS", "restrictions:d:zip_codes:victim").int == 0)
+            #expect(try await redis.get("restrictions:d:cards:victim") == Array("not a set".utf8))
+            #expect(try await redis.send("SISMEMBER", "restrictions:users", "victim").int == 0)
+        }
+        #expect(try await cluster.post("scam_message_flagged", ["user_id": "victim"]).status == 200)
         // The user's next event was applied once the failing one was set aside.
         #expect(await cluster.waitApplied("victim", 2))
         #expect(try await cluster.user("victim")["metrics"]?["scam_flags"] == 1)
