@@ -27,9 +27,11 @@ struct BucketingTests {
         #expect(Self.vectors.count == 40)
     }
 
+    /// On both SHA-256 paths (the CPU's extensions where it has them, and swift-crypto).
     @Test(arguments: vectors)
     func matchesTheLegacyService(_ vector: Vector) {
         #expect(Bucketing.bucket(key: vector.user, flag: vector.flag) == vector.bucket)
+        #expect(Bucketing.bucket(key: vector.user, flag: vector.flag, hashing: .software) == vector.bucket)
     }
 
     @Test func theVariantHashIsIndependentOfTheBucket() {

@@ -10,8 +10,19 @@ import Foundation
 public enum Bucketing {
     /// 0..<100.
     public static func bucket(key: String, flag: String) -> Int {
+        bucket(key: key, flag: flag, hashing: .fastest)
+    }
+
+    /// Which SHA-256 to run: the CPU's SHA extensions where there are some, else swift-crypto;
+    /// `.software` always takes swift-crypto, so tests run both on every machine.
+    enum Hashing {
+        case fastest
+        case software
+    }
+
+    static func bucket(key: String, flag: String, hashing: Hashing) -> Int {
         // Horner's rule over 32-bit words: 8 divisions instead of 32 byte-wise ones.
-        digest(key, flag, suffix: false) { bytes in
+        digest(key, flag, suffix: false, hashing: hashing) { bytes in
             var remainder: UInt64 = 0
             for offset in stride(from: 0, to: 32, by: 4) {
                 remainder = (remainder << 32 | UInt64(UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))) % 100
@@ -27,7 +38,13 @@ public enum Bucketing {
 
     /// SHA-256 of `"<key>:<flag>"` (with `":variant"` when `suffix`), laid out in one stack
     /// buffer and hashed in one call, on the CPU's SHA extensions where there are some.
-    private static func digest<Result>(_ key: String, _ flag: String, suffix: Bool, _ body: (UnsafeRawBufferPointer) -> Result) -> Result {
+    private static func digest<Result>(
+        _ key: String,
+        _ flag: String,
+        suffix: Bool,
+        hashing: Hashing = .fastest,
+        _ body: (UnsafeRawBufferPointer) -> Result
+    ) -> Result {
         var key = key
         var flag = flag
         return key.withUTF8 { key in
@@ -40,7 +57,7 @@ public enum Bucketing {
                     offset = message[(offset + 1)...].initialize(fromContentsOf: flag)
                     if suffix { _ = message[offset...].initialize(fromContentsOf: ":variant".utf8) }
                     let output = UnsafeMutableBufferPointer(rebasing: buffer[length...])
-                    if csha256_hardware(message.baseAddress, length, output.baseAddress) != 0 {
+                    if hashing == .fastest, csha256_hardware(message.baseAddress, length, output.baseAddress) != 0 {
                         return body(UnsafeRawBufferPointer(output))
                     }
                     return SHA256.hash(data: UnsafeRawBufferPointer(message)).withUnsafeBytes(body)
