@@ -187,6 +187,32 @@ struct RestrictionTests {
         }
     }
 
+    /// A consumer restarted under its name (`RESTRICTIONS_CONSUMER`) takes up the entries it
+    /// had read and not acknowledged, at once: the claim idle time is ten minutes here, so
+    /// taking them over cannot explain it.
+    @Test func aStableConsumerNameResumesItsOwnPendingEntries() async throws {
+        let cluster = try await RestrictionCluster(role: "api", environment: ["RESTRICTIONS_CLAIM_IDLE_MS": "600000"])
+        afterTest { await cluster.stop() }
+        for index in 0..<5 {
+            #expect(try await cluster.post("scam_message_flagged", ["user_id": .string("p\(index)")]).status == 200)
+        }
+        // Delivered to "c1" and never acknowledged, as a c1 killed mid-batch leaves them.
+        try await withRedis(url: cluster.redis.url) { redis in
+            try? await redis.xgroupCreate("restrictions:events", group: "restrictions")
+            let entries = try await redis.xreadgroup(group: "restrictions", consumer: "c1", streams: [("restrictions:events", ">")], count: 100)
+            #expect(entries.count == 5)
+        }
+        #expect(try await cluster.stream()["pending"] == 5)
+        try await cluster.startConsumer("c1")
+        #expect(
+            await eventually {
+                let stream = try await cluster.stream()
+                return stream["pending"] == 0 && stream["applied"] == 5
+            }
+        )
+        for index in 0..<5 { #expect(try await cluster.user("p\(index)")["events_applied"] == 1) }
+    }
+
     @Test func anEntryThatKeepsFailingIsDeadLetteredAndTheUserGoesOn() async throws {
         let cluster = try await RestrictionCluster(environment: [
             "RESTRICTIONS_CLAIM_IDLE_MS": "200", "RESTRICTIONS_MAX_DELIVERIES": "2",

@@ -1,3 +1,5 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -46,6 +48,76 @@ struct RestrictionRouteTests {
 
             let unknown = try await client.execute(uri: "/event", method: .post, body: ByteBuffer(json: ["name": "no_such_event"]))
             #expect(unknown.status == .unprocessableContent)
+        }
+    }
+}
+
+/// A rules file in a running service: its catalog, its rules, `GET /rules` and the reset, on
+/// a Redis of the test's own.
+@Suite("Restriction rules file", .teardown)
+struct RestrictionRulesFileTests {
+    @Test func aRulesFileReplacesTheDefaultsEndToEnd() async throws {
+        let redis = try await PrivateRedis.start()
+        afterTest { try? await redis.stop() }
+        let path = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("rules") + ".json"
+        var writer = JSONWriter()
+        writer.value(RuleSetTests.custom)
+        try Data(writer.buffer.readableBytesView).write(to: URL(fileURLWithPath: path))
+        let env = TestEnvironment.serviceEnvironment([
+            "REDIS_URL": redis.url, "ADMIN_API_KEYS": RestrictionRouteTests.adminKey, "RESTRICTIONS_RULES_FILE": path,
+            "TRIPWIRE_MIN_USERS": "1000000", "AUTH_FAILURE_LIMIT": "1000000/60",
+        ])
+        let admin: HTTPFields = [.apiKey: RestrictionRouteTests.adminKey]
+        try await buildApplication(configuration: RestrictionConfiguration(environment: env)).test(.router) { client in
+            try await client.waitUntilReady()
+            let rules = try await client.execute(uri: "/rules", method: .get, headers: admin)
+            guard case .array(let listed)? = rules.json?["rules"] else {
+                Issue.record("\(String(buffer: rules.body))")
+                return
+            }
+            #expect(listed.compactMap { $0["name"] } == ["spread_logins"])
+            #expect(listed.first?["state"] == "armed" && listed.first?["clears"] == "can_login")
+            #expect(rules.json?["tripwire"]?["minimum_users"] == 1_000_000)
+            #expect(try await client.execute(uri: "/rules", method: .get).status == .unauthorized)
+
+            // The defaults' events are gone; the file's are known.
+            let old = try await client.execute(
+                uri: "/event",
+                method: .post,
+                body: ByteBuffer(json: ["name": "purchase_made", "event_properties": ["user_id": "x", "amount": 1]])
+            )
+            #expect(old.status == .unprocessableContent)
+            for country in ["DE", "FR", "DE"] {
+                let event: JSONValue = ["name": "login_failed", "event_properties": ["user_id": "x", "country": .string(country)]]
+                #expect(try await client.execute(uri: "/event", method: .post, body: ByteBuffer(json: event)).status == .ok)
+            }
+            // Three failures from two countries: 2/3 > 0.5 takes can_login.
+            #expect(
+                await eventually {
+                    try await client.execute(uri: "/users/x/restrictions", method: .get, headers: admin).json?["can_login"] == false
+                }
+            )
+
+            let reset = "/rules/spread_logins/reset"
+            #expect(try await client.execute(uri: reset, method: .post).status == .unauthorized)
+            for spelling in NonCanonicalPaths.variants(of: reset) {
+                let code = try await client.execute(uri: spelling, method: .post).status.code
+                #expect(!(200..<300).contains(code), "POST \(spelling) answered \(code) without a key")
+            }
+            let done = try await client.execute(uri: reset, method: .post, headers: admin)
+            #expect(done.status == .ok && done.json?["was_tripped"] == false && done.json?["state"] == "armed")
+            #expect(try await client.execute(uri: "/rules/nope/reset", method: .post, headers: admin).status == .notFound)
+        }
+    }
+
+    @Test func anUnusableRulesFileIsAConfigurationError() throws {
+        let path = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("rules") + ".json"
+        try Data(#"{"events": [{"name": "e"}], "metrics": [{"name": "m", "event": "x", "kind": "count"}], "rules": []}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        for file in [path, path + ".missing"] {
+            #expect(throws: (any Error).self) {
+                try RestrictionConfiguration(environment: TestEnvironment.serviceEnvironment(["RESTRICTIONS_RULES_FILE": file]))
+            }
         }
     }
 }
