@@ -121,7 +121,8 @@ struct ExclusiveSocialFaultTests {
 
         // Writes during the outage: a user the cache knows may post; one nobody can verify
         // gets 503 with Retry-After, not a guess.
-        #expect(try await api.createPost(user: user, title: "during the outage") > post)
+        let written = try await api.createPost(user: user, title: "during the outage")
+        #expect(written > post)
         let unverifiable = try await HTTP.post(
             cluster.post.baseURL + "/insert_post",
             json: "{\"user_id\": 987654321987, \"title\": \"t\", \"content\": \"c\"}"
@@ -129,6 +130,11 @@ struct ExclusiveSocialFaultTests {
         #expect(unverifiable.status == 503)
         #expect(unverifiable.header("retry-after") != nil)
         #expect(unverifiable.json?["dependency"] == "profile")
+        // Impressions likewise: the cached user's lands, an unverifiable one is 503.
+        let impression = try await api.impression(post: written, user: user, "UP")
+        #expect(impression.status == 201 && impression.json?["score"] == 1, "\(impression.text)")
+        let unknownVoter = try await api.impression(post: written, user: 987_654_321_987, "UP")
+        #expect(unknownVoter.status == 503 && unknownVoter.header("retry-after") != nil, "\(unknownVoter.text)")
 
         try await cluster.restartProfile()
         let backAt = ContinuousClock.now
@@ -138,6 +144,11 @@ struct ExclusiveSocialFaultTests {
         }
         #expect(fresh, "answers not fresh within 2 s of Profile's return")
         await traffic.stop()
+        // What was written during the outage is there, with its live author and its score.
+        let after = try await api.postInfo(written)
+        #expect(after.status == 200 && after.json?["title"] == "during the outage" && after.json?["profile_source"] == "live", "\(after.text)")
+        #expect(after.json?["author"]?["user_name"] == "known")
+        #expect(numbers(try await HTTP.get(cluster.feed.baseURL + "/fetch_feed").json?["top_posts"], "post_id")?.first == Double(written))
 
         let failures = traffic.all.filter { $0.status >= 500 || $0.status < 0 }
         #expect(failures.isEmpty, "\(failures.count) failed answers from Post/Feed: \(failures.prefix(3).map { "\($0.service) \($0.status)" })")

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
@@ -120,5 +121,86 @@ struct SocialRouteTests {
         #expect(throws: ProblemDetails.self) { try Validate.text(oneCharacter, field: "user_name", maximum: 100) }
         #expect(try Validate.text(String(repeating: "é", count: 100), field: "user_name", maximum: 100).count == 100)
         #expect(throws: ProblemDetails.self) { try Validate.text(String(repeating: "a", count: 101), field: "user_name", maximum: 100) }
+    }
+}
+
+/// Profile as its callers see it, with a Redis of the test's own (other tests' Profiles
+/// heartbeat on the run's Redis, and Post's breaker listens to the registry).
+@Suite("Social routes, Profile behaviour", .teardown)
+struct SocialProfileBehaviourTests {
+    static func configuration(
+        _ service: SocialConfiguration.Service,
+        database: String,
+        redis: PrivateRedis,
+        _ extra: [String: String] = [:]
+    ) throws
+        -> SocialConfiguration
+    {
+        try SocialConfiguration(
+            service,
+            environment: TestEnvironment.serviceEnvironment(["DATABASE_URL": database, "REDIS_URL": redis.url].merging(extra) { $1 })
+        )
+    }
+
+    @Test func profileSeedsTheCacheWhenAUserIsCreated() async throws {
+        let redis = try await PrivateRedis.start()
+        afterTest { try? await redis.stop() }
+        let database = try await TestEnvironment.freshDatabase("social")
+        try await buildProfileApplication(configuration: Self.configuration(.profile, database: database, redis: redis)).test(.router) { client in
+            try await client.waitUntilReady()
+            let created = try await client.execute(uri: "/insert_new_user", method: .post, body: ByteBuffer(json: ["user_name": "seeded"]))
+            let id = try #require(created.json?["user_id"]?.double)
+            // Before anyone has read it: an outage right after the insert still has this user.
+            let cached = try await withRedis(url: redis.url) { try await $0.get("social:profile:\(Int(id))") }
+            let json = try JSONValue.parse(Data(try #require(cached, "no cache entry after the insert")))
+            #expect(json["user_name"] == "seeded")
+        }
+    }
+
+    /// A Profile that answers correctly but slowly (600 ms, against a 1 s timeout whose half is
+    /// the slow-call limit): every call succeeds, and the slow calls alone open the breaker,
+    /// which Post's `/health` and metrics show.
+    @Test func slowButSuccessfulProfileCallsOpenTheBreakerAsSlow() async throws {
+        let redis = try await PrivateRedis.start()
+        afterTest { try? await redis.stop() }
+        let database = try await TestEnvironment.freshDatabase("social")
+        let router = Router()
+        router.get("/get_user_info") { _, _ -> Response in
+            try await Task.sleep(for: .milliseconds(600))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(json: ["user_id": 1, "user_name": "slow"]))
+            )
+        }
+        try await Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { profile in
+            let post = try buildPostApplication(
+                configuration: Self.configuration(
+                    .post,
+                    database: database,
+                    redis: redis,
+                    ["PROFILE_URL": "http://127.0.0.1:\(try #require(profile.port))", "PROFILE_TIMEOUT_MS": "1000"]
+                )
+            )
+            try await post.test(.router) { client in
+                try await client.waitUntilReady()
+                #expect(try await client.execute(uri: "/health", method: .get).json?["checks"]?["profile"] == "up")
+                var statuses: [Int] = []
+                for _ in 0..<5 {
+                    let body = ByteBuffer(json: ["user_id": 1, "title": "t", "content": "c"])
+                    statuses.append(Int(try await client.execute(uri: "/insert_post", method: .post, body: body).status.code))
+                }
+                #expect(statuses == [201, 201, 201, 201, 201], "every slow call succeeded")
+                let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+                #expect(metrics.contains(#"breaker_state{caller="post",dependency="profile"} 2"#), "\(metrics)")
+                // Health is evaluated every interval: the next report says so.
+                #expect(
+                    await eventually {
+                        let health = try await client.execute(uri: "/health", method: .get).json
+                        return health?["checks"]?["profile"] == "down" && health?["status"] == "degraded"
+                    }
+                )
+            }
+        }
     }
 }
