@@ -108,6 +108,44 @@ struct RedisClientTests {
         }
     }
 
+    /// Idle connections are checked before reuse: after a restart the pool's connections are
+    /// all dead, and not one call fails for it.
+    @Test func aServerRestartCostsNoFailedCall() async throws {
+        let server = try await PrivateRedis.start()
+        afterTest { try? await server.stop() }
+        try await withRedis(url: server.url) { redis in
+            // Every pooled connection open (the pool has 8).
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<16 { group.addTask { _ = try await redis.send("BLPOP", "never-pushed", "0.05") } }
+                try await group.waitForAll()
+            }
+            #expect(redis.poolUsage.open == 8)
+            try await server.stop()
+            try await server.start()
+            for index in 0..<20 {
+                try await redis.set("k\(index)", "v")
+                #expect(try await redis.get("k\(index)") == Array("v".utf8))
+            }
+        }
+    }
+
+    /// `REDIS_URL`'s `/db` selects that database on every pooled connection.
+    @Test func theURLsDatabaseIsSelected() async throws {
+        let key = TestEnvironment.unique("db-probe")
+        try await withRedis(url: TestEnvironment.redisURL + "/3") { redis in
+            try await redis.set(key, "in three")
+            #expect(try await redis.send("CLIENT", "INFO").string?.contains(" db=3 ") == true)
+        }
+        try await withRedis { redis in
+            let inZero = try await redis.get(key)
+            #expect(inZero == nil, "the key went to database 0")
+        }
+        try await withRedis(url: TestEnvironment.redisURL + "/3") { redis in
+            #expect(try await redis.get(key) == Array("in three".utf8))
+            _ = try await redis.delete(key)
+        }
+    }
+
     /// The suite's Redis admits only the ACL user `suite` with its password (`scripts/lib.sh`),
     /// as the run command's does: no password, a wrong one, or the default user get nothing.
     @Test func onlyTheACLUserWithItsPasswordGetsIn() async throws {

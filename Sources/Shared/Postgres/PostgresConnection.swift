@@ -48,11 +48,18 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     }
 
     /// An idle connection has nothing to read unless the server said goodbye (restart,
-    /// termination) or sent a notice; consuming that input tells the two apart.
+    /// termination) or sent a notice; consuming that input tells the two apart. A server
+    /// going away first sends an error (which libpq takes as a notice on an idle connection)
+    /// and then closes, and the close shows only on the next read: so read until nothing is
+    /// left, a few rounds at most.
     public func isAlive() -> Bool {
-        var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-        if poll(&descriptor, 1, 0) == 0 { return true }
-        return PQconsumeInput(handle) == 1 && PQstatus(handle) == CONNECTION_OK
+        for _ in 0..<4 {
+            var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            if poll(&descriptor, 1, 0) == 0 { return PQstatus(handle) == CONNECTION_OK }
+            guard PQconsumeInput(handle) == 1, PQstatus(handle) == CONNECTION_OK else { return false }
+        }
+        // Still talking while nobody asked: not a connection to hand out.
+        return false
     }
 
     /// Runs one statement with parameters `$1…$n`.
