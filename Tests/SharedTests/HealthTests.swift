@@ -182,6 +182,47 @@ struct HealthPubSubTests {
         )
     }
 
+    /// With an interval of a minute, only ``HealthReporter/checkSoon()`` can explain the
+    /// registry hearing the new status within the test; a breaker transition is what calls it.
+    @Test func aStatusChangeIsPublishedAtOnceNotAtTheNextInterval() async throws {
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
+        let service = TestEnvironment.unique("svc")
+        let registry = HealthRegistry(interval: .seconds(60), clock: ContinuousClock())
+        let failing = NIOLockedValueBox(false)
+        struct Failing: Error {}
+        let dependency = HealthCheck(name: "dependency", required: false) {
+            if failing.withLockedValue({ $0 }) { throw Failing() }
+        }
+        let reporter = HealthReporter(
+            service: service,
+            instance: "x",
+            checks: [dependency],
+            interval: .seconds(60),
+            publishingTo: redis,
+            logger: logger
+        )
+        let board = BreakerBoard(
+            caller: service,
+            instance: "x",
+            redis: nil,
+            registry: nil,
+            metrics: ServiceMetrics(),
+            logger: logger,
+            onTransition: { reporter.checkSoon() }
+        )
+        let breaker = board.breaker(for: "dependency", configuration: .init(minimumCalls: 1))
+        func checks() -> [String: HealthStatus]? { registry.snapshot().first { $0.service == service }?.instances.first?.checks }
+        try await running([redis, HealthRegistryService(registry: registry, redis: redis.configuration, logger: logger), reporter]) {
+            #expect(await eventually { checks() == ["dependency": .up] })
+            failing.withLockedValue { $0 = true }
+            // The dependency fails a call: the breaker opens, and the transition wakes the reporter.
+            _ = try? await breaker.execute { () async throws -> Int in throw Failing() }
+            #expect(breaker.state == .open)
+            #expect(await eventually { checks() == ["dependency": .down] })
+            #expect(registry.availability(of: service) == .up, "degraded is still up")
+        }
+    }
+
     @Test func gracefulShutdownPublishesDown() async throws {
         let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(), logger: logger)
         let service = TestEnvironment.unique("svc")

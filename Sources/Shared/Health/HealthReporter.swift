@@ -28,6 +28,8 @@ public final class HealthReporter: Service, Sendable {
     private let logger: Logger
     private let state: NIOLockedValueBox<Snapshot?> = .init(nil)
     private let shuttingDown = NIOLockedValueBox(false)
+    /// Set by ``checkSoon()``: the loop's nap ends and the checks run now.
+    private let woken = NIOLockedValueBox(false)
 
     public init(
         service: String,
@@ -94,11 +96,19 @@ public final class HealthReporter: Service, Sendable {
         return snapshot
     }
 
+    /// Runs the checks now instead of at the next interval, and publishes at once if the
+    /// status changed: for something the service knows has just changed (a breaker of a
+    /// check moved), so callers and the dashboard need not wait an interval to hear it.
+    public func checkSoon() {
+        woken.withLockedValue { $0 = true }
+    }
+
     public func run() async throws {
         var lastPublished: HealthStatus?
         var lastPublishTime = ContinuousClock.now - interval
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !shuttingDown.withLockedValue({ $0 }) {
+                woken.withLockedValue { $0 = false }
                 let snapshot = await refresh()
                 let now = ContinuousClock.now
                 if snapshot.status != lastPublished || now - lastPublishTime >= interval {
@@ -115,8 +125,11 @@ public final class HealthReporter: Service, Sendable {
                     lastPublished = snapshot.status
                     lastPublishTime = now
                 }
-                // Short naps so graceful shutdown is noticed within 50 ms, not a whole interval.
-                while ContinuousClock.now < lastPublishTime + interval, !shuttingDown.withLockedValue({ $0 }), !Task.isCancelled {
+                // Short naps so graceful shutdown and ``checkSoon()`` are noticed within 50 ms,
+                // not a whole interval.
+                while ContinuousClock.now < lastPublishTime + interval, !shuttingDown.withLockedValue({ $0 }), !woken.withLockedValue({ $0 }),
+                    !Task.isCancelled
+                {
                     try? await Task.sleep(for: .milliseconds(50))
                 }
             }

@@ -10,8 +10,12 @@ struct BreakerAnnouncer: Sendable {
     let redis: RedisClient?
     let metrics: ServiceMetrics
     let logger: Logger
+    /// Told of every transition (the service's health reporter re-runs its checks, some of
+    /// which are breaker states).
+    let observer: (@Sendable () -> Void)?
 
     func announce(_ transition: CircuitBreaker.Transition) {
+        observer?()
         logger.notice(
             "breaker transition",
             metadata: [

@@ -17,11 +17,20 @@ public final class BreakerBoard: Sendable {
     private let announcer: BreakerAnnouncer
     private let breakers = NIOLockedValueBox<[String: CircuitBreaker]>([:])
 
-    public init(caller: String, instance: String, redis: RedisClient?, registry: HealthRegistry?, metrics: ServiceMetrics, logger: Logger) {
+    /// - Parameter onTransition: called on every transition of any of these breakers.
+    public init(
+        caller: String,
+        instance: String,
+        redis: RedisClient?,
+        registry: HealthRegistry?,
+        metrics: ServiceMetrics,
+        logger: Logger,
+        onTransition: (@Sendable () -> Void)? = nil
+    ) {
         self.caller = caller
         self.registry = registry
         self.metrics = metrics
-        self.announcer = BreakerAnnouncer(caller: caller, instance: instance, redis: redis, metrics: metrics, logger: logger)
+        self.announcer = BreakerAnnouncer(caller: caller, instance: instance, redis: redis, metrics: metrics, logger: logger, observer: onTransition)
     }
 
     /// The breaker for `dependency`, made on first use.

@@ -56,13 +56,15 @@ public struct ServiceRuntime: Sendable {
         )
         self.registry = HealthRegistry(interval: configuration.healthInterval, clock: ContinuousClock())
         self.registryService = HealthRegistryService(registry: registry, redis: configuration.redis, logger: logger)
+        let health = self.health
         self.breakers = BreakerBoard(
             caller: configuration.service,
             instance: configuration.instance,
             redis: redis,
             registry: registry,
             metrics: metrics,
-            logger: logger
+            logger: logger,
+            onTransition: { health.checkSoon() }
         )
         self.keys = APIKeyVerifier(
             fingerprinter: configuration.keyFingerprinter,
