@@ -23,9 +23,41 @@ struct Executable: Sendable, CustomTestStringConvertible {
     ]
 }
 
-@Suite("Executables")
+@Suite("Executables", .teardown)
 struct ExecutablesTests {
     let logger = TestEnvironment.logger
+
+    /// `LOG_FORMAT=json` in a running service: every line it writes, from start-up to
+    /// shutdown, is one JSON object with the level, the message and namespaced keys.
+    @Test func jsonLogsAreOneObjectPerLine() async throws {
+        let redis = try await PrivateRedis.start()
+        let process = try await ServiceProcess.start(
+            "RestrictionConsumer",
+            portVariable: "RESTRICTION_PORT",
+            environment: ["REDIS_URL": redis.url, "LOG_FORMAT": "json", "HEALTH_INTERVAL_MS": "200"]
+        )
+        afterTest {
+            process.signal(SIGKILL)
+            _ = await process.waitForExit()
+            try? await redis.stop()
+        }
+        #expect(try await HTTP.get(process.baseURL + "/canmessage", headers: ["X-Request-Id": "json-log-1"]).status == 422)
+        process.signal(SIGTERM)
+        #expect(await process.waitForExit() == 0)
+        let lines = process.log.split(separator: "\n")
+        #expect(lines.count >= 3, "\(process.log)")
+        var objects: [[String: Any]] = []
+        for line in lines {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                Issue.record("not one JSON object: \(line)")
+                continue
+            }
+            #expect(object["level"] is String && object["msg"] is String && object["ts"] is String, "\(line)")
+            objects.append(object)
+        }
+        // The access log line of that request, its fields as keys of their own.
+        #expect(objects.contains { $0["hb.request.id"] as? String == "json-log-1" && $0["http.status"] as? String == "422" }, "\(process.log)")
+    }
 
     @Test(arguments: Executable.all)
     func startsAnswersHeartbeatsAndStopsCleanly(_ executable: Executable) async throws {
@@ -99,9 +131,20 @@ struct ExecutablesTests {
         #expect(process.log == "\(executable.service): invalid configuration: HEALTH_INTERVAL_MS: 10 to 3600000\n")
     }
 
+    /// A routes file whose one route points at an `ftp://` URL.
+    static let nonHTTPRoutesFile: String = {
+        let path = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("routes") + ".json"
+        try! Data(#"{"routes": [{"prefix": "/x", "service": "x", "urls": ["ftp://h"]}]}"#.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }()
+
     /// The services' own settings go the same way, from the builder that reads them.
     @Test(arguments: [
         ("Gateway", "GATEWAY_PORT", ["GATEWAY_RATE_LIMIT": "lots"], "gateway: invalid configuration: "),
+        // A routes file that is missing, not JSON, or routes to a non-HTTP URL.
+        ("Gateway", "GATEWAY_PORT", ["GATEWAY_ROUTES_FILE": "/nonexistent/routes.json"], "gateway: invalid configuration: "),
+        ("Gateway", "GATEWAY_PORT", ["GATEWAY_ROUTES_FILE": "/etc/hostname"], "gateway: invalid configuration: "),
+        ("Gateway", "GATEWAY_PORT", ["GATEWAY_ROUTES_FILE": nonHTTPRoutesFile], "gateway: invalid configuration: routes[0].urls"),
         ("RestrictionConsumer", "RESTRICTION_PORT", ["RESTRICTIONS_ROLE": "boss"], "restriction: invalid configuration: "),
     ])
     func anUnusableServiceSettingIsOneLineAndStatusTwo(

@@ -67,6 +67,50 @@ struct GatewayWebSocketTests {
         )
     }
 
+    /// The upgrade passes the route's checks before anything reaches the upstream: with
+    /// `keys_on_reads`, no key is refused; with a rate limit of 2, the third upgrade is.
+    @Test(.timeLimit(.minutes(1)))
+    func upgradesAreRefusedWithoutAKeyAndOverTheRateLimit() async throws {
+        let redis = try await PrivateRedis.start()
+        let (port, server) = try await startEchoServer()
+        let routes = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("routes") + ".json"
+        let table =
+            #"{"routes": [{"prefix": "/stream", "service": "stream", "urls": ["http://127.0.0.1:\#(port)"], "keys_on_reads": true, "rate_limit": {"limit": 2, "period_s": 60}}]}"#
+        try Data(table.utf8).write(to: URL(fileURLWithPath: routes))
+        let gateway = try await ServiceProcess.start(
+            "Gateway",
+            portVariable: "GATEWAY_PORT",
+            environment: ["REDIS_URL": redis.url, "GATEWAY_ROUTES_FILE": routes, "ADMIN_API_KEYS": "ws-key", "HEALTH_INTERVAL_MS": "500"]
+        )
+        afterTest {
+            server.cancel()
+            gateway.signal(SIGTERM)
+            _ = await gateway.waitForExit()
+            try? await redis.stop()
+        }
+        func handshake(_ key: String?) async throws -> String {
+            let request =
+                "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + (key.map { "X-Api-Key: \($0)\r\n" } ?? "") + "\r\n"
+            // The head is enough: a 101 keeps the connection open, a refusal closes it.
+            return try await RawHTTP.exchange(port: gateway.port, request) { $0.contains("\r\n\r\n") }
+        }
+        // A declined upgrade is hummingbird-websocket's own 400 (see WebSocketRelay); the
+        // reason is in the gateway's log.
+        let unkeyed = try await handshake(nil)
+        #expect(unkeyed.hasPrefix("HTTP/1.1 400 ") && !unkeyed.contains(" 101 "), "\(unkeyed)")
+        #expect(await eventually { gateway.log.components(separatedBy: "WebSocket upgrade refused").count == 2 })
+        for _ in 0..<2 {
+            let admitted = try await handshake("ws-key")
+            #expect(admitted.hasPrefix("HTTP/1.1 101 "), "\(admitted)")
+        }
+        let limited = try await handshake("ws-key")
+        #expect(limited.hasPrefix("HTTP/1.1 400 ") && !limited.contains(" 101 "), "\(limited)")
+        #expect(await eventually { gateway.log.components(separatedBy: "WebSocket upgrade refused").count == 3 }, "\(gateway.log)")
+        let reasons = gateway.log.split(separator: "\n").filter { $0.contains("WebSocket upgrade refused") }
+        #expect(reasons.count == 2 && reasons[0].contains("401") && reasons[1].contains("429"), "\(reasons)")
+    }
+
     @Test(.timeLimit(.minutes(1)))
     func messagesAndFragmentsGoBothWaysAndCloseCodesComeBack() async throws {
         let redis = try await PrivateRedis.start()
