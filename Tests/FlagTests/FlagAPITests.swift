@@ -19,12 +19,18 @@ struct FlagAPITests {
     static func json(_ value: JSONValue) -> ByteBuffer { ByteBuffer(json: value) }
 
     @Test func keyedReadsPutDefinitionsHistoryAndEventsBehindTheAdminKey() async throws {
-        try await FlagRouteTests.application(["FLAGS_READ_ACCESS": "keyed", "AUTH_FAILURE_LIMIT": "1000000/60"]).test(.router) { client in
+        let keyed = ["FLAGS_READ_ACCESS": "keyed", "AUTH_FAILURE_LIMIT": "1000000/60"]
+        // The stream through a client with a deadline: let through, it would never end.
+        try await FlagRouteTests.application(keyed).test(.live) { client in
+            try await client.waitUntilReady()
+            #expect(try await HTTP.get("http://127.0.0.1:\(try #require(client.port))/events", timeout: .seconds(5)).status == 401)
+        }
+        try await FlagRouteTests.application(keyed).test(.router) { client in
             try await client.waitUntilReady()
             #expect(
                 try await client.execute(uri: "/flags", method: .post, headers: Self.admin, body: Self.json(["flag_name": "f"])).status == .created
             )
-            for path in ["/flags", "/flags/f", "/flags/f/history", "/segments", "/events"] {
+            for path in ["/flags", "/flags/f", "/flags/f/history", "/segments"] {
                 #expect(try await client.execute(uri: path, method: .get).status == .unauthorized, "GET \(path) without a key")
                 for spelling in NonCanonicalPaths.variants(of: path) {
                     let code = try await client.execute(uri: spelling, method: .get).status.code
