@@ -176,6 +176,17 @@ struct ExclusiveSocialFaultTests {
             return post == 2 && feed == 2
         }
         #expect(opened, "the breakers did not open on timeouts")
+        // Both callers' health shows it: degraded, `profile` down, still ready.
+        for service in [cluster.post, cluster.feed] {
+            #expect(
+                await eventually {
+                    let health = try await HTTP.get(service.baseURL + "/health").json
+                    return health?["status"] == "degraded" && health?["checks"]?["profile"] == "down"
+                },
+                "\(service.executable)"
+            )
+            #expect(try await HTTP.get(service.baseURL + "/health/ready").status == 200)
+        }
 
         // From now on a request waits for the call timeout only as a half-open probe.
         let halfOpen = "breaker_transitions_total{caller=\"post\",dependency=\"profile\",to=\"half_open\"}"

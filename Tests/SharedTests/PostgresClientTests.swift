@@ -218,6 +218,30 @@ struct PostgresClientTests {
         }
     }
 
+    @Test func aServerRestartCostsNoFailedQuery() async throws {
+        let server = try await PrivatePostgres.start()
+        afterTest { try? await server.stop(mode: "immediate") }
+        try await withPostgres(url: server.url) { pg in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 { group.addTask { try await pg.query("SELECT pg_sleep(0.05)") } }
+                try await group.waitForAll()
+            }
+            #expect(pg.poolUsage.open == 4)
+            try await server.stop()
+            try await server.start()
+            for index in 0..<12 {
+                #expect(try await pg.query("SELECT $1::int AS n", [index]).first!.decode("n", as: Int.self) == index)
+            }
+        }
+    }
+
+}
+
+/// Exclusive (run alone, after the parallel pass): calls failing fast while the server is
+/// down (under 3 s each) and a query cut at its timeout (well under the 30 s it asked for) are
+/// bounds on time that a machine busy with the rest of the suite can stretch.
+@Suite("Exclusive PostgreSQL client timing", .teardown)
+struct ExclusivePostgresClientTests {
     @Test func recoversWhenTheServerRestarts() async throws {
         let server = try await PrivatePostgres.start()
         afterTest { try? await server.stop(mode: "immediate") }
@@ -249,22 +273,6 @@ struct PostgresClientTests {
 
     /// Restarted between two calls (nothing in between notices): every pooled connection is
     /// dead, and not one query fails for it.
-    @Test func aServerRestartCostsNoFailedQuery() async throws {
-        let server = try await PrivatePostgres.start()
-        afterTest { try? await server.stop(mode: "immediate") }
-        try await withPostgres(url: server.url) { pg in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<8 { group.addTask { try await pg.query("SELECT pg_sleep(0.05)") } }
-                try await group.waitForAll()
-            }
-            #expect(pg.poolUsage.open == 4)
-            try await server.stop()
-            try await server.start()
-            for index in 0..<12 {
-                #expect(try await pg.query("SELECT $1::int AS n", [index]).first!.decode("n", as: Int.self) == index)
-            }
-        }
-    }
 
     @Test func slowQueriesHitTheTimeout() async throws {
         try await withPostgres(queryTimeout: .milliseconds(300)) { pg in
