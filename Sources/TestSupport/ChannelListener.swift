@@ -1,16 +1,17 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Shared
 import Testing
 
 /// Listens on pub/sub channels of a test's own Redis and hands messages out in order: each
 /// ``next(timeout:sourceLocation:_:)`` looks only at messages after the one the previous call
 /// returned, so an expectation cannot be met by a message that an earlier step produced.
-public final class ChannelListener: @unchecked Sendable {
+public final class ChannelListener: Sendable {
     private let subscriber: RedisSubscriber
     private let events: EventCollector<RedisPubSubEvent>
     private let task: Task<Void, Never>
     /// Index into `events.all` of the first message not handed out yet.
-    private var consumed = 0
+    private let consumed = NIOLockedValueBox(0)
 
     /// Subscribes and returns once the subscription stands.
     public init(redisURL: String, channels: [String]) async throws {
@@ -46,7 +47,7 @@ public final class ChannelListener: @unchecked Sendable {
         _ matches: @escaping (JSONValue) -> Bool
     ) async -> JSONValue? {
         var found: (index: Int, json: JSONValue)?
-        let start = consumed
+        let start = consumed.withLockedValue { $0 }
         _ = await poll(timeout: timeout) {
             found = self.messages(from: start).first { matches($0.json) }
             return found != nil
@@ -55,7 +56,7 @@ public final class ChannelListener: @unchecked Sendable {
             Issue.record("no matching message; after the last one taken: \(messages(from: start).map(\.json))", sourceLocation: sourceLocation)
             return nil
         }
-        consumed = found.index + 1
+        consumed.withLockedValue { $0 = found.index + 1 }
         return found.json
     }
 
