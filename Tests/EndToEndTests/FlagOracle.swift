@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Shared
+import TestSupport
 
 /// What a flag should answer, worked out here from the README's definitions and not from
 /// FlagService's code: the legacy bucket (SHA-256 of `"<user>:<flag>"` as one big-endian
@@ -18,10 +19,9 @@ enum FlagOracle {
         var best = (name: "", score: Double.infinity)
         for variant in variants where variant.weight > 0 {
             let fnv = variant.name.utf8.reduce(UInt64(0xCBF2_9CE4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
-            var z = (seed ^ fnv) &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
+            // SplitMix64's first output for that seed is the mix the README names.
+            var mix = SplitMix(seed: seed ^ fnv)
+            let z = mix.next()
             let score = -log((Double(z >> 11) + 0.5) / 9_007_199_254_740_992) / variant.weight
             if score < best.score { best = (variant.name, score) }
         }

@@ -57,6 +57,13 @@ struct GatewayWebSocketTests {
 
     struct EchoServerDidNotStart: Error {}
 
+    /// A client's upgrade request for `/stream/echo`, as raw bytes (with `X-Api-Key` when
+    /// `key` is given).
+    static func handshake(key: String? = nil) -> String {
+        "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + (key.map { "X-Api-Key: \($0)\r\n" } ?? "") + "\r\n"
+    }
+
     func startGateway(streamURL: String, redis: PrivateRedis) async throws -> ServiceProcess {
         try await ServiceProcess.start(
             "Gateway",
@@ -89,11 +96,8 @@ struct GatewayWebSocketTests {
             try? await redis.stop()
         }
         func handshake(_ key: String?) async throws -> String {
-            let request =
-                "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + (key.map { "X-Api-Key: \($0)\r\n" } ?? "") + "\r\n"
             // The head is enough: a 101 keeps the connection open, a refusal closes it.
-            return try await RawHTTP.exchange(port: gateway.port, request) { $0.contains("\r\n\r\n") }
+            try await RawHTTP.exchange(port: gateway.port, Self.handshake(key: key)) { $0.contains("\r\n\r\n") }
         }
         // A declined upgrade is hummingbird-websocket's own 400 (see WebSocketRelay); the
         // reason is in the gateway's log.
@@ -178,9 +182,7 @@ struct ExclusiveGatewayWebSocketTests {
             _ = await gateway.waitForExit()
             try? await redis.stop()
         }
-        let handshake =
-            "GET /stream/echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-            + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        let handshake = GatewayWebSocketTests.handshake()
         // The upstream is tried before any 101: unreachable, the handshake is refused and the
         // connection closed (the exchange returns only once the gateway has closed it).
         for _ in 0..<5 {

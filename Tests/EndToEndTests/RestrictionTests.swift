@@ -299,11 +299,7 @@ struct ExclusiveTripwireTests {
             return held
         }
         func outcomes(_ outcome: String) async throws -> Double? {
-            let text = try await HTTP.get(cluster.api.baseURL + "/metrics").text
-            let line = text.split(separator: "\n").first {
-                $0.hasPrefix("restrictions_rule_outcomes_total{") && $0.contains(#"rule="scam_messages""#) && $0.contains(#"outcome="\#(outcome)""#)
-            }
-            return line.flatMap { Double($0.split(separator: " ").last ?? "") }
+            try await metric(cluster.api, #"restrictions_rule_outcomes_total{rule="scam_messages",outcome="\#(outcome)"}"#)
         }
 
         // Three users restricted: at 5 % of 60, not above it.

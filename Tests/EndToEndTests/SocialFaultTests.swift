@@ -68,7 +68,8 @@ final class Traffic: Sendable {
     func since(_ instant: ContinuousClock.Instant) -> [Sample] { all.filter { $0.startedAt >= instant } }
 }
 
-/// Reads a breaker gauge or transition counter from a service's /metrics.
+/// Reads one sample (`name{labels…}`, labels in the order the service declares them) from a
+/// service's /metrics; nil when it has none.
 func metric(_ service: ServiceProcess, _ prefix: String) async throws -> Double? {
     let text = try await HTTP.get(service.baseURL + "/metrics").text
     guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
