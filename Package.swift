@@ -80,7 +80,13 @@ var targets: [Target] = [
         ]
     ),
     serviceLibrary("SocialCore", [httpClient]),
-    serviceLibrary("StreamCore"),
+    serviceLibrary(
+        "StreamCore",
+        [
+            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]
+    ),
     serviceLibrary("AnalyticsCore"),
     // Helpers for the tests: private Redis/PostgreSQL servers, a manual clock, processes.
     .target(

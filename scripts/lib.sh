@@ -152,7 +152,10 @@ redis_stop() { # dir port
     fi
 }
 
-pg_init() { # dir
+# Initialises a PostgreSQL data directory. With "throwaway" (the tests' servers) it trades
+# durability for speed (no fsync) and allows more connections, for the many service
+# processes the tests run at once; run.sh's server stays durable.
+pg_init() { # dir [throwaway]
     local bin; bin=$(pg_bin) || return 1
     mkdir -p "$1"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$1" && chmod 700 "$1"
@@ -168,12 +171,18 @@ pg_init() { # dir
     cat >> "$1/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 unix_socket_directories = ''
+shared_buffers = 128MB
+CONF
+    if [ "${2:-}" = throwaway ]; then
+        cat >> "$1/postgresql.conf" <<CONF
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-max_connections = 200
-shared_buffers = 128MB
+max_connections = 400
 CONF
+    else
+        echo "max_connections = 200" >> "$1/postgresql.conf"
+    fi
     echo "CREATE DATABASE suite" | as_pg "$bin/postgres" --single -D "$1" postgres >/dev/null 2>&1
 }
 
@@ -211,7 +220,7 @@ start_throwaway() { # dir
     redis_port=$(free_port)
     pg_port=$(free_port)
     redis_start "$1/redis" "$redis_port"
-    pg_init "$1/pg"
+    pg_init "$1/pg" throwaway
     pg_start "$1/pg" "$pg_port"
     REDIS_URL=$(redis_url "$redis_port") DATABASE_URL=$(postgres_url "$pg_port")
     export REDIS_URL DATABASE_URL

@@ -46,7 +46,7 @@ trap teardown EXIT INT TERM
 
 log "redis on $redis_port, postgres on $pg_port, in $tmp; ephemeral ports $(cat /proc/sys/net/ipv4/ip_local_port_range), reserved $(cat "$reserved_ports_file")"
 redis_start "$tmp/redis" "$redis_port"
-pg_init "$tmp/pg-template"
+pg_init "$tmp/pg-template" throwaway
 cp -a "$tmp/pg-template" "$tmp/pg"
 pg_start "$tmp/pg" "$pg_port"
 

@@ -16,7 +16,7 @@ public final class PrivatePostgres: Sendable {
         if let template = TestEnvironment.pgTemplate {
             try await Shell.infra("pg-clone", template, directory)
         } else {
-            try await Shell.infra("pg-init", directory)
+            try await Shell.infra("pg-init", directory, "throwaway")
         }
         return try await onFreePort { port in
             let server = PrivatePostgres(port: port, directory: directory)

@@ -126,7 +126,7 @@ public final class EventConsumer: Service, Sendable {
             )
         }
         for entry in entries { state.deferred[entry.id] = nil }
-        let batch = (Array(state.deferred.values) + entries).sorted { StreamID($0.id) < StreamID($1.id) }
+        let batch = (Array(state.deferred.values) + entries).sorted { RedisStreamID($0.id) < RedisStreamID($1.id) }
         state.deferred = [:]
         if !batch.isEmpty { try await apply(batch, &state) }
         if !state.deferred.isEmpty {

@@ -14,7 +14,9 @@ extension Router where Context == ServiceRequestContext {
             return response
         }
         get("/health") { _, _ in
-            try Response.json(health.summary(await health.current()))
+            guard case .object(var summary) = health.summary(await health.current()) else { return Response(status: .internalServerError) }
+            for (name, detail) in await health.readDetails() { summary[name] = detail }
+            return try Response.json(JSONValue.object(summary))
         }
         get("/metrics") { _, _ in
             Response(

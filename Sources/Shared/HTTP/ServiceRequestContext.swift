@@ -17,6 +17,9 @@ public struct ServiceRequestContext: RequestContext {
     public var apiKeyID: String?
     /// The peer's address, for `X-Forwarded-For`.
     public let remoteAddress: SocketAddress?
+    /// The connection, for a long response that must be able to cut a client which stopped
+    /// reading (an event stream).
+    public let channel: any Channel
     /// The client's address: the peer's, or behind trusted proxies the nearest untrusted hop
     /// of `X-Forwarded-For` (set by ``ClientAddressMiddleware``).
     public var clientAddress: String?
@@ -39,6 +42,7 @@ public struct ServiceRequestContext: RequestContext {
     public init(source: Source) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
         self.clientAddress = remoteAddress?.ipAddress
     }
 }

@@ -28,6 +28,7 @@ public final class HealthReporter: Service, Sendable {
     private let logger: Logger
     private let state: NIOLockedValueBox<Snapshot?> = .init(nil)
     private let shuttingDown = NIOLockedValueBox(false)
+    private let details = NIOLockedValueBox<[(String, @Sendable () async throws -> JSONValue)]>([])
     /// Set by ``checkSoon()``: the loop's nap ends and the checks run now.
     private let woken = NIOLockedValueBox(false)
 
@@ -54,6 +55,26 @@ public final class HealthReporter: Service, Sendable {
     /// Adds a check, for dependencies wired after the reporter was made (a breaker).
     public func add(_ check: HealthCheck) {
         checks.withLockedValue { $0.append(check) }
+    }
+
+    /// Adds a member `name` to `GET /health` (not to heartbeats), read when it is asked
+    /// for: a service's own state worth seeing there, e.g. StreamFilter's partition lag.
+    /// A provider that fails shows `{"error": …}`.
+    public func addDetail(_ name: String, _ provider: @escaping @Sendable () async throws -> JSONValue) {
+        details.withLockedValue { $0.append((name, provider)) }
+    }
+
+    /// Every detail, read now.
+    public func readDetails() async -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for (name, provider) in details.withLockedValue({ $0 }) {
+            do {
+                result[name] = try await provider()
+            } catch {
+                result[name] = ["error": .string(String(describing: error))]
+            }
+        }
+        return result
     }
 
     /// The latest snapshot, running the checks first if none ran yet.

@@ -72,6 +72,12 @@ extension RedisClient {
         return Self.streamEntries(try await send(RedisCommand(arguments)))
     }
 
+    /// `XRANGE stream (after + COUNT n`: up to `count` entries after `after`, oldest first.
+    public func xrange(_ stream: String, after: String, count: Int) async throws -> [RedisStreamEntry] {
+        let reply = try await send("XRANGE", stream, "(" + after, "+", "COUNT", count)
+        return (reply.array ?? []).compactMap { Self.entry(stream: stream, $0) }
+    }
+
     @discardableResult
     public func xack(_ stream: String, group: String, ids: [String]) async throws -> Int {
         if ids.isEmpty { return 0 }

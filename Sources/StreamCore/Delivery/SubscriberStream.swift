@@ -1,0 +1,28 @@
+import Shared
+
+/// Reads a subscriber's delivery stream (`stream:{s:<id>}:out`): where it ends, and pages of
+/// entries after a position.
+struct SubscriberStream: Sendable {
+    let redis: RedisClient
+
+    /// The newest position ever added; zero when the stream does not exist (never written,
+    /// or expired whole).
+    func last(_ subscriberID: String) async throws -> RedisStreamID {
+        let reply: RedisReply
+        do {
+            reply = try await redis.send("XINFO", "STREAM", StreamKeys.out(subscriberID))
+        } catch let error as RedisError where error.message.contains("no such key") {
+            return .zero
+        }
+        let items = reply.array ?? []
+        for index in stride(from: 0, to: items.count - 1, by: 2) where items[index].string == "last-generated-id" {
+            return RedisStreamID(items[index + 1].string ?? "")
+        }
+        return .zero
+    }
+
+    /// Up to `count` entries after `position`, oldest first.
+    func entries(_ subscriberID: String, after position: RedisStreamID, count: Int) async throws -> [LiveMessage] {
+        try await redis.xrange(StreamKeys.out(subscriberID), after: position.description, count: count).map(LiveMessage.init(entry:))
+    }
+}
