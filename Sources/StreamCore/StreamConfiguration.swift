@@ -17,6 +17,7 @@ import Shared
 /// | `STREAM_LEASE_MS`, `STREAM_LEASE_RENEW_MS` | 5000, 1000 | partition leases of the workers |
 /// | `STREAM_RESYNC_MS` | 10000 | full reload of the filters, the bound on a missed change notice |
 /// | `STREAM_QUEUE_LIMIT` | 1000 | live messages a connection may have waiting before it is closed as slow |
+/// | `STREAM_SLOW_CLOSE_GRACE_MS` | 2000 | how long a slow client's close frame may wait before the connection is cut |
 /// | `STREAM_PING_MS` | 15000 | WebSocket ping period; no pong by the next ping closes the connection |
 /// | `STREAM_SSE_KEEPALIVE_MS` | 15000 | comment lines on idle event streams |
 /// | `STREAM_INGEST_FLUSHERS`, `STREAM_INGEST_BATCH` | 4, 256 | pipelining of concurrent single produces |
@@ -63,7 +64,10 @@ public struct StreamConfiguration: Sendable {
             replayRetention: env.milliseconds("STREAM_REPLAY_RETENTION_MS", default: .seconds(86_400))
         )
         guard worker.renewInterval < worker.leaseTTL else { throw ConfigurationError("STREAM_LEASE_RENEW_MS must be below STREAM_LEASE_MS") }
-        delivery = .init(queueLimit: max(1, env.int("STREAM_QUEUE_LIMIT", default: 1_000)))
+        delivery = .init(
+            queueLimit: max(1, env.int("STREAM_QUEUE_LIMIT", default: 1_000)),
+            slowCloseGrace: env.milliseconds("STREAM_SLOW_CLOSE_GRACE_MS", default: .seconds(2))
+        )
         resyncInterval = env.milliseconds("STREAM_RESYNC_MS", default: .seconds(10))
         pingInterval = env.milliseconds("STREAM_PING_MS", default: .seconds(15))
         keepAliveInterval = env.milliseconds("STREAM_SSE_KEEPALIVE_MS", default: .seconds(15))

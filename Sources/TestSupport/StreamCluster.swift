@@ -19,12 +19,18 @@ public final class StreamCluster: @unchecked Sendable {
     /// - Parameters:
     ///   - roles: one entry per instance, its own extra environment (e.g. `STREAM_ROLE`).
     ///   - durableRedis: an append-only Redis, for tests that restart it.
-    public init(roles: [[String: String]] = [[:]], durableRedis: Bool = false, environment extra: [String: String] = [:]) async throws {
+    ///   - databaseURL: nil makes a fresh database on the run's PostgreSQL.
+    public init(
+        roles: [[String: String]] = [[:]],
+        durableRedis: Bool = false,
+        databaseURL: String? = nil,
+        environment extra: [String: String] = [:]
+    ) async throws {
         redis = try await PrivateRedis.start(durable: durableRedis)
-        databaseURL = try await TestEnvironment.freshDatabase("streams")
+        self.databaseURL = if let databaseURL { databaseURL } else { try await TestEnvironment.freshDatabase("streams") }
         environment = [
             "REDIS_URL": redis.url,
-            "DATABASE_URL": databaseURL,
+            "DATABASE_URL": self.databaseURL,
             "ADMIN_API_KEYS": Self.adminKey,
             "CLIENT_API_KEYS": Self.clientKey,
             "HEALTH_INTERVAL_MS": "500",

@@ -8,7 +8,8 @@ import NIOWebSocket
 import Shared
 
 /// A real WebSocket client of StreamFilter's `/ws/{subscriber_id}`: every text message is
-/// collected as JSON in the background; the close code the server sent is kept.
+/// collected as JSON in the background, with the wall-clock time it arrived added as
+/// `received_ms`; the close code the server sent is kept.
 public final class StreamSocket: Sendable {
     public let messages: EventCollector<JSONValue>
     private let closeCode = NIOLockedValueBox<Int?>(nil)
@@ -36,7 +37,13 @@ public final class StreamSocket: Sendable {
                         }
                         for try await message in inbound.messages(maxSize: 1 << 22) {
                             guard case .text(let text) = message else { continue }
-                            continuation.yield((try? JSONValue.parse(Data(text.utf8))) ?? .string(text))
+                            let arrived = JSONValue.number((Date().timeIntervalSince1970 * 1000).rounded())
+                            guard case .object(var message)? = try? JSONValue.parse(Data(text.utf8)) else {
+                                continuation.yield(.string(text))
+                                continue
+                            }
+                            message["received_ms"] = arrived
+                            continuation.yield(.object(message))
                         }
                         group.cancelAll()
                     }

@@ -44,11 +44,12 @@ struct DeliveryAPI: Sendable {
             }
             guard store.record(subscriber) != nil else { throw ProblemDetails.notFound("no filter for subscriber \(subscriber)") }
             let channel = context.channel
+            let metrics = self.metrics
             let connection = DeliveryConnection(subscriberID: subscriber, transport: .eventStream, queueLimit: configuration.queueLimit) {
+                metrics.disconnect(.tooSlow)
                 channel.close(promise: nil)
             }
             let session = DeliverySession(connection: connection, hub: hub, stream: stream, metrics: metrics)
-            let metrics = self.metrics
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", HTTPField.Name("X-Accel-Buffering")!: "no"],
@@ -60,10 +61,11 @@ struct DeliveryAPI: Sendable {
                             try await writer.write(ByteBuffer(string: Self.eventStreamText(outgoing)))
                         }
                     } catch {
-                        metrics.disconnect(connection.closeReason ?? .clientClosed)
+                        let reason = connection.closeReason ?? .clientClosed
+                        if reason != .tooSlow { metrics.disconnect(reason) }
                         throw error
                     }
-                    metrics.disconnect(reason)
+                    if reason != .tooSlow { metrics.disconnect(reason) }
                     let close: JSONValue = ["code": .number(Double(reason.code)), "reason": .string(reason.text)]
                     try await writer.write(ByteBuffer(string: "event: close\ndata: \(Self.text(close))\n\n"))
                     try await writer.finish(nil)
@@ -95,6 +97,8 @@ struct DeliveryAPI: Sendable {
             }
             let grace = configuration.slowCloseGrace
             let connection = DeliveryConnection(subscriberID: subscriber, transport: .webSocket, queueLimit: configuration.queueLimit) {
+                // Counted when decided: the session ends only once the stuck write gives up.
+                metrics.disconnect(.tooSlow)
                 Self.cut(channel, .tooSlow, grace: grace)
             }
             let session = DeliverySession(connection: connection, hub: hub, stream: stream, metrics: metrics)
@@ -114,7 +118,7 @@ struct DeliveryAPI: Sendable {
                     } catch {
                         reason = connection.closeReason ?? .unavailable
                     }
-                    metrics.disconnect(reason)
+                    if reason != .tooSlow { metrics.disconnect(reason) }
                     if reason != .clientClosed {
                         try? await outbound.close(WebSocketErrorCode(codeNumber: Int(reason.code)), reason: Self.closeText(reason))
                     }
