@@ -147,6 +147,16 @@ if Context.environment["SUITE_BENCHMARKS"] != nil {
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "StreamBench",
+            dependencies: [
+                "StreamCore", "Shared", hummingbird, httpClient, .product(name: "Logging", package: "swift-log"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            path: "bench/stream",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "GatewayBench",
             dependencies: ["GatewayCore", "Shared", hummingbird, httpClient],
             path: "bench/gateway",

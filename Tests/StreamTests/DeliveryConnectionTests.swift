@@ -18,6 +18,11 @@ struct DeliveryConnectionTests {
         #expect(message.source == RedisStreamID(milliseconds: 9, sequence: 1) && message.event == #"{"a": "b c"}"#)
         #expect(LiveMessage(published: Array("0-0 x 9-1 {}".utf8)) == nil)
         #expect(LiveMessage(published: Array("0-0 1-1".utf8)) == nil)
+        for bad in ["", "-", "1-", "-1", "1-2-3", "a-1", "18446744073709551616-0", "1 -2"] {
+            #expect(RedisStreamID(parsing: bad) == nil, "\(bad)")
+        }
+        #expect(RedisStreamID(parsing: "18446744073709551615-7") == RedisStreamID(milliseconds: .max, sequence: 7))
+        #expect(RedisStreamID(parsing: "42") == RedisStreamID(milliseconds: 42, sequence: 0))
     }
 
     @Test func recoveringBuffersAndGoingLiveHandsTheBufferOver() {

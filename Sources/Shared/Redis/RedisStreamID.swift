@@ -17,21 +17,33 @@ public struct RedisStreamID: Comparable, Hashable, Sendable, CustomStringConvert
 
     /// `<ms>-<seq>` or `<ms>` (sequence 0) in decimal digits only; nil for anything else.
     public init?(parsing text: some StringProtocol) {
-        let parts = text.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-        guard parts.count <= 2, let ms = Self.number(parts[0]) else { return nil }
-        let seq: UInt64
-        if parts.count == 2 {
-            guard let value = Self.number(parts[1]) else { return nil }
-            seq = value
-        } else {
-            seq = 0
-        }
-        self.init(milliseconds: ms, sequence: seq)
+        var text = String(text)
+        guard let id = text.withUTF8({ RedisStreamID(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = id
     }
 
-    private static func number(_ text: some StringProtocol) -> UInt64? {
-        guard !text.isEmpty, text.utf8.count <= 20, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return UInt64(text)
+    /// The same from the id's UTF-8 bytes, as a reply or a pub/sub message carries them: a
+    /// scan of the digits, nothing allocated (ids are read per delivered message).
+    public init?(utf8 bytes: UnsafeRawBufferPointer) {
+        var parts: (UInt64, UInt64) = (0, 0)
+        var digits = 0
+        var inSequence = false
+        for byte in bytes {
+            if byte == UInt8(ascii: "-") {
+                guard !inSequence, digits > 0 else { return nil }
+                inSequence = true
+                digits = 0
+                continue
+            }
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            let next = (inSequence ? parts.1 : parts.0).multipliedReportingOverflow(by: 10)
+            let sum = next.partialValue.addingReportingOverflow(UInt64(byte - 0x30))
+            guard !next.overflow, !sum.overflow else { return nil }
+            if inSequence { parts.1 = sum.partialValue } else { parts.0 = sum.partialValue }
+            digits += 1
+        }
+        guard digits > 0 else { return nil }
+        self.init(milliseconds: parts.0, sequence: parts.1)
     }
 
     public var description: String { "\(milliseconds)-\(sequence)" }

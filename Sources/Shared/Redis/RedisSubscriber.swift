@@ -22,12 +22,18 @@ public final class RedisSubscriber: Service, Sendable {
     /// Without traffic for this long, the subscriber pings; without an answer for as long
     /// again, it treats the connection as dead.
     private let idlePing: Duration
+    private let deliver: (@Sendable (RedisPubSubEvent) -> Void)?
 
+    /// - Parameter deliver: when given, every event is handed to it on the subscriber's own
+    ///   thread instead of to ``events``: for a consumer whose handling never blocks and that
+    ///   sees so many messages that a hop to a task per message would cost more than the
+    ///   handling (StreamFilter's live feed).
     public init(
         configuration: RedisClient.Configuration,
         channels: [String] = [],
         patterns: [String] = [],
         idlePing: Duration = .seconds(2),
+        deliver: (@Sendable (RedisPubSubEvent) -> Void)? = nil,
         logger: Logger
     ) {
         precondition(!channels.isEmpty || !patterns.isEmpty, "subscribe to something")
@@ -35,6 +41,7 @@ public final class RedisSubscriber: Service, Sendable {
         self.channels = channels
         self.patterns = patterns
         self.idlePing = idlePing
+        self.deliver = deliver
         self.logger = logger
         (events, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(10_000))
     }
@@ -82,11 +89,15 @@ public final class RedisSubscriber: Service, Sendable {
                 if !announcedDown {
                     announcedDown = true
                     logger.warning("subscriber disconnected", metadata: ["error": "\(error)"])
-                    continuation.yield(.disconnected(reason: String(describing: error)))
+                    emit(.disconnected(reason: String(describing: error)))
                 }
                 sleepUnlessStopped(configuration.reconnectBackoff.delay(attempt: attempt))
             }
         }
+    }
+
+    private func emit(_ event: RedisPubSubEvent) {
+        if let deliver { deliver(event) } else { continuation.yield(event) }
     }
 
     private func subscribe(_ connection: RedisConnection) throws {
@@ -116,11 +127,11 @@ public final class RedisSubscriber: Service, Sendable {
                     switch kind {
                     case "subscribe", "psubscribe":
                         confirmed += 1
-                        if confirmed == needed { continuation.yield(.subscribed) }
+                        if confirmed == needed { emit(.subscribed) }
                     case "message" where parts.count == 3:
-                        continuation.yield(.message(channel: parts[1].string ?? "", pattern: nil, payload: parts[2].bytes ?? []))
+                        emit(.message(channel: parts[1].string ?? "", pattern: nil, payload: parts[2].bytes ?? []))
                     case "pmessage" where parts.count == 4:
-                        continuation.yield(.message(channel: parts[2].string ?? "", pattern: parts[1].string, payload: parts[3].bytes ?? []))
+                        emit(.message(channel: parts[2].string ?? "", pattern: parts[1].string, payload: parts[3].bytes ?? []))
                     default:
                         break
                     }

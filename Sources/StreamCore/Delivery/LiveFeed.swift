@@ -14,30 +14,37 @@ struct LiveFeed: Service {
 
     init(hub: SubscriberHub, redis: RedisClient.Configuration, keepAliveInterval: Duration, logger: Logger) {
         self.hub = hub
-        self.subscriber = RedisSubscriber(configuration: redis, patterns: [StreamKeys.livePattern], logger: logger)
+        // Handed over on the subscriber's thread: handing a message to the connections'
+        // queues never blocks, and a hop to a task per message cost more than the handling.
+        self.subscriber = RedisSubscriber(
+            configuration: redis,
+            patterns: [StreamKeys.livePattern],
+            deliver: { event in Self.handle(event, hub: hub, logger: logger) },
+            logger: logger
+        )
         self.keepAliveInterval = keepAliveInterval
         self.logger = logger
+    }
+
+    static func handle(_ event: RedisPubSubEvent, hub: SubscriberHub, logger: Logger) {
+        switch event {
+        case .subscribed:
+            hub.catchUpAll()
+        case .disconnected:
+            break
+        case .message(let channel, _, let payload):
+            guard let subscriber = StreamKeys.subscriber(ofLive: channel), let message = LiveMessage(published: payload) else {
+                logger.debug("unreadable live message", metadata: ["stream.channel": "\(channel)"])
+                return
+            }
+            hub.deliver(message, to: subscriber)
+        }
     }
 
     func run() async throws {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                group.addTask {
-                    await subscriber.run { event in
-                        switch event {
-                        case .subscribed:
-                            hub.catchUpAll()
-                        case .disconnected:
-                            break
-                        case .message(let channel, _, let payload):
-                            guard let subscriber = StreamKeys.subscriber(ofLive: channel), let message = LiveMessage(published: payload) else {
-                                logger.debug("unreadable live message", metadata: ["stream.channel": "\(channel)"])
-                                return
-                            }
-                            hub.deliver(message, to: subscriber)
-                        }
-                    }
-                }
+                group.addTask { try? await subscriber.run() }
                 group.addTask {
                     await repeatUntilShutdown(every: keepAliveInterval) { hub.keepAlive(.eventStream) }
                 }

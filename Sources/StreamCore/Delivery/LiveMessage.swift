@@ -11,22 +11,27 @@ struct LiveMessage: Sendable {
     var source: RedisStreamID
     var event: String
 
-    /// `<previous> <id> <source> <event JSON>`, as the route script publishes it.
+    /// `<previous> <id> <source> <event JSON>`, as the route script publishes it. Read
+    /// per delivered message, so the ids are parsed from the bytes in place.
     init?(published payload: [UInt8]) {
-        var parts: [Substring] = []
-        var rest = Substring(decoding: payload, as: UTF8.self)
-        for _ in 0..<3 {
-            guard let space = rest.firstIndex(of: " ") else { return nil }
-            parts.append(rest[..<space])
-            rest = rest[rest.index(after: space)...]
+        let parsed = payload.withUnsafeBytes { bytes -> (RedisStreamID, RedisStreamID, RedisStreamID, Int)? in
+            // The id from `start` to the next space, and where the next field starts.
+            func field(from start: Int) -> (RedisStreamID, Int)? {
+                guard let space = bytes[start...].firstIndex(of: UInt8(ascii: " ")),
+                    let id = RedisStreamID(utf8: UnsafeRawBufferPointer(rebasing: bytes[start..<space]))
+                else { return nil }
+                return (id, space + 1)
+            }
+            guard let (previous, second) = field(from: 0), let (id, third) = field(from: second), let (source, event) = field(from: third) else {
+                return nil
+            }
+            return (previous, id, source, event)
         }
-        guard let previous = RedisStreamID(parsing: parts[0]), let id = RedisStreamID(parsing: parts[1]),
-            let source = RedisStreamID(parsing: parts[2])
-        else { return nil }
+        guard let (previous, id, source, eventStart) = parsed else { return nil }
         self.previous = previous
         self.id = id
         self.source = source
-        self.event = String(rest)
+        self.event = String(decoding: payload[eventStart...], as: UTF8.self)
     }
 
     /// An entry of the subscriber's stream.

@@ -11,8 +11,9 @@ final class CompiledCondition: Sendable {
     let field: FieldPath
     /// The one operand of `eq`/`neq`.
     let operand: ConditionScalar?
-    /// The operands of `in`/`not_in`.
-    let operands: Set<ConditionScalar>
+    /// The operands of `in`/`not_in`: a short list compared in place, a long one hashed.
+    let operands: [ConditionScalar]
+    let hashedOperands: Set<ConditionScalar>?
     /// The bound of `gt`/`gte`/`lt`/`lte`.
     let bound: Double
     let prefix: String
@@ -51,7 +52,8 @@ final class CompiledCondition: Sendable {
         self.children = children
         self.field = field
         operand = values.first
-        operands = Set(values)
+        operands = Array(Set(values))
+        hashedOperands = values.count > 8 ? Set(values) : nil
         if case .number(let number)? = values.first { bound = number } else { bound = .nan }
         if case .string(let text)? = values.first { prefix = text } else { prefix = "" }
     }
@@ -75,8 +77,8 @@ final class CompiledCondition: Sendable {
             switch kind {
             case .eq: return value == operand
             case .neq: return value != operand
-            case .in: return operands.contains(value)
-            case .notIn: return !operands.contains(value)
+            case .in: return isOperand(value)
+            case .notIn: return !isOperand(value)
             case .gt, .gte, .lt, .lte:
                 guard case .number(let number) = value else { return false }
                 switch kind {
@@ -93,13 +95,19 @@ final class CompiledCondition: Sendable {
         }
     }
 
+    private func isOperand(_ value: ConditionScalar) -> Bool {
+        if let hashedOperands { return hashedOperands.contains(value) }
+        for operand in operands where operand == value { return true }
+        return false
+    }
+
     /// An equality on one field that must hold for the whole tree to hold, with the values
     /// that satisfy it: the root test, or one member of a root `and`. What the index files
     /// a filter under.
     var requiredEquality: (field: FieldPath, values: [ConditionScalar])? {
         switch kind {
         case .eq: return operand.map { (field, [$0]) }
-        case .in: return (field, Array(operands))
+        case .in: return (field, operands)
         case .all:
             // The member with the fewest values narrows the most.
             return children.compactMap { $0.kind == .eq || $0.kind == .in ? $0.requiredEquality : nil }

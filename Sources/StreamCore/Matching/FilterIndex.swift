@@ -17,35 +17,46 @@ struct FilterIndex: Sendable {
 
     static let maxPairs = 32
 
+    /// A filter filed under a key, and whether finding it there proves its conditions (they
+    /// are the one equality it is filed by).
+    struct Entry: Sendable {
+        let filter: CompiledFilter
+        let conditionHolds: Bool
+    }
+
     let filters: [CompiledFilter]
-    private let buckets: [Key: [CompiledFilter]]
+    private let buckets: [Key: [Entry]]
     private let unindexed: [CompiledFilter]
     private let usesTypeAndTier: Bool
     /// The fields filed under by value, event type and tier included when used.
     private let valueFields: [FieldPath]
 
     init(_ filters: [CompiledFilter]) {
-        var buckets: [Key: [CompiledFilter]] = [:]
+        var buckets: [Key: [Entry]] = [:]
         var unindexed: [CompiledFilter] = []
         var fields = Set<FieldPath>()
         var usesTypeAndTier = false
         for filter in filters {
-            if let (field, values) = filter.condition?.requiredEquality {
+            if let condition = filter.condition, let (field, values) = condition.requiredEquality {
                 fields.insert(field)
-                for value in values { buckets[.value(field, value), default: []].append(filter) }
+                let entry = Entry(filter: filter, conditionHolds: condition.kind == .eq || condition.kind == .in)
+                for value in values { buckets[.value(field, value), default: []].append(entry) }
             } else if !filter.eventTypes.isEmpty, !filter.userTiers.isEmpty,
                 filter.eventTypes.count * filter.userTiers.count <= Self.maxPairs
             {
                 usesTypeAndTier = true
-                for type in filter.eventTypes {
-                    for tier in filter.userTiers { buckets[.typeAndTier(type, tier), default: []].append(filter) }
+                let entry = Entry(filter: filter, conditionHolds: false)
+                for type in filter.eventTypes.all {
+                    for tier in filter.userTiers.all { buckets[.typeAndTier(type, tier), default: []].append(entry) }
                 }
             } else if !filter.eventTypes.isEmpty {
                 fields.insert(.eventType)
-                for type in filter.eventTypes { buckets[.value(.eventType, .string(type)), default: []].append(filter) }
+                let entry = Entry(filter: filter, conditionHolds: false)
+                for type in filter.eventTypes.all { buckets[.value(.eventType, .string(type)), default: []].append(entry) }
             } else if !filter.userTiers.isEmpty {
                 fields.insert(.userTier)
-                for tier in filter.userTiers { buckets[.value(.userTier, .string(tier)), default: []].append(filter) }
+                let entry = Entry(filter: filter, conditionHolds: false)
+                for tier in filter.userTiers.all { buckets[.value(.userTier, .string(tier)), default: []].append(entry) }
             } else {
                 unindexed.append(filter)
             }
@@ -63,7 +74,7 @@ struct FilterIndex: Sendable {
     func forEachMatch(_ event: MatchEvent, _ body: (CompiledFilter) -> Void) {
         func visit(_ key: Key) {
             guard let bucket = buckets[key] else { return }
-            for filter in bucket where filter.matches(event) { body(filter) }
+            for entry in bucket where entry.filter.matches(event, conditionHolds: entry.conditionHolds) { body(entry.filter) }
         }
         if usesTypeAndTier { visit(.typeAndTier(event.eventType, event.userTier)) }
         for field in valueFields {
