@@ -70,27 +70,42 @@ struct StreamTests {
         let cluster = try await StreamCluster()
         afterTest { await cluster.stop() }
         try await cluster.createFilter(StreamTraffic.readmeFilter)
+        // A subscriber of every event: its replay is long, so live events meet it mid-way.
+        try await cluster.createFilter(#"{"subscriber_id": "everything"}"#)
         let first = cluster.socket("user_1")
+        let firstAll = cluster.socket("everything")
         try await Self.waitUntilLive(first, cluster)
+        try await Self.waitUntilLive(firstAll, cluster)
         let before = StreamTraffic.mixed(300, seed: 3)
         try await cluster.produce(before)
         try await Self.waitForProbes(first, cluster, round: 1)
+        try await Self.waitForProbes(firstAll, cluster, round: 2)
         await first.close()
+        await firstAll.close()
         let last = try #require(first.lastID)
+        let lastAll = try #require(firstAll.lastID)
 
-        let missed = StreamTraffic.mixed(1_000, first: 300, seed: 3)
+        let missed = StreamTraffic.mixed(3_000, first: 300, seed: 3)
         try await cluster.produce(missed)
+        // Live events while the replays run.
+        let during = StreamTraffic.mixed(500, first: 3_300, seed: 3)
+        let producing = Task { try await cluster.produce(during, batch: 25) }
         let resumed = cluster.socket("user_1", since: last)
+        let resumedAll = cluster.socket("everything", since: lastAll)
         let sse = try await SSEClient(cluster.first.baseURL + "/sse/user_1", headers: ["Last-Event-ID": last])
-        afterTest { await resumed.close() }
+        afterTest {
+            await resumed.close()
+            await resumedAll.close()
+        }
         #expect(sse.status == 200 && sse.contentType == "text/event-stream")
-        // Live events while the replay runs.
-        let during = StreamTraffic.mixed(500, first: 1_300, seed: 3)
-        try await cluster.produce(during)
-        try await Self.waitForProbes(resumed, cluster, round: 2)
+        try await producing.value
+        try await Self.waitForProbes(resumed, cluster, round: 3)
+        try await Self.waitForProbes(resumedAll, cluster, round: 4)
         let expected = (missed + during).filter(StreamTraffic.readmeMatches)
         let problems = StreamTraffic.problems(received: resumed.events, expected: expected)
         #expect(problems.isEmpty, "\(problems)")
+        let problemsAll = StreamTraffic.problems(received: resumedAll.events, expected: missed + during)
+        #expect(problemsAll.isEmpty, "everything: \(problemsAll)")
         #expect(resumed.messages.all.first?["type"] == "event", "a position within retention is recovered in full")
         #expect(RedisStreamID(resumed.events.first?["id"]?.stringValue ?? "") > RedisStreamID(last))
 
