@@ -20,7 +20,7 @@ struct ExclusiveStreamFaultTests {
         afterTest { await cluster.stop() }
         try await cluster.createFilter(#"{"subscriber_id": "all"}"#)
         let first = cluster.socket("all")
-        try await StreamTests.waitUntilLive(first, cluster)
+        try await ExclusiveStreamFlowTests.waitUntilLive(first, cluster)
         let events = StreamTraffic.mixed(20_000, seed: 6)
         try await cluster.produce(Array(events[0..<6_000]))
         let worker = cluster.instances[1]
@@ -49,7 +49,7 @@ struct ExclusiveStreamFaultTests {
         try await cluster.produce(Array(events[12_000...]))
         let resumed = cluster.socket("all", since: last)
         afterTest { await resumed.close() }
-        try await StreamTests.waitForProbes(resumed, cluster, round: 1)
+        try await ExclusiveStreamFlowTests.waitForProbes(resumed, cluster, round: 1)
         let received = first.events + resumed.events
         let problems = StreamTraffic.problems(received: received, expected: events)
         #expect(problems.isEmpty, "\(problems)")
@@ -79,7 +79,7 @@ struct ExclusiveStreamFaultTests {
         for name in readers + ["stuck"] { try await cluster.createFilter(#"{"subscriber_id": "\#(name)"}"#) }
         let sockets = readers.map { cluster.socket($0) }
         afterTest { for socket in sockets { await socket.close() } }
-        for socket in sockets { try await StreamTests.waitUntilLive(socket, cluster) }
+        for socket in sockets { try await ExclusiveStreamFlowTests.waitUntilLive(socket, cluster) }
 
         let without = try await Self.pacedRun(cluster, sockets, first: 0, round: 1)
         let stuck = try RawSocket(port: cluster.first.port, receiveBuffer: 4_096)
@@ -126,7 +126,7 @@ struct ExclusiveStreamFaultTests {
         }
         var latencies: [Double] = []
         for (index, socket) in sockets.enumerated() {
-            try await StreamTests.waitForProbes(socket, cluster, round: round * 10 + index, users: 10)
+            try await ExclusiveStreamFlowTests.waitForProbes(socket, cluster, round: round * 10 + index, users: 10)
             for message in socket.events {
                 guard let event = message["event"], let seq = event["properties"]?["seq"]?.double, seq >= Double(first), seq < Double(first + 1_500),
                     let sent = event["properties"]?["sent_ms"]?.double, let received = message["received_ms"]?.double
@@ -154,7 +154,7 @@ struct ExclusiveStreamFaultTests {
         }
         try await cluster.createFilter(StreamTraffic.readmeFilter)
         var socket = cluster.socket("user_1")
-        try await StreamTests.waitUntilLive(socket, cluster)
+        try await ExclusiveStreamFlowTests.waitUntilLive(socket, cluster)
         let before = StreamTraffic.mixed(1_000, seed: 7)
         try await cluster.produce(before)
         try await cluster.redis.stop()
@@ -176,7 +176,7 @@ struct ExclusiveStreamFaultTests {
         }
         let resumed = socket
         afterTest { await resumed.close() }
-        try await StreamTests.waitForProbes(resumed, cluster, round: 1)
+        try await ExclusiveStreamFlowTests.waitForProbes(resumed, cluster, round: 1)
         let received = connections.flatMap(\.events)
         let problems = StreamTraffic.problems(received: received, expected: (before + after).filter(StreamTraffic.readmeMatches))
         #expect(problems.isEmpty, "\(problems)")
@@ -187,7 +187,7 @@ struct ExclusiveStreamFaultTests {
         let count = StreamTraffic.mixEvents(resumed.events).count
         let more = StreamTraffic.mixed(500, first: 2_000, seed: 7)
         try await cluster.produce(more)
-        try await StreamTests.waitForProbes(resumed, cluster, round: 2)
+        try await ExclusiveStreamFlowTests.waitForProbes(resumed, cluster, round: 2)
         #expect(StreamTraffic.mixEvents(resumed.events).count == count + more.filter(StreamTraffic.readmeMatches).count)
         let degraded = await poll(timeout: .seconds(10)) {
             let health = try await HTTP.get(cluster.first.baseURL + "/health/ready")
