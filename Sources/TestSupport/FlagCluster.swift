@@ -28,12 +28,11 @@ public final class FlagCluster: @unchecked Sendable {
             "FLAGS_RESYNC_MS": "2000",
         ].merging(extra) { $1 }
         self.environment = environment
-        instances = try await withThrowingTaskGroup(of: (Int, ServiceProcess).self) { group in
-            for index in 0..<count {
-                group.addTask { (index, try await ServiceProcess.start("FlagService", portVariable: "FLAG_PORT", environment: environment)) }
-            }
-            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }.sorted { $0.key < $1.key }.map(\.value)
-        }
+        instances = try await ServiceProcess.startAll(
+            "FlagService",
+            portVariable: "FLAG_PORT",
+            environments: Array(repeating: environment, count: count)
+        )
     }
 
     /// Starts instance `index` again on its port (after it exited or was killed).
@@ -49,10 +48,7 @@ public final class FlagCluster: @unchecked Sendable {
     }
 
     public func stop() async {
-        for instance in instances { instance.signal(SIGTERM) }
-        for instance in instances where await instance.waitForExit(timeout: .seconds(10)) == nil {
-            instance.signal(SIGKILL)
-        }
+        await ServiceProcess.stopAll(instances)
         try? await redis.stop()
     }
 

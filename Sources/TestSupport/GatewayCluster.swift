@@ -71,9 +71,7 @@ public final class GatewayCluster: @unchecked Sendable {
     }
 
     public func stop() async {
-        let own = [gateway, flags, restrictions] + extraGateways
-        for process in own { process.signal(SIGTERM) }
-        for process in own where await process.waitForExit(timeout: .seconds(10)) == nil { process.signal(SIGKILL) }
+        await ServiceProcess.stopAll([gateway, flags, restrictions] + extraGateways)
         await social.stop()
     }
 }

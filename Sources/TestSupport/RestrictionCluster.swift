@@ -44,11 +44,7 @@ public final class RestrictionCluster: @unchecked Sendable {
     }
 
     public func stop() async {
-        let all = [api] + Array(consumers.values)
-        for process in all { process.signal(SIGTERM) }
-        for process in all where await process.waitForExit(timeout: .seconds(10)) == nil {
-            process.signal(SIGKILL)
-        }
+        await ServiceProcess.stopAll([api] + Array(consumers.values))
         try? await redis.stop()
     }
 

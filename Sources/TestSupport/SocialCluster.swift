@@ -61,13 +61,7 @@ public final class SocialCluster: @unchecked Sendable {
     }
 
     public func stop() async {
-        for service in [profile, post, feed] {
-            service.signal(SIGCONT)
-            service.signal(SIGTERM)
-        }
-        for service in [profile, post, feed] {
-            if await service.waitForExit(timeout: .seconds(10)) == nil { service.signal(SIGKILL) }
-        }
+        await ServiceProcess.stopAll([profile, post, feed])
         try? await redis.stop()
     }
 }

@@ -41,19 +41,12 @@ public final class StreamCluster: @unchecked Sendable {
             "STREAM_PARTITIONS": "4",
         ].merging(extra) { $1 }
         self.roles = roles
-        instances = []
         let environment = self.environment
-        instances = try await withThrowingTaskGroup(of: (Int, ServiceProcess).self) { group in
-            for (index, role) in roles.enumerated() {
-                group.addTask {
-                    (
-                        index,
-                        try await ServiceProcess.start("StreamFilter", portVariable: "STREAM_PORT", environment: environment.merging(role) { $1 })
-                    )
-                }
-            }
-            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }.sorted { $0.key < $1.key }.map(\.value)
-        }
+        instances = try await ServiceProcess.startAll(
+            "StreamFilter",
+            portVariable: "STREAM_PORT",
+            environments: roles.map { environment.merging($0) { $1 } }
+        )
     }
 
     /// SIGKILLs instance `index` and starts it again on its port.
@@ -69,10 +62,7 @@ public final class StreamCluster: @unchecked Sendable {
     }
 
     public func stop() async {
-        for instance in instances { instance.signal(SIGTERM) }
-        for instance in instances where await instance.waitForExit(timeout: .seconds(10)) == nil {
-            instance.signal(SIGKILL)
-        }
+        await ServiceProcess.stopAll(instances)
         try? await redis.stop()
     }
 
