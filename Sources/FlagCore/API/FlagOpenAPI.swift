@@ -7,15 +7,7 @@ enum FlagOpenAPI {
 
     static let name: JSONValue = ["type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"]
     static let nullableTimestamp: JSONValue = ["type": ["string", "null"], "format": "date-time"]
-    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
-    static func body(_ schema: JSONValue) -> JSONValue {
-        ["required": true, "content": ["application/json": ["schema": schema]]]
-    }
     static let notModified: JSONValue = ["description": "Not modified (If-None-Match)"]
-    static let etag: JSONValue = ["ETag": ["schema": ["type": "string"]]]
-    static func withETag(_ description: String, _ schema: JSONValue) -> JSONValue {
-        ["description": .string(description), "headers": etag, "content": ["application/json": ["schema": schema]]]
-    }
 
     /// Problems every route can answer.
     static let common: [String: JSONValue] = [
@@ -36,36 +28,36 @@ enum FlagOpenAPI {
         let update = D.operation(
             "Partial update of a \(what): fields sent replace, null clears",
             writeProblems.merging([
-                "200": withETag("The \(what)", ref(schema)),
+                "200": D.withETag("The \(what)", D.ref(schema)),
                 "404": D.problem("No such \(what)"),
                 "412": D.problem("If-Match does not hold"),
             ]) { $1 },
             parameters: [item, ifMatch],
-            requestBody: body(ref(schema + "Update"))
+            requestBody: D.body(D.ref(schema + "Update"))
         )
         return [
             base: [
                 "get": D.operation(
                     "Every \(what)",
                     common.merging([
-                        "200": withETag("All \(what)s by name", ["type": "array", "items": ref(schema)]),
+                        "200": D.withETag("All \(what)s by name", ["type": "array", "items": D.ref(schema)]),
                         "304": notModified,
                     ]) { $1 }
                 ),
                 "post": D.operation(
                     "Create a \(what)",
                     writeProblems.merging([
-                        "201": withETag("Created", ref(schema)),
+                        "201": D.withETag("Created", D.ref(schema)),
                         "409": D.problem("It exists"),
                     ]) { $1 },
-                    requestBody: body(ref(schema + "Input"))
+                    requestBody: D.body(D.ref(schema + "Input"))
                 ),
             ],
             "\(base)/{\(parameter)}": [
                 "get": D.operation(
                     "One \(what)",
                     common.merging([
-                        "200": withETag("The \(what)", ref(schema)),
+                        "200": D.withETag("The \(what)", D.ref(schema)),
                         "304": notModified,
                         "404": D.problem("No such \(what)"),
                     ]) { $1 },
@@ -88,7 +80,7 @@ enum FlagOpenAPI {
                 "get": D.operation(
                     "Every change to a \(what), newest first (kept after a delete)",
                     common.merging([
-                        "200": D.json("The history", ref("History")),
+                        "200": D.json("The history", D.ref("History")),
                         "404": D.problem("No history"),
                         "422": D.problem("limit out of range"),
                         "503": D.problem("PostgreSQL unavailable"),
@@ -114,14 +106,14 @@ enum FlagOpenAPI {
             "/users/{user_id}/flags/{flag_name}": [
                 "get": D.operation(
                     "Evaluate one flag for a user; query parameters are context attributes",
-                    common.merging(["200": D.json("The evaluation", ref("Evaluation")), "404": D.problem("No such flag")]) { $1 },
+                    common.merging(["200": D.json("The evaluation", D.ref("Evaluation")), "404": D.problem("No such flag")]) { $1 },
                     parameters: [D.pathParameter("user_id"), D.pathParameter("flag_name")]
                 )
             ],
             "/users/{user_id}/flags": [
                 "get": D.operation(
                     "Evaluate every flag for a user",
-                    common.merging(["200": D.json("The evaluations", ref("UserFlags")), "404": D.problem("Not found")]) { $1 },
+                    common.merging(["200": D.json("The evaluations", D.ref("UserFlags")), "404": D.problem("Not found")]) { $1 },
                     parameters: [D.pathParameter("user_id")]
                 )
             ],
@@ -129,24 +121,24 @@ enum FlagOpenAPI {
                 "post": D.operation(
                     "OFREP single flag evaluation",
                     ofrepProblems.merging([
-                        "200": D.json("Evaluated", ref("OFREPSuccess")),
-                        "400": D.json("PARSE_ERROR, INVALID_CONTEXT or TARGETING_KEY_MISSING", ref("OFREPFailure")),
-                        "404": D.json("FLAG_NOT_FOUND", ref("OFREPFailure")),
+                        "200": D.json("Evaluated", D.ref("OFREPSuccess")),
+                        "400": D.json("PARSE_ERROR, INVALID_CONTEXT or TARGETING_KEY_MISSING", D.ref("OFREPFailure")),
+                        "404": D.json("FLAG_NOT_FOUND", D.ref("OFREPFailure")),
                     ]) { $1 },
                     parameters: [D.pathParameter("key")],
-                    requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
+                    requestBody: ["content": ["application/json": ["schema": D.ref("OFREPRequest")]]]
                 )
             ],
             "/ofrep/v1/evaluate/flags": [
                 "post": D.operation(
                     "OFREP bulk evaluation",
                     ofrepProblems.merging([
-                        "200": withETag("Every flag evaluated", ref("OFREPBulk")),
+                        "200": D.withETag("Every flag evaluated", D.ref("OFREPBulk")),
                         "304": notModified,
-                        "400": D.json("PARSE_ERROR or INVALID_CONTEXT", ref("OFREPBulkFailure")),
+                        "400": D.json("PARSE_ERROR or INVALID_CONTEXT", D.ref("OFREPBulkFailure")),
                     ]) { $1 },
                     parameters: [["name": "If-None-Match", "in": "header", "required": false, "schema": ["type": "string"]]],
-                    requestBody: ["content": ["application/json": ["schema": ref("OFREPRequest")]]]
+                    requestBody: ["content": ["application/json": ["schema": D.ref("OFREPRequest")]]]
                 )
             ],
             "/ofrep/v1/configuration": [

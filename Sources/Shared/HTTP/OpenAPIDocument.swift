@@ -52,6 +52,22 @@ public struct OpenAPIDocument: Sendable {
         return .object(operation)
     }
 
+    /// A reference to a schema of the document's components.
+    public static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
+
+    /// A required JSON request body of `schema`.
+    public static func body(_ schema: JSONValue) -> JSONValue {
+        ["required": true, "content": ["application/json": ["schema": schema]]]
+    }
+
+    /// A JSON response of `schema` carrying an `ETag`.
+    public static func withETag(_ description: String, _ schema: JSONValue) -> JSONValue {
+        [
+            "description": .string(description), "headers": ["ETag": ["schema": ["type": "string"]]],
+            "content": ["application/json": ["schema": schema]],
+        ]
+    }
+
     /// A required path parameter.
     public static func pathParameter(_ name: String, _ schema: JSONValue = ["type": "string"]) -> JSONValue {
         ["name": .string(name), "in": "path", "required": true, "schema": schema]

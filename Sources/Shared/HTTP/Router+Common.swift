@@ -14,9 +14,7 @@ extension Router where Context == ServiceRequestContext {
             return response
         }
         get("/health") { _, _ in
-            guard case .object(var summary) = health.summary(await health.current()) else { return Response(status: .internalServerError) }
-            for (name, detail) in await health.readDetails() { summary[name] = detail }
-            return try Response.json(JSONValue.object(summary))
+            try Response.json(health.summary(await health.current(), details: await health.readDetails()))
         }
         get("/metrics") { _, _ in
             Response(
@@ -48,8 +46,9 @@ extension Router where Context == ServiceRequestContext {
 extension HealthReporter {
     /// The seed-compatible summary: `status` is `ok` or `degraded` (or `down` while shutting
     /// down), `checks` holds each dependency, and each dependency also appears at the top
-    /// level as `healthy`/`unhealthy`, as older clients read it (`"redis": "healthy"`).
-    func summary(_ snapshot: Snapshot) -> JSONValue {
+    /// level as `healthy`/`unhealthy`, as older clients read it (`"redis": "healthy"`);
+    /// `details` are the service's own members (``addDetail(_:_:)``).
+    func summary(_ snapshot: Snapshot, details: [String: JSONValue] = [:]) -> JSONValue {
         var object: [String: JSONValue] = [
             "status": .string(snapshot.status == .up ? "ok" : snapshot.status.rawValue),
             "service": .string(service),
@@ -60,6 +59,7 @@ extension HealthReporter {
         for (name, status) in snapshot.checks {
             object[name] = .string(status == .up ? "healthy" : "unhealthy")
         }
+        for (name, detail) in details { object[name] = detail }
         return .object(object)
     }
 }

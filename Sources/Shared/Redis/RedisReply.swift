@@ -30,6 +30,16 @@ public enum RedisReply: Sendable, Equatable {
         }
     }
 
+    /// A flat array of names and values (`XINFO STREAM`, `HGETALL` in RESP2) by name.
+    public var pairs: [String: RedisReply] {
+        let items = array ?? []
+        var result: [String: RedisReply] = [:]
+        for index in stride(from: 0, to: items.count - 1, by: 2) {
+            if let name = items[index].string { result[name] = items[index + 1] }
+        }
+        return result
+    }
+
     public var array: [RedisReply]? {
         if case .array(let items) = self { return items }
         return nil

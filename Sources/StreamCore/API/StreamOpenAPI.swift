@@ -8,14 +8,6 @@ enum StreamOpenAPI {
 
     static let name: JSONValue = ["type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,128}$"]
     static let names: JSONValue = ["type": ["array", "null"], "maxItems": 100, "items": name]
-    static func ref(_ name: String) -> JSONValue { ["$ref": .string("#/components/schemas/\(name)")] }
-    static func body(_ schema: JSONValue) -> JSONValue {
-        ["required": true, "content": ["application/json": ["schema": schema]]]
-    }
-    static let etag: JSONValue = ["ETag": ["schema": ["type": "string"]]]
-    static func withETag(_ description: String, _ schema: JSONValue) -> JSONValue {
-        ["description": .string(description), "headers": etag, "content": ["application/json": ["schema": schema]]]
-    }
 
     static let common: [String: JSONValue] = [
         "400": D.problem("Malformed request (not JSON, bad percent-encoding)"),
@@ -45,10 +37,10 @@ enum StreamOpenAPI {
             "Partial update: fields sent replace, null clears",
             merged(
                 writes,
-                ["200": withETag("The filter", ref("Filter")), "404": D.problem("No filter"), "412": D.problem("If-Match does not hold")]
+                ["200": D.withETag("The filter", D.ref("Filter")), "404": D.problem("No filter"), "412": D.problem("If-Match does not hold")]
             ),
             parameters: [subscriber, ifMatch],
-            requestBody: body(ref("FilterUpdate"))
+            requestBody: D.body(D.ref("FilterUpdate"))
         )
         let paths: [String: JSONValue] = [
             "/filters": [
@@ -56,13 +48,13 @@ enum StreamOpenAPI {
                     "Every filter, by subscriber",
                     merged(
                         common,
-                        ["200": withETag("All filters", ["type": "array", "items": ref("Filter")]), "304": ["description": "Not modified"]]
+                        ["200": D.withETag("All filters", ["type": "array", "items": D.ref("Filter")]), "304": ["description": "Not modified"]]
                     )
                 ),
                 "post": D.operation(
                     "Create a subscriber's filter",
-                    merged(writes, ["201": withETag("Created", ref("Filter")), "409": D.problem("The subscriber has a filter")]),
-                    requestBody: body(ref("FilterInput"))
+                    merged(writes, ["201": D.withETag("Created", D.ref("Filter")), "409": D.problem("The subscriber has a filter")]),
+                    requestBody: D.body(D.ref("FilterInput"))
                 ),
             ],
             "/filters/{subscriber_id}": [
@@ -70,7 +62,7 @@ enum StreamOpenAPI {
                     "One subscriber's filter",
                     merged(
                         common,
-                        ["200": withETag("The filter", ref("Filter")), "304": ["description": "Not modified"], "404": D.problem("No filter")]
+                        ["200": D.withETag("The filter", D.ref("Filter")), "304": ["description": "Not modified"], "404": D.problem("No filter")]
                     ),
                     parameters: [subscriber]
                 ),
@@ -92,17 +84,17 @@ enum StreamOpenAPI {
                                 "Appended to the log (or a repeated event_id)",
                                 [
                                     "oneOf": [
-                                        ref("Appended"),
+                                        D.ref("Appended"),
                                         [
                                             "type": "object", "required": ["events"],
-                                            "properties": ["events": ["type": "array", "items": ref("Appended")]],
+                                            "properties": ["events": ["type": "array", "items": D.ref("Appended")]],
                                         ],
                                     ]
                                 ]
                             )
                         ]
                     ),
-                    requestBody: body(["oneOf": [ref("Event"), ["type": "array", "minItems": 1, "maxItems": 1000, "items": ref("Event")]]])
+                    requestBody: D.body(["oneOf": [D.ref("Event"), ["type": "array", "minItems": 1, "maxItems": 1000, "items": D.ref("Event")]]])
                 )
             ],
             "/sse/{subscriber_id}": [
@@ -151,7 +143,7 @@ enum StreamOpenAPI {
         "event_types": names,
         "user_tiers": names,
         "min_amount": ["type": ["number", "null"], "minimum": 0],
-        "conditions": ["oneOf": [ref("Condition"), ["type": "null"]]],
+        "conditions": ["oneOf": [D.ref("Condition"), ["type": "null"]]],
     ]
 
     static let schemas: [String: JSONValue] = [
@@ -166,7 +158,7 @@ enum StreamOpenAPI {
                 "event_types": ["type": "array", "items": name],
                 "user_tiers": ["type": "array", "items": name],
                 "min_amount": ["type": ["number", "null"]],
-                "conditions": ref("Condition"),
+                "conditions": D.ref("Condition"),
                 "version": ["type": "integer"],
                 "created_at": ["type": "string", "format": "date-time"],
                 "updated_at": ["type": "string", "format": "date-time"],

@@ -21,11 +21,7 @@ struct SubscriberStream: Sendable {
         } catch let error as RedisError where error.message.contains("no such key") {
             return .zero
         }
-        let items = reply.array ?? []
-        for index in stride(from: 0, to: items.count - 1, by: 2) where items[index].string == "last-generated-id" {
-            return RedisStreamID(items[index + 1].string ?? "")
-        }
-        return .zero
+        return RedisStreamID(reply.pairs["last-generated-id"]?.string ?? "")
     }
 
     /// Up to `count` entries after `position`, oldest first.

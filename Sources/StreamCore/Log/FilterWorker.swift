@@ -219,15 +219,9 @@ final class FilterWorker: Service, Sendable {
         let replies = try await redis.pipeline(commands)
         var result: [String: JSONValue] = [:]
         for partition in 0..<keys.partitions {
-            let info = replies[3 * partition].array ?? []
-            var last = RedisStreamID.zero
-            var length = 0
-            var index = 0
-            while index + 1 < info.count {
-                if info[index].string == "last-generated-id" { last = RedisStreamID(info[index + 1].string ?? "") }
-                if info[index].string == "length" { length = info[index + 1].int ?? 0 }
-                index += 2
-            }
+            let info = replies[3 * partition].pairs
+            let last = RedisStreamID(info["last-generated-id"]?.string ?? "")
+            let length = info["length"]?.int ?? 0
             let checkpoint = RedisStreamID(replies[3 * partition + 1].string ?? "")
             result["p\(partition)"] = [
                 "length": .number(Double(length)),
