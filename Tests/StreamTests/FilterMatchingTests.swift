@@ -14,10 +14,10 @@ struct FilterMatchingTests {
         tier: String = "premium",
         amount: Double? = 150,
         properties: [String: JSONValue] = [:]
-    ) throws -> MatchEvent {
+    ) throws -> StreamEvent {
         var json: [String: JSONValue] = ["event_type": .string(type), "user_id": "u1", "user_tier": .string(tier), "properties": .object(properties)]
         if let amount { json["amount"] = .number(amount) }
-        return MatchEvent(try StreamEvent(json: .object(json), now: Date()))
+        return try StreamEvent(json: .object(json), now: Date())
     }
 
     static func filter(_ json: JSONValue) throws -> CompiledFilter {

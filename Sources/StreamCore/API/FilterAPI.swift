@@ -52,14 +52,9 @@ struct FilterAPI: Sendable {
                 throw ProblemDetails.invalidField("subscriber_id", "cannot be changed; create a filter for the other subscriber")
             }
             // Validated before PostgreSQL is asked, so a bad body is 422 also while it is down.
-            var probe: [String: JSONValue] = ["subscriber_id": .string(subscriber)]
-            for (field, value) in patch { probe[field] = value == .null ? nil : value }
-            _ = try SubscriberFilter(json: .object(probe))
+            _ = try Self.patched(["subscriber_id": .string(subscriber)], with: patch)
             let record = try await repository.update(subscriber, ifMatch: request.headers[.ifMatch]) { current in
-                // A partial update: members sent replace, null clears, the rest stays.
-                guard case .object(var merged) = current.json else { return current }
-                for (field, value) in patch { merged[field] = value == .null ? nil : value }
-                return try SubscriberFilter(json: .object(merged))
+                try Self.patched(current.members, with: patch)
             }
             await publish(record)
             return try Self.response(record, status: .ok)
@@ -87,6 +82,13 @@ struct FilterAPI: Sendable {
                 metadata: ["stream.subscriber": "\(record.subscriberID)", "error": "\(error)"]
             )
         }
+    }
+
+    /// A partial update: members sent replace, null clears, the rest of `base` stays.
+    static func patched(_ base: [String: JSONValue], with patch: [String: JSONValue]) throws -> SubscriberFilter {
+        var merged = base
+        for (field, value) in patch { merged[field] = value == .null ? nil : value }
+        return try SubscriberFilter(json: .object(merged))
     }
 
     /// The path's subscriber id, 422 when it cannot be one.

@@ -134,17 +134,15 @@ final class DeliveryConnection: Sendable {
     }
 
     /// Asks the session to read what it may have missed.
-    func requestCatchUp() {
-        state.withLockedValue { state in
-            guard state.closeReason == nil else { return }
-            continuation.yield(.catchUp)
-        }
-    }
+    func requestCatchUp() { send(.catchUp) }
 
-    func keepAlive() {
+    func keepAlive() { send(.keepAlive) }
+
+    /// A signal that is not a queued event (it does not count against the queue).
+    private func send(_ signal: Signal) {
         state.withLockedValue { state in
             guard state.closeReason == nil else { return }
-            continuation.yield(.keepAlive)
+            continuation.yield(signal)
         }
     }
 

@@ -118,7 +118,7 @@ final class FilterWorker: Service, Sendable {
         var order: [String] = []
         var matchedEvents = 0
         for entry in batch {
-            guard let bytes = entry.fields["e"], let json = try? JSONValue.parse(Data(bytes)), let event = MatchEvent(json: json) else {
+            guard let bytes = entry.fields["e"], let json = try? JSONValue.parse(Data(bytes)), let event = StreamEvent(logged: json) else {
                 logger.warning("unreadable log entry skipped", metadata: ["stream.entry": "\(entry.id)"])
                 continue
             }

@@ -60,7 +60,7 @@ final class CompiledCondition: Sendable {
 
     /// Whether the condition holds for `event`. A test of an absent field (or of an array or
     /// object, which only `exists` looks at) is false, for the negated operators too.
-    func holds(_ event: MatchEvent) -> Bool {
+    func holds(_ event: StreamEvent) -> Bool {
         switch kind {
         case .all:
             for child in children where !child.holds(event) { return false }

@@ -19,7 +19,7 @@ final class CompiledFilter: Sendable {
     /// Every part must hold; an event without an amount fails a `min_amount`.
     /// - Parameter conditionHolds: the caller knows the conditions hold (the index found the
     ///   filter under the one test its conditions are).
-    func matches(_ event: MatchEvent, conditionHolds: Bool = false) -> Bool {
+    func matches(_ event: StreamEvent, conditionHolds: Bool = false) -> Bool {
         if !eventTypes.isEmpty, !eventTypes.contains(event.eventType) { return false }
         if !userTiers.isEmpty, !userTiers.contains(event.userTier) { return false }
         if let minAmount {

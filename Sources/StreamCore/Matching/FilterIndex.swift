@@ -71,7 +71,7 @@ struct FilterIndex: Sendable {
     var count: Int { filters.count }
 
     /// Calls `body` with every filter that matches `event`, each once.
-    func forEachMatch(_ event: MatchEvent, _ body: (CompiledFilter) -> Void) {
+    func forEachMatch(_ event: StreamEvent, _ body: (CompiledFilter) -> Void) {
         func visit(_ key: Key) {
             guard let bucket = buckets[key] else { return }
             for entry in bucket where entry.filter.matches(event, conditionHolds: entry.conditionHolds) { body(entry.filter) }
@@ -84,7 +84,7 @@ struct FilterIndex: Sendable {
     }
 
     /// The same answer by checking every filter: the baseline the matching bench compares with.
-    func forEachMatchScanning(_ event: MatchEvent, _ body: (CompiledFilter) -> Void) {
+    func forEachMatchScanning(_ event: StreamEvent, _ body: (CompiledFilter) -> Void) {
         for filter in filters where filter.matches(event) { body(filter) }
     }
 }

@@ -5,7 +5,7 @@ import Shared
 public struct FilterMatcher: Sendable {
     /// An event parsed once, ready to match any number of times.
     public struct Event: Sendable {
-        let event: MatchEvent
+        let event: StreamEvent
     }
 
     private let index: FilterIndex
@@ -17,7 +17,7 @@ public struct FilterMatcher: Sendable {
 
     /// Validates an event as `POST /events` does.
     public static func event(_ json: JSONValue) throws -> Event {
-        Event(event: MatchEvent(try StreamEvent(json: json, now: .now)))
+        Event(event: try StreamEvent(json: json, now: .now))
     }
 
     /// How many filters `event` matches, through the index, or by checking every filter.

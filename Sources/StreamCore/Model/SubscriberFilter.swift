@@ -38,7 +38,10 @@ struct SubscriberFilter: Sendable, Equatable {
     }
 
     /// The canonical document, as stored in PostgreSQL.
-    var json: JSONValue {
+    var json: JSONValue { .object(members) }
+
+    /// The document's members.
+    var members: [String: JSONValue] {
         var object: [String: JSONValue] = [
             "subscriber_id": .string(subscriberID),
             "event_types": .array(eventTypes.map(JSONValue.string)),
@@ -46,6 +49,6 @@ struct SubscriberFilter: Sendable, Equatable {
             "min_amount": minAmount.map(JSONValue.number) ?? .null,
         ]
         if let conditions { object["conditions"] = conditions.json }
-        return .object(object)
+        return object
     }
 }

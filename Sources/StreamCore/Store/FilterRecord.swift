@@ -14,7 +14,7 @@ struct FilterRecord: Sendable, Equatable {
 
     /// What the API shows: the filter plus `version`, `created_at` and `updated_at`.
     var json: JSONValue {
-        guard case .object(var object) = filter?.json else { return .null }
+        guard var object = filter?.members else { return .null }
         object["version"] = .number(Double(version))
         object["created_at"] = .string(createdAt)
         object["updated_at"] = .string(updatedAt)

@@ -1,27 +1,9 @@
 import Shared
 
-/// An event as matching reads it: the fixed fields unpacked once, `properties` as parsed.
-struct MatchEvent: Sendable {
-    var eventType: String
-    var userID: String
-    var userTier: String
-    var amount: Double?
-    var timestamp: String
-    var eventID: String?
-    var properties: [String: JSONValue]
-
-    init(_ event: StreamEvent) {
-        eventType = event.eventType
-        userID = event.userID
-        userTier = event.userTier
-        amount = event.amount
-        timestamp = event.timestamp
-        eventID = event.eventID
-        properties = event.properties
-    }
-
-    /// An event as the log holds it (``StreamEvent/jsonText``); nil for anything else.
-    init?(json: JSONValue) {
+extension StreamEvent {
+    /// An event as the log holds it (``jsonText``), read back without validating it again;
+    /// nil for anything that is not an event.
+    init?(logged json: JSONValue) {
         guard case .object(let object) = json, case .string(let type)? = object["event_type"],
             case .string(let user)? = object["user_id"], case .string(let tier)? = object["user_tier"]
         else { return nil }
