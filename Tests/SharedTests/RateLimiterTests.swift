@@ -54,6 +54,43 @@ struct RateLimiterTests {
         }
     }
 
+    /// A batch of n takes n slots at once or none: 3 + 2 of 5 pass, then a batch of 2 is
+    /// refused whole while 1 slot is free, and its wait is until both fit. The Redis script
+    /// and the in-process fallback answer the same.
+    @Test func aCostlyRequestIsAdmittedWholeOrNotAtAll() async throws {
+        let emission: Int64 = 1_000_000
+        let tolerance: Int64 = 4_000_000  // 5 per 5 s
+        let three = GCRA.evaluate(tat: nil, now: 0, emission: emission, tolerance: tolerance, cost: 3)
+        #expect(three.allowed && three.remaining == 2 && three.newTAT == 3_000_000)
+        let six = GCRA.evaluate(tat: nil, now: 0, emission: emission, tolerance: tolerance, cost: 6)
+        #expect(!six.allowed && six.newTAT == 0, "more than the limit never fits")
+        let one = GCRA.evaluate(tat: three.newTAT, now: 0, emission: emission, tolerance: tolerance, cost: 1)
+        let two = GCRA.evaluate(tat: one.newTAT, now: 0, emission: emission, tolerance: tolerance, cost: 2)
+        #expect(!two.allowed && two.remaining == 1 && two.retryAfter == 1_000_000 && two.newTAT == one.newTAT)
+        #expect(GCRA.evaluate(tat: one.newTAT, now: 1_000_000, emission: emission, tolerance: tolerance, cost: 2).allowed)
+
+        let server = try await PrivateRedis.start()
+        let redis = RedisClient(configuration: TestEnvironment.redisConfiguration(url: server.url), logger: logger)
+        afterTest {
+            await redis.shutdown()
+            try? await server.stop()
+        }
+        let policy = RateLimitPolicy(limit: 5, period: .seconds(3_600))
+        for limiter in [
+            RateLimiter(redis: redis, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger),
+            RateLimiter(redis: nil, keyPrefix: "test:ratelimit:", clock: TestClock(), logger: logger),
+        ] {
+            let key = TestEnvironment.unique("batch")
+            let answers = [
+                await limiter.check(key, policy: policy, cost: 3), await limiter.check(key, policy: policy, cost: 1),
+                await limiter.check(key, policy: policy, cost: 2), await limiter.check(key, policy: policy, cost: 1),
+            ]
+            #expect(answers.map(\.allowed) == [true, true, false, true], "\(answers)")
+            #expect(answers.map(\.remaining) == [2, 1, 1, 0])
+            #expect(answers[2].retryAfter > .seconds(700) && answers[2].retryAfter <= .seconds(720))
+        }
+    }
+
     /// A clock stepped back by an hour: the stored arrival time is clamped to what a correct
     /// clock could have left, so the client waits one emission interval, not an hour.
     @Test func aBackwardClockStepDoesNotLockClientsOut() {

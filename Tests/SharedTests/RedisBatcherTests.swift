@@ -47,9 +47,9 @@ struct RedisBatcherTests {
             #expect(Set(replies.compactMap(\.2)) == Set(1...count))
             #expect(try await redis.send("GET", key).string == "\(count)")
             let usage = batcher.usage
-            #expect(usage.commands == 2 * count)
+            #expect(usage.items == 2 * count)
             // Far fewer round trips than commands: that is the point of it.
-            #expect(usage.pipelines < usage.commands / 4, "\(usage)")
+            #expect(usage.batches < usage.items / 4, "\(usage)")
             try await redis.delete(key)
         }
     }
@@ -87,7 +87,7 @@ struct RedisBatcherTests {
         // queued while shutdown begins.
         try await server.freeze()
         async let first = batcher.send(RedisCommand("ECHO", "first"))
-        #expect(await eventually { batcher.usage.commands == 1 })
+        #expect(await eventually { batcher.usage.items == 1 })
         async let replies = withThrowingTaskGroup(of: String?.self) { tasks in
             for i in 0..<200 { tasks.addTask { try await batcher.send(RedisCommand("ECHO", "\(i)")).string } }
             return try await tasks.reduce(into: []) { $0.append($1) }

@@ -19,4 +19,15 @@ public struct HealthCheck: Sendable {
     public static func postgres(_ client: PostgresClient, required: Bool = true) -> HealthCheck {
         HealthCheck(name: "postgres", required: required) { try await client.query("SELECT 1") }
     }
+
+    /// A caller's breaker for `name`: not required (the caller answers from its fallback),
+    /// but anything other than closed (or disabled) shows as `degraded`.
+    public static func breaker(_ breaker: CircuitBreaker, name: String) -> HealthCheck {
+        HealthCheck(name: name, required: false) {
+            let state = breaker.state
+            if state != .closed && state != .disabled {
+                throw CircuitOpenError(dependency: name, retryAfter: .seconds(1))
+            }
+        }
+    }
 }

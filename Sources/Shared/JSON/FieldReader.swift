@@ -119,7 +119,7 @@ public struct FieldReader {
         guard value.utf8.allSatisfy(isNameByte) else { throw error("may only contain A-Z a-z 0-9 _ . : -") }
     }
 
-    static func isNameByte(_ byte: UInt8) -> Bool {
+    public static func isNameByte(_ byte: UInt8) -> Bool {
         switch byte {
         case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F, 0x2E, 0x3A, 0x2D: true
         default: false

@@ -24,10 +24,10 @@ public final class CellTable: Sendable {
     }
 
     /// Runs the GCRA for `key` at `now` and stores the new arrival time.
-    public func evaluate(_ key: String, now: Int64, emission: Int64, tolerance: Int64) -> GCRA.Result {
+    public func evaluate(_ key: String, now: Int64, emission: Int64, tolerance: Int64, cost: Int64 = 1) -> GCRA.Result {
         shard(for: key).withLockedValue { shard in
             let stored = shard.current[key] ?? shard.previous.removeValue(forKey: key)
-            let result = GCRA.evaluate(tat: stored, now: now, emission: emission, tolerance: tolerance)
+            let result = GCRA.evaluate(tat: stored, now: now, emission: emission, tolerance: tolerance, cost: cost)
             if shard.current[key] == nil, shard.current.count >= perGeneration {
                 shard.previous = shard.current
                 shard.current = [:]

@@ -23,12 +23,14 @@ public final class RateLimiter: Sendable {
         self.logger = logger
     }
 
-    public func check(_ key: String, policy: RateLimitPolicy) async -> RateLimitDecision {
+    /// Takes `cost` units of `key`'s allowance (a batch counts its points), all or none. A
+    /// cost above the policy's limit can never be allowed; callers refuse it first.
+    public func check(_ key: String, policy: RateLimitPolicy, cost: Int = 1) async -> RateLimitDecision {
         let (emission, tolerance) = policy.cell
         let cell = keyPrefix + policy.name + ":" + key
         if let redis {
             do {
-                let reply = try await redis.run(GCRA.script, keys: [cell], arguments: [Int(emission), Int(tolerance)])
+                let reply = try await redis.run(GCRA.script, keys: [cell], arguments: [Int(emission), Int(tolerance), cost])
                 if let values = reply.array?.compactMap(\.int), values.count == 4 {
                     return RateLimitDecision(
                         allowed: values[0] == 1,
@@ -44,11 +46,11 @@ public final class RateLimiter: Sendable {
                 logger.debug("rate limit falls back to local", metadata: ["error": "\(error)"])
             }
         }
-        return checkLocally(cell, emission: emission, tolerance: tolerance, policy: policy)
+        return checkLocally(cell, emission: emission, tolerance: tolerance, cost: cost, policy: policy)
     }
 
-    private func checkLocally(_ cell: String, emission: Int64, tolerance: Int64, policy: RateLimitPolicy) -> RateLimitDecision {
-        let result = local.evaluate(cell, now: clock.now.microseconds, emission: emission, tolerance: tolerance)
+    private func checkLocally(_ cell: String, emission: Int64, tolerance: Int64, cost: Int, policy: RateLimitPolicy) -> RateLimitDecision {
+        let result = local.evaluate(cell, now: clock.now.microseconds, emission: emission, tolerance: tolerance, cost: Int64(cost))
         return RateLimitDecision(
             allowed: result.allowed,
             policy: policy,

@@ -16,8 +16,9 @@ extension Duration {
         max(1, Int((millisecondsRoundedUp + 999) / 1000))
     }
 
-    /// Whole microseconds, rounded down: the rate limiter's unit in Redis.
-    var microseconds: Int64 {
+    /// Whole microseconds, rounded down: the rate limiter's unit in Redis, and the unit of
+    /// timestamps stored as integers.
+    public var microseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }

@@ -112,16 +112,8 @@ struct ProfileClient: Sendable {
         }
     }
 
-    /// A health check that reports Profile's breaker: not required (the callers answer
-    /// from the cache), but it shows as `degraded`.
-    var healthCheck: HealthCheck {
-        HealthCheck(name: "profile", required: false) { [breaker] in
-            let state = breaker.state
-            if state != .closed && state != .disabled {
-                throw CircuitOpenError(dependency: "profile", retryAfter: .seconds(1))
-            }
-        }
-    }
+    /// Profile's breaker as a health check (``HealthCheck/breaker(_:name:)``).
+    var healthCheck: HealthCheck { .breaker(breaker, name: "profile") }
 
     struct UserNotFound: Error {}
 
