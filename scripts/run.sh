@@ -87,6 +87,13 @@ REDIS_URL=$(redis_url "$redis_port")
 DATABASE_URL=$(postgres_url "$pg_port")
 export REDIS_URL DATABASE_URL ADMIN_API_KEYS
 
+# AnalyticsService's simulated external source (EXTERNAL_SOURCE_PORT, default 8090), as the
+# older service had it: some latency and a share of failures, behind the service's breaker.
+external_port=${EXTERNAL_SOURCE_PORT:-8090}
+python3 tools/external_source.py --port "$external_port" >"$data/logs/external_source.log" 2>&1 &
+pids+=($!)
+export ANALYTICS_EXTERNAL_URL=${ANALYTICS_EXTERNAL_URL:-http://127.0.0.1:$external_port/data}
+
 for entry in "${SERVICES[@]}"; do
     read -r name variable default <<<"$entry"
     port=${!variable:-$default}
@@ -110,6 +117,7 @@ for entry in "${SERVICES[@]}"; do
     printf '  %-20s http://127.0.0.1:%s\n' "$name" "${!variable:-$default}"
 done
 printf '  %-20s %s\n' \
+    "external source" "$ANALYTICS_EXTERNAL_URL (AnalyticsService's simulated source)" \
     redis "redis://suite@127.0.0.1:$redis_port (password: $data/secrets/redis-password)" \
     postgres "postgresql://suite@127.0.0.1:$pg_port/suite (password: $data/secrets/postgres-password)"
 if [ -n "$admin_key_file" ]; then

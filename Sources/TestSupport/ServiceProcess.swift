@@ -24,18 +24,36 @@ public final class ServiceProcess: @unchecked Sendable {
     }
 
     /// Starts `executable` listening on a free port, given to it through `portVariable`.
-    public init(executable: String, portVariable: String, port: Int = freePort(), environment: [String: String]) throws {
-        self.executable = executable
+    public convenience init(executable: String, portVariable: String, port: Int = freePort(), environment: [String: String]) throws {
+        let path = Self.binDirectory.appendingPathComponent(executable).path
+        try self.init(name: executable, arguments: [path], port: port, environment: environment.merging([portVariable: String(port)]) { $1 })
+    }
+
+    /// Starts `arguments` (a program and its arguments; `port` is only what it was told to
+    /// listen on) with the test's environment plus `environment`.
+    public init(name: String, arguments: [String], port: Int, environment: [String: String]) throws {
+        self.executable = name
         self.port = port
-        self.logPath = TestEnvironment.tmpdir + "/" + TestEnvironment.unique(executable) + ".log"
+        self.logPath = TestEnvironment.tmpdir + "/" + TestEnvironment.unique(name) + ".log"
         var env = ProcessInfo.processInfo.environment
         env["LOG_LEVEL"] = env["TEST_SERVICE_LOG_LEVEL"] ?? "info"
         for (key, value) in environment { env[key] = value }
-        env[portVariable] = String(port)
-        let path = Self.binDirectory.appendingPathComponent(executable).path
+        self.pid = try spawn(arguments, environment: env.map { "\($0.key)=\($0.value)" }, outputPath: logPath, searchPath: true)
+    }
 
-        let pid = try spawn([path], environment: env.map { "\($0.key)=\($0.value)" }, outputPath: logPath, searchPath: false)
-        self.pid = pid
+    /// The repository's `tools/external_source.py` (AnalyticsService's simulated external
+    /// source) on a free port, ready; `baseURL + "/data"` is what the service calls.
+    public static func externalSource(failureRate: Double = 0, latencyMilliseconds: Double = 5) async throws -> ServiceProcess {
+        try await onFreePort(keeping: nil) { port in
+            let arguments = [
+                "python3", FileManager.default.currentDirectoryPath + "/tools/external_source.py", "--port", String(port),
+                "--failure-rate", String(failureRate), "--latency-ms", String(latencyMilliseconds),
+            ]
+            let process = try ServiceProcess(name: "external_source", arguments: arguments, port: port, environment: [:])
+            if await process.waitReady() { return process }
+            process.signal(SIGKILL)
+            throw Shell.Failure(command: arguments, status: await process.waitForExit() ?? -1, output: process.log)
+        }
     }
 
     /// Starts `executable` and waits until it answers ready; throws with its log when it does
