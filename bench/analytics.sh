@@ -105,7 +105,7 @@ echo "raw:     $(psql_bench -tA -c "SELECT count(*), avg(value) FROM bench_raw W
 echo "SELECT avg(value), count(*) FROM bench_raw WHERE type = 'bench' AND ts >= '$day 00:00:00+00' AND ts < '$next 00:00:00+00';" >"$tmp/raw.sql"
 pgbench_latencies() { # seconds -> "tps p50_ms p99_ms"
     rm -f "$tmp"/raw_log*
-    (cd "$tmp" && PGPASSWORD=${SUITE_PG_PASSWORD:-} "$pg_bin_dir/pgbench" -n -q -h 127.0.0.1 -p "$durable_port" -U suite -c 1 -T "$1" -f raw.sql --log --log-prefix=raw_log suite >/dev/null 2>&1)
+    (cd "$tmp" && PGPASSWORD=${SUITE_PG_PASSWORD:-} "$pg_bin_dir/pgbench" -n -h 127.0.0.1 -p "$durable_port" -U suite -c 1 -T "$1" -f raw.sql --log --log-prefix=raw_log suite >"$tmp/pgbench.out" 2>&1) || { cat "$tmp/pgbench.out" >&2; return 1; }
     cat "$tmp"/raw_log* | python3 -c '
 import sys
 lat = sorted(int(line.split()[2]) / 1000 for line in sys.stdin if line.strip())

@@ -71,9 +71,7 @@ struct MetricsAPI: Sendable {
             metrics.pointsAccepted.increment(by: Int64(points.count))
             return ids
         } catch let error as PostgresError {
-            // Input was checked before; what fails now is the database, and nothing of the
-            // statement was stored.
-            throw DependencyUnavailableError(dependency: "postgres", reason: error.sqlState.map { "failed (\($0))" } ?? "unreachable")
+            throw error.asUnavailable
         }
     }
 

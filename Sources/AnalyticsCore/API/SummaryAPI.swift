@@ -39,7 +39,7 @@ struct SummaryAPI: Sendable {
         do {
             slots = try await store.figures(type: query.type, plan: query.plan)
         } catch let error as PostgresError {
-            throw DependencyUnavailableError(dependency: "postgres", reason: error.sqlState.map { "failed (\($0))" } ?? "unreachable")
+            throw error.asUnavailable
         }
         var total = Figures()
         for slot in slots { total.merge(slot) }

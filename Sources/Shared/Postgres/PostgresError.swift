@@ -47,3 +47,12 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
         }
     }
 }
+
+extension PostgresError {
+    /// The error as a 503 for a client: for a statement whose input was checked beforehand,
+    /// a server error means the database failed it, and nothing of it was stored. The SQL
+    /// state goes along (never the message, which may quote SQL).
+    public var asUnavailable: DependencyUnavailableError {
+        DependencyUnavailableError(dependency: "postgres", reason: sqlState.map { "failed (\($0))" } ?? "unreachable")
+    }
+}
