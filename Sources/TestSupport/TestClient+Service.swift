@@ -5,7 +5,7 @@ import Shared
 extension TestClientProtocol {
     /// Polls `/health/ready` until it answers 200: services start concurrently with the test
     /// client, so a route that needs migrated tables may only be asked once they are.
-    public func waitUntilReady(timeout: Duration = .seconds(20)) async throws {
+    public func waitUntilReady(timeout: Duration = .seconds(90)) async throws {
         let deadline = ContinuousClock.now + timeout
         while try await execute(uri: "/health/ready", method: .get).status != .ok {
             guard ContinuousClock.now < deadline else { throw ReadinessTimeout() }
