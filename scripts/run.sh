@@ -93,6 +93,9 @@ external_port=${EXTERNAL_SOURCE_PORT:-8090}
 python3 tools/external_source.py --port "$external_port" >"$data/logs/external_source.log" 2>&1 &
 pids+=($!)
 export ANALYTICS_EXTERNAL_URL=${ANALYTICS_EXTERNAL_URL:-http://127.0.0.1:$external_port/data}
+# Everything here listens on loopback only, so the gateway's dashboard is left open to this
+# machine (the gateway's default is to ask for an admin key; GATEWAY_DASHBOARD_AUTH=key).
+export GATEWAY_DASHBOARD_AUTH=${GATEWAY_DASHBOARD_AUTH:-open}
 
 for entry in "${SERVICES[@]}"; do
     read -r name variable default <<<"$entry"
@@ -117,6 +120,7 @@ for entry in "${SERVICES[@]}"; do
     printf '  %-20s http://127.0.0.1:%s\n' "$name" "${!variable:-$default}"
 done
 printf '  %-20s %s\n' \
+    dashboard "http://127.0.0.1:${GATEWAY_PORT:-8080}/dashboard (GATEWAY_DASHBOARD_AUTH=$GATEWAY_DASHBOARD_AUTH)" \
     "external source" "$ANALYTICS_EXTERNAL_URL (AnalyticsService's simulated source)" \
     redis "redis://suite@127.0.0.1:$redis_port (password: $data/secrets/redis-password)" \
     postgres "postgresql://suite@127.0.0.1:$pg_port/suite (password: $data/secrets/postgres-password)"

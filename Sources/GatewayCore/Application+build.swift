@@ -29,7 +29,11 @@ public func buildApplication(configuration gateway: GatewayConfiguration) throws
 
     let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Gateway"))
     GatewayAPI(table: gateway.routes, proxy: proxy).register(on: router)
-    DashboardAPI(board: board, viewers: gateway.dashboardViewers.limit()).register(on: router)
+    let access = DashboardAccess(mode: gateway.dashboardKeys.map { .keyed($0) } ?? .open, verifier: runtime.keys)
+    if gateway.dashboardKeys?.isEmpty == true {
+        runtime.logger.warning("the dashboard needs an admin key and none is configured: it refuses everyone (GATEWAY_DASHBOARD_AUTH)")
+    }
+    DashboardAPI(board: board, access: access, viewers: gateway.dashboardViewers.limit()).register(on: router)
     runtime.logger.info(
         "routes",
         metadata: [
@@ -39,7 +43,7 @@ public func buildApplication(configuration gateway: GatewayConfiguration) throws
     let relay = WebSocketRelay(table: gateway.routes, proxy: proxy, maxFrameSize: config.maxBodyBytes, relays: gateway.webSockets.limit())
     return runtime.makeApplication(
         router: router,
-        server: relay.server,
+        server: relay.childChannel,
         services: [
             upstreams, streamUpstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
         ]

@@ -12,6 +12,7 @@ import Shared
 /// | `GATEWAY_STREAMS`, `GATEWAY_STREAMS_PER_CLIENT` | 64, 4 | event streams (their own pool of that size) |
 /// | `GATEWAY_WEBSOCKETS`, `GATEWAY_WEBSOCKETS_PER_CLIENT` | 1024, 16 | WebSocket relays |
 /// | `GATEWAY_DASHBOARD_VIEWERS`, `GATEWAY_DASHBOARD_VIEWERS_PER_CLIENT` | 256, 8 | `/dashboard/events` viewers |
+/// | `GATEWAY_DASHBOARD_AUTH` | `key` | `key`: the dashboard needs an admin key (`GATEWAY_API_KEYS`, else `ADMIN_API_KEYS`); `open`: anyone who reaches the gateway (`scripts/run.sh` on loopback) |
 ///
 /// and the platform's settings (``ServiceConfiguration``), with `GATEWAY_PORT` 8080.
 public struct GatewayConfiguration: Sendable {
@@ -34,6 +35,8 @@ public struct GatewayConfiguration: Sendable {
     var streams: Share
     var webSockets: Share
     var dashboardViewers: Share
+    /// Keys that may see the dashboard; nil: open.
+    var dashboardKeys: APIKeySet?
 
     public init(environment env: EnvironmentReader = EnvironmentReader()) throws {
         service = try .load(service: "gateway", portVariable: "GATEWAY_PORT", defaultPort: 8080, environment: env)
@@ -52,6 +55,12 @@ public struct GatewayConfiguration: Sendable {
             total: env.int("GATEWAY_WEBSOCKETS", default: 1024),
             perClient: env.int("GATEWAY_WEBSOCKETS_PER_CLIENT", default: 16)
         )
+        switch env.string("GATEWAY_DASHBOARD_AUTH", default: "key").lowercased() {
+        case "key":
+            dashboardKeys = APIKeySet(RouteTable.adminKeys(env))
+        case "open": dashboardKeys = nil
+        default: throw ConfigurationError("GATEWAY_DASHBOARD_AUTH: key or open")
+        }
         dashboardViewers = Share(
             total: env.int("GATEWAY_DASHBOARD_VIEWERS", default: 256),
             perClient: env.int("GATEWAY_DASHBOARD_VIEWERS_PER_CLIENT", default: 8)

@@ -72,10 +72,13 @@ public func buildApplication(configuration stream: StreamConfiguration) throws -
     runtime.logger.info("stream", metadata: ["stream.role": "\(stream.role.rawValue)", "stream.partitions": "\(keys.partitions)"])
     return runtime.makeApplication(
         router: router,
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSockets,
-            configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: stream.pingInterval)))
-        ),
+        server: { [webSocketResponder = webSockets.buildResponder(), pingInterval = stream.pingInterval] responder, http1 in
+            HTTP1WebSocketUpgradeChannel(
+                responder: responder,
+                webSocketResponder: webSocketResponder,
+                configuration: .init(http1: http1, ws: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: pingInterval)))
+            )
+        },
         services: services
     )
 }

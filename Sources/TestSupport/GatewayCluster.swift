@@ -54,7 +54,8 @@ public final class GatewayCluster: @unchecked Sendable {
             "Gateway",
             portVariable: "GATEWAY_PORT",
             environment: common.merging(upstreams) { $1 }.merging([
-                "GATEWAY_TIMEOUT_MS": "3000", "GATEWAY_RATE_LIMIT": "off",
+                // The dashboard's own tests say when it is keyed.
+                "GATEWAY_TIMEOUT_MS": "3000", "GATEWAY_RATE_LIMIT": "off", "GATEWAY_DASHBOARD_AUTH": "open",
             ]) { $1 }.merging(extra) { $1 }
         )
     }

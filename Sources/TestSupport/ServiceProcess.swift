@@ -103,10 +103,11 @@ public final class ServiceProcess: @unchecked Sendable {
 
     /// Polls `/health/ready` until it answers 200; false on timeout or when the process exits.
     /// (Refused connections while it starts are expected, so they are not the test's issue.)
+    /// The probes close their connections, so a test that counts them finds none left over.
     public func waitReady(timeout: Duration = .seconds(30)) async -> Bool {
         let settled = await poll(timeout: timeout) {
             guard self.isRunning else { return true }
-            return try await HTTP.get(self.baseURL + "/health/ready").status == 200
+            return try await HTTP.get(self.baseURL + "/health/ready", headers: ["connection": "close"]).status == 200
         }
         return settled.held && isRunning
     }

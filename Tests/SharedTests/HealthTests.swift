@@ -112,16 +112,45 @@ struct HealthRegistryTests {
     }
 
     /// Instances silent for `forgetAfter` are dropped, so instance ids that come and go do
-    /// not pile up in the registry (or on the dashboard).
+    /// not pile up in the registry (or on the dashboard), even with no successor up.
     @Test func silentInstancesAreForgotten() {
         let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
         registry.channelRestored()
         for index in 0..<100 { registry.ingest(heartbeat("profile", "gone-\(index)")) }
         clock.advance(by: registry.forgetAfter - .milliseconds(1))
-        registry.ingest(heartbeat("profile", "live"))
-        #expect(registry.snapshot().first?.instances.count == 101)
+        registry.ingest(heartbeat("post", "live"))
+        #expect(registry.snapshot().first { $0.service == "profile" }?.instances.count == 100)
         clock.advance(by: .milliseconds(2))
-        #expect(registry.snapshot().first?.instances.map(\.instance) == ["live"])
+        #expect(registry.snapshot().first { $0.service == "profile" }?.instances == [])
+        #expect(registry.snapshot().first { $0.service == "post" }?.instances.map(\.instance) == ["live"])
+    }
+
+    /// An instance replaced by a successor (a restart under a new id) leaves after
+    /// `replacedAfter` of being down, whether it said `down` or fell silent; with no other
+    /// instance up it stays, `down`, for the operator to see.
+    @Test func aReplacedInstanceLeavesAfterReplacedAfter() {
+        let registry = HealthRegistry(interval: .milliseconds(500), clock: clock)
+        registry.channelRestored()
+        registry.ingest(heartbeat("profile", "old-said-down", .down))
+        registry.ingest(heartbeat("profile", "old-silent"))
+        registry.ingest(heartbeat("feed", "alone", .down))
+        func instances(_ service: String) -> [String]? {
+            registry.snapshot().first { $0.service == service }?.instances.map(\.instance)
+        }
+        // Its successor comes up; everyone else keeps silent from here.
+        registry.ingest(heartbeat("profile", "new"))
+        clock.advance(by: registry.replacedAfter)
+        registry.ingest(heartbeat("profile", "new"))
+        #expect(instances("profile") == ["new", "old-said-down", "old-silent"])
+        clock.advance(by: .milliseconds(1))
+        registry.ingest(heartbeat("profile", "new"))
+        // `old-said-down` has been down for replacedAfter + 1 ms; `old-silent` only since it
+        // went stale.
+        #expect(instances("profile") == ["new", "old-silent"])
+        clock.advance(by: registry.staleAfter)
+        registry.ingest(heartbeat("profile", "new"))
+        #expect(instances("profile") == ["new"])
+        #expect(instances("feed") == ["alone"])
     }
 
     @Test func aLostChannelConcludesNothingAndRestartsTheClocks() {
@@ -213,7 +242,14 @@ struct HealthPubSubTests {
         let breaker = board.breaker(for: "dependency", configuration: .init(minimumCalls: 1))
         func checks() -> [String: HealthStatus]? { registry.snapshot().first { $0.service == service }?.instances.first?.checks }
         try await running([redis, HealthRegistryService(registry: registry, redis: redis.configuration, logger: logger), reporter]) {
-            #expect(await eventually { checks() == ["dependency": .up] })
+            // The first heartbeat may go out before the registry has subscribed; the next
+            // would be a minute away, so it is asked for until one is heard.
+            #expect(
+                await eventually(every: .milliseconds(100)) {
+                    reporter.checkSoon()
+                    return checks() == ["dependency": .up]
+                }
+            )
             failing.withLockedValue { $0 = true }
             // The dependency fails a call: the breaker opens, and the transition wakes the reporter.
             _ = try? await breaker.execute { () async throws -> Int in throw Failing() }

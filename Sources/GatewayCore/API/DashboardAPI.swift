@@ -7,8 +7,12 @@ import Shared
 /// `GET /dashboard` (the page), `GET /dashboard/state` (the same as JSON) and
 /// `GET /dashboard/events` (Server-Sent Events: a `state` event on every change and every
 /// refresh tick).
+///
+/// The dashboard names every instance and where it listens, so by default it needs an admin
+/// key (``DashboardAccess``).
 struct DashboardAPI: Sendable {
     let board: DashboardBoard
+    let access: DashboardAccess
     /// Live viewers of `/dashboard/events`, in all and per client (`GATEWAY_DASHBOARD_VIEWERS`,
     /// 256; `GATEWAY_DASHBOARD_VIEWERS_PER_CLIENT`, 8).
     let viewers: ConcurrencyLimit
@@ -21,14 +25,15 @@ struct DashboardAPI: Sendable {
 
     func register(on router: Router<ServiceRequestContext>) {
         let board = self.board
-        router.get("/dashboard") { _, _ in
+        let dashboard = router.group().add(middleware: access)
+        dashboard.get("/dashboard") { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
                 body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html))
             )
         }
-        router.get("/dashboard/state") { _, _ in
+        dashboard.get("/dashboard/state") { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "application/json", .cacheControl: "no-cache"],
@@ -36,7 +41,7 @@ struct DashboardAPI: Sendable {
             )
         }
         let viewers = self.viewers
-        router.get("/dashboard/events") { _, context in
+        dashboard.get("/dashboard/events") { _, context in
             let slot: ConcurrencyLimit.Slot
             switch viewers.acquire(context.clientBucket) {
             case .success(let held): slot = held

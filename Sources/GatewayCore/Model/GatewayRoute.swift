@@ -28,6 +28,12 @@ struct GatewayRoute: Sendable, Equatable {
     /// Per API key, else per client address; nil: not limited.
     var rateLimit: RateLimitPolicy?
     var maxBodyBytes: Int
+    /// Upstream paths (and everything under them) the gateway does not forward: a service's
+    /// own health, metrics and API description are for the suite, not for the public.
+    var internalPaths: [String]
+
+    /// What every service serves for the suite itself (see the README's common routes).
+    static let defaultInternalPaths = ["/health", "/metrics", "/openapi.json"]
 
     init(
         prefix: String,
@@ -40,7 +46,8 @@ struct GatewayRoute: Sendable, Equatable {
         keys: APIKeySet = APIKeySet([]),
         stripPrefix: String? = nil,
         rateLimit: RateLimitPolicy? = nil,
-        maxBodyBytes: Int = 1 << 20
+        maxBodyBytes: Int = 1 << 20,
+        internalPaths: [String] = Self.defaultInternalPaths
     ) {
         self.prefix = prefix
         self.service = service
@@ -53,6 +60,7 @@ struct GatewayRoute: Sendable, Equatable {
         self.stripPrefix = stripPrefix ?? prefix
         self.rateLimit = rateLimit
         self.maxBodyBytes = maxBodyBytes
+        self.internalPaths = internalPaths
     }
 
     /// The upstream path for `path` when the route takes it: the rest after
@@ -64,5 +72,36 @@ struct GatewayRoute: Sendable, Equatable {
         if stripPrefix == "/" { return path }
         let rest = path.dropFirst(stripPrefix.count)
         return rest.isEmpty ? "/" : rest
+    }
+
+    /// Whether `upstreamPath` is one of ``internalPaths`` or under one, however it is spelt:
+    /// percent-escapes decoded, letters in any case, a trailing slash, as the upstream's
+    /// router might read it. Erring wide is safe here: such paths are refused, not forwarded.
+    func isInternal(_ upstreamPath: Substring) -> Bool {
+        guard !internalPaths.isEmpty else { return false }
+        var path = Self.decoded(upstreamPath).lowercased()
+        while path.count > 1, path.hasSuffix("/") { path.removeLast() }
+        return internalPaths.contains { kept in
+            let kept = kept.lowercased()
+            return path == kept || path.hasPrefix(kept + "/")
+        }
+    }
+
+    /// `path` with every `%XX` escape decoded (an invalid one is left as it is).
+    private static func decoded(_ path: Substring) -> String {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(path.utf8.count)
+        var iterator = Array(path.utf8)[...]
+        while let byte = iterator.popFirst() {
+            if byte == UInt8(ascii: "%"), iterator.count >= 2,
+                let value = UInt8(String(decoding: iterator.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                iterator = iterator.dropFirst(2)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -10,6 +10,7 @@ struct RouteDefaults {
     var keys = APIKeySet([])
     var rateLimit: RateLimitPolicy?
     var maxBodyBytes: Int
+    var internalPaths = GatewayRoute.defaultInternalPaths
     /// The key set of a name, nil for a name nothing defines.
     var keySets: @Sendable (String) -> APIKeySet? = { _ in nil }
 
@@ -24,7 +25,8 @@ struct RouteDefaults {
             keysOnReads: keysOnReads,
             keys: keys,
             rateLimit: rateLimit,
-            maxBodyBytes: maxBodyBytes
+            maxBodyBytes: maxBodyBytes,
+            internalPaths: internalPaths
         )
     }
 
@@ -52,6 +54,15 @@ struct RouteDefaults {
         if let bytes = object["max_body_bytes"]?.double {
             guard bytes > 0, bytes <= 1_073_741_824 else { throw RouteTableError("\(path).max_body_bytes: 1 to 1073741824") }
             maxBodyBytes = Int(bytes)
+        }
+        if case .array(let paths)? = object["internal_paths"] {
+            internalPaths = []
+            for entry in paths {
+                guard case .string(let text) = entry, text.hasPrefix("/"), text.count > 1 else {
+                    throw RouteTableError("\(path).internal_paths: every entry a path starting with / (not / itself)")
+                }
+                internalPaths.append(text.hasSuffix("/") ? String(text.dropLast()) : text)
+            }
         }
         switch object["rate_limit"] {
         case .null?: rateLimit = nil

@@ -16,7 +16,9 @@ import Shared
 /// `"key_sets": ["admin", "ofrep"]` names the keys a route accepts: `admin` is
 /// `GATEWAY_API_KEYS` (else `ADMIN_API_KEYS`), any other name `GATEWAY_KEYS_<NAME>`;
 /// `"keys_on_reads": true` keys every method and WebSocket upgrades too;
-/// `"strip_prefix"` cuts less than the prefix off (a sub-route of another service).
+/// `"strip_prefix"` cuts less than the prefix off (a sub-route of another service);
+/// `"internal_paths"` (default `["/health", "/metrics", "/openapi.json"]`) are the upstream
+/// paths not forwarded, `[]` forwards them all.
 struct RouteTable: Sendable {
     let routes: [GatewayRoute]
 
@@ -24,10 +26,12 @@ struct RouteTable: Sendable {
         self.routes = routes.sorted { $0.prefix.count > $1.prefix.count }
     }
 
-    /// The route taking `path`, and the path to send upstream.
+    /// The route taking `path`, and the path to send upstream; nil when no route takes it or
+    /// the route keeps it internal (``GatewayRoute/internalPaths``), so that the gateway answers
+    /// both alike and shows nothing of what is behind it.
     func match(_ path: Substring) -> (route: GatewayRoute, upstreamPath: Substring)? {
         for route in routes {
-            if let upstream = route.upstreamPath(for: path) { return (route, upstream) }
+            if let upstream = route.upstreamPath(for: path) { return route.isInternal(upstream) ? nil : (route, upstream) }
         }
         return nil
     }
@@ -57,7 +61,7 @@ struct RouteTable: Sendable {
     /// The default `/flags/ofrep` route accepts the `admin` and `ofrep` key sets
     /// (`GATEWAY_KEYS_OFREP`), every other route `admin` only.
     static func load(_ env: EnvironmentReader, maxBodyBytes: Int) throws -> RouteTable {
-        let admin = env.list("GATEWAY_API_KEYS").isEmpty ? env.list("ADMIN_API_KEYS") : env.list("GATEWAY_API_KEYS")
+        let admin = adminKeys(env)
         let keySets: @Sendable (String) -> APIKeySet? = { name in
             let variable = "GATEWAY_KEYS_" + name.uppercased()
             return name == "admin" ? APIKeySet(admin) : env.string(variable).map { _ in APIKeySet(env.list(variable)) }
@@ -89,6 +93,11 @@ struct RouteTable: Sendable {
                 return route
             }
         )
+    }
+
+    /// The `admin` key set: `GATEWAY_API_KEYS`, else `ADMIN_API_KEYS`.
+    static func adminKeys(_ env: EnvironmentReader) -> [String] {
+        env.list("GATEWAY_API_KEYS").isEmpty ? env.list("ADMIN_API_KEYS") : env.list("GATEWAY_API_KEYS")
     }
 
     init(json: JSONValue, defaults: inout RouteDefaults) throws {

@@ -42,9 +42,10 @@ struct WebSocketRelay: Sendable {
         self.relays = relays
     }
 
-    /// An HTTP/1.1 server that hands WebSocket upgrades to the relay.
-    var server: HTTPServerBuilder {
-        .http1WebSocketUpgrade(configuration: .init(ws: .init(maxFrameSize: maxFrameSize))) { [self] request, channel, logger in
+    /// An HTTP/1.1 server's connection that hands WebSocket upgrades to the relay.
+    func childChannel(responder: @escaping HTTPChannelHandler.Responder, http1: HTTP1Channel.Configuration) -> HTTP1WebSocketUpgradeChannel {
+        HTTP1WebSocketUpgradeChannel(responder: responder, configuration: .init(http1: http1, ws: .init(maxFrameSize: maxFrameSize))) {
+            [self] request, channel, logger in
             await shouldUpgrade(request, channel: channel, logger: logger)
         }
     }

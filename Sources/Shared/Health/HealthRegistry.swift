@@ -112,6 +112,11 @@ public final class HealthRegistry: Sendable {
     /// forgotten, so instance ids that come and go (restarts, forged heartbeats) do not pile
     /// up; not while the channel is lost.
     public var forgetAfter: Duration { staleAfter * 200 }
+    /// An instance down this long (it said `down`, or fell silent past ``staleAfter``) while
+    /// another instance of its service is up has been replaced, by a restart under a new id or
+    /// a rescheduled container: it is forgotten, so that the dashboard stops showing it `down`
+    /// beside its successor. 40 stale periods, 60 s at the default interval.
+    public var replacedAfter: Duration { staleAfter * 40 }
 
     /// Calls `observer` whenever the availability of `service` (or of any service, for nil)
     /// changes. Observers run outside the registry's lock.
@@ -245,12 +250,20 @@ public final class HealthRegistry: Sendable {
         return result
     }
 
+    /// Drops instances silent for ``forgetAfter``, and those down for ``replacedAfter`` while
+    /// another instance of their service is up.
     private func forgetSilent(_ state: inout State, now: Duration) {
-        let limit = forgetAfter
-        for (name, record) in state.services where record.instances.values.contains(where: { now - $0.seenAt > limit }) {
-            var kept = record
-            kept.instances = record.instances.filter { now - $0.value.seenAt <= limit }
-            state.services[name] = kept
+        let (limit, replaced, stale) = (forgetAfter, replacedAfter, staleAfter)
+        func isUp(_ instance: InstanceRecord) -> Bool { now - instance.seenAt <= stale && instance.message.status != .down }
+        func downSince(_ instance: InstanceRecord) -> Duration {
+            instance.message.status == .down ? instance.seenAt : instance.seenAt + stale
+        }
+        for (name, record) in state.services {
+            let anyUp = record.instances.values.contains(where: isUp)
+            let kept = record.instances.filter { _, instance in
+                now - instance.seenAt <= limit && !(anyUp && !isUp(instance) && now - downSince(instance) > replaced)
+            }
+            if kept.count != record.instances.count { state.services[name]?.instances = kept }
         }
     }
 

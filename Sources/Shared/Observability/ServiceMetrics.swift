@@ -69,4 +69,24 @@ public final class ServiceMetrics: Sendable {
             waiting.set(Double(usage.waiting))
         }
     }
+
+    /// The server's client connections: a gauge of those open, and counters of those refused
+    /// at the cap and closed by a timeout (brought up to the counter's totals at each scrape).
+    public func trackConnections(_ connections: ConnectionCounter) {
+        let open = registry.makeGauge(name: "http_connections_open", labels: [])
+        let refused = registry.makeCounter(name: "http_connections_refused_total", labels: [])
+        let timedOut = registry.makeCounter(name: "http_connections_timed_out_total", labels: [])
+        let reported = NIOLockedValueBox((refused: 0, timedOut: 0))
+        onScrape {
+            open.set(Double(connections.open))
+            // Read under the lock, so that concurrent scrapes never add a negative step.
+            let (newlyRefused, newlyTimedOut) = reported.withLockedValue { last in
+                let now = (refused: max(last.refused, connections.refused), timedOut: max(last.timedOut, connections.timedOut))
+                defer { last = now }
+                return (now.refused - last.refused, now.timedOut - last.timedOut)
+            }
+            refused.increment(by: Int64(newlyRefused))
+            timedOut.increment(by: Int64(newlyTimedOut))
+        }
+    }
 }

@@ -19,6 +19,7 @@ import Logging
 /// | `LOG_FORMAT` | `text` (or `json`) |
 /// | `INSTANCE_ID` | `<hostname>-<pid>` |
 /// | `ADVERTISE_URL` | `http://<HOST>:<port>` (`127.0.0.1` for a wildcard `HOST`), sent in heartbeats |
+/// | `HTTP_IDLE_TIMEOUT_MS`, `HTTP_HEADER_TIMEOUT_MS`, `HTTP_MAX_CONNECTIONS` | see ``ConnectionLimits`` |
 public struct ServiceConfiguration: Sendable {
     /// Short service name used in channels and metrics, e.g. `profile` ⇒ `health.profile`.
     public var service: String
@@ -41,6 +42,8 @@ public struct ServiceConfiguration: Sendable {
     /// What ``validated()`` refuses: settings that could not be read or are out of range.
     public private(set) var problems: [String] = []
     public var maxBodyBytes: Int
+    /// Idle and head timeouts and the cap on client connections.
+    public var connectionLimits: ConnectionLimits
     public var logLevel: Logger.Level
     public var logFormat: LogFormat
     public var environment: EnvironmentReader
@@ -69,6 +72,7 @@ public struct ServiceConfiguration: Sendable {
         self.authFailureLimit = AuthFailureGuard.defaultPolicy
         self.trustedProxies = .none
         self.maxBodyBytes = env.int("MAX_BODY_BYTES", default: 1 << 20)
+        self.connectionLimits = ConnectionLimits(environment: env)
         self.logLevel = env.string("LOG_LEVEL").flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
         self.logFormat = env.string("LOG_FORMAT").flatMap { LogFormat(rawValue: $0.lowercased()) } ?? .text
         self.environment = env
@@ -92,11 +96,13 @@ public struct ServiceConfiguration: Sendable {
         try check((0...65535).contains(port), "\(portVariable): 0 to 65535, not \(port)")
         try check(healthInterval >= .milliseconds(10) && healthInterval <= hour, "HEALTH_INTERVAL_MS: 10 to 3600000")
         try check((1...(1 << 30)).contains(maxBodyBytes), "MAX_BODY_BYTES: 1 to 1073741824")
+        try check((1...1_000_000).contains(connectionLimits.maxConnections), "HTTP_MAX_CONNECTIONS: 1 to 1000000")
         try check((1...1024).contains(redis.poolSize), "REDIS_POOL_SIZE: 1 to 1024")
         try check((1...1024).contains(postgres.poolSize), "PG_POOL_SIZE: 1 to 1024")
         for (name, value) in [
             ("REDIS_CONNECT_TIMEOUT_MS", redis.connectTimeout), ("REDIS_TIMEOUT_MS", redis.commandTimeout),
             ("PG_CONNECT_TIMEOUT_MS", postgres.connectTimeout), ("PG_QUERY_TIMEOUT_MS", postgres.queryTimeout),
+            ("HTTP_IDLE_TIMEOUT_MS", connectionLimits.idleTimeout), ("HTTP_HEADER_TIMEOUT_MS", connectionLimits.headerTimeout),
         ] {
             try check(value >= .milliseconds(1) && value <= hour, "\(name): 1 to 3600000")
         }

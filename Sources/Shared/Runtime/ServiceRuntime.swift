@@ -28,6 +28,8 @@ public struct ServiceRuntime: Sendable {
     public let breakers: BreakerBoard
     /// Checks API keys, names them by fingerprint, and limits refused checks per client.
     public let keys: APIKeyVerifier
+    /// The server's client connections, held to the configuration's ``ConnectionLimits``.
+    public let connections: ConnectionCounter
     /// Outgoing HTTP (calls to other services), closed after the server stops.
     public var httpClient: HTTPClient { http.client }
     private let http = HTTPClientService()
@@ -72,6 +74,9 @@ public struct ServiceRuntime: Sendable {
         )
         let redis = self.redis
         metrics.trackPool("redis") { redis.poolUsage }
+        let connections = ConnectionCounter(limits: configuration.connectionLimits)
+        self.connections = connections
+        metrics.trackConnections(connections)
     }
 
     /// PostgreSQL for a service that keeps durable state: the client, the migrations of
@@ -107,10 +112,17 @@ public struct ServiceRuntime: Sendable {
 
     /// The application with every long-lived part as a service, in the order whose reverse
     /// is the shutdown described above (Hummingbird runs the HTTP server after them all).
-    /// - Parameter server: the HTTP server (the gateway adds WebSocket upgrades).
-    public func makeApplication(
+    public func makeApplication(router: Router<ServiceRequestContext>, services: [any Service] = []) -> some ApplicationProtocol {
+        makeApplication(router: router, server: { HTTP1Channel(responder: $0, configuration: $1) }, services: services)
+    }
+
+    /// The application as above, with a server of the service's own kind.
+    /// - Parameter server: the server's child channel from the responder and the HTTP/1
+    ///   configuration to use (the gateway and StreamFilter add WebSocket upgrades); every
+    ///   connection is held to ``ConnectionLimits`` in front of it.
+    public func makeApplication<Child: ServerChildChannel>(
         router: Router<ServiceRequestContext>,
-        server: HTTPServerBuilder = .http1(),
+        server: @escaping @Sendable (@escaping HTTPChannelHandler.Responder, HTTP1Channel.Configuration) -> Child,
         services: [any Service] = []
     ) -> some ApplicationProtocol {
         var all: [any Service] = [redis]
@@ -122,7 +134,7 @@ public struct ServiceRuntime: Sendable {
         all.append(health)
         return Application(
             router: router,
-            server: server,
+            server: .guarded(connections, server),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: all,
             logger: logger

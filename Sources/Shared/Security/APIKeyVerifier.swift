@@ -1,6 +1,8 @@
+import Foundation
 import HTTPTypes
 
-/// Checks the API key a request presents (`X-Api-Key`, or `Authorization: Bearer …`) and
+/// Checks the API key a request presents (`X-Api-Key`, `Authorization: Bearer …`, or the
+/// password of `Authorization: Basic …`, which is what a browser can send for a page) and
 /// names it by its fingerprint from then on; the raw key goes no further than this.
 ///
 /// Where a key is required, a missing one is 401 and a wrong one 403, both counted by the
@@ -43,11 +45,17 @@ public struct APIKeyVerifier: Sendable {
         }
     }
 
-    /// The key in `X-Api-Key` or `Authorization: Bearer …` of `headers`, if any.
+    /// The key in `X-Api-Key`, `Authorization: Bearer …` or as the password of
+    /// `Authorization: Basic …` of `headers`, if any.
     public static func presentedKey(in headers: HTTPFields) -> String? {
         if let key = headers[.apiKey], !key.isEmpty { return key }
-        if let authorization = headers[.authorization], authorization.hasPrefix("Bearer ") {
-            return String(authorization.dropFirst(7))
+        guard let authorization = headers[.authorization] else { return nil }
+        if authorization.hasPrefix("Bearer ") { return String(authorization.dropFirst(7)) }
+        if authorization.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(authorization.dropFirst(6))),
+            let credentials = String(data: decoded, encoding: .utf8), let colon = credentials.firstIndex(of: ":")
+        {
+            let password = credentials[credentials.index(after: colon)...]
+            return password.isEmpty ? nil : String(password)
         }
         return nil
     }
