@@ -85,7 +85,8 @@ redis-cli -p "$redis_port" flushall >/dev/null
 
 # 3. Fan-out, the service and then the bare server, to the same clients.
 port=$(free_port)
-STREAM_PORT=$port STREAM_PARTITIONS=8 "$bin/StreamFilter" >"$tmp/stream.log" 2>&1 & pids+=($!)
+# The clients plus the producer's connections: above the default cap of 10,000 connections.
+STREAM_PORT=$port STREAM_PARTITIONS=8 HTTP_MAX_CONNECTIONS=$((clients + 1000)) "$bin/StreamFilter" >"$tmp/stream.log" 2>&1 & pids+=($!)
 stream_pid=$!
 wait_for 60 curl -sf "http://127.0.0.1:$port/health/ready"
 "$bin/StreamBench" filters "http://127.0.0.1:$port" "$clients" bench-key

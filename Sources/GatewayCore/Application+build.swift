@@ -15,12 +15,20 @@ public func buildApplication(configuration gateway: GatewayConfiguration) throws
     let streamUpstreams = HTTPClientService(
         client: .gatewayUpstreams(connections: gateway.streams.total, connectTimeout: gateway.connectTimeout)
     )
+    // Rate-limit checks of concurrent requests share round trips to Redis.
+    let limitChecks = RedisBatcher(redis: runtime.redis)
     let proxy = GatewayProxy(
         client: upstreams.client,
         streamClient: streamUpstreams.client,
         balancer: UpstreamBalancer(registry: runtime.registry, allowed: gateway.allowedHosts),
         breakers: runtime.breakers,
-        limiter: RateLimiter(redis: runtime.redis, keyPrefix: "gateway:ratelimit:", clock: ContinuousClock(), logger: runtime.logger),
+        limiter: RateLimiter(
+            redis: runtime.redis,
+            batcher: limitChecks,
+            keyPrefix: "gateway:ratelimit:",
+            clock: ContinuousClock(),
+            logger: runtime.logger
+        ),
         verifier: runtime.keys,
         trustedProxies: config.trustedProxies,
         limits: GatewayProxy.Limits(requests: gateway.requests.limit(), streams: gateway.streams.limit())
@@ -45,7 +53,7 @@ public func buildApplication(configuration gateway: GatewayConfiguration) throws
         router: router,
         server: relay.childChannel,
         services: [
-            upstreams, streamUpstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
+            limitChecks, upstreams, streamUpstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
         ]
     )
 }

@@ -82,6 +82,24 @@ struct ExclusiveConnectionHygieneTests {
         #expect(String(decoding: viewer.received, as: UTF8.self).components(separatedBy: "event: state").count > 5)
     }
 
+    /// A WebSocket is a request that never ends: StreamFilter's subscribers stay connected
+    /// and served through many idle and head timeouts.
+    @Test func aWebSocketOutlivesTheTimeouts() async throws {
+        let cluster = try await StreamCluster(environment: ["HTTP_IDLE_TIMEOUT_MS": "1000", "HTTP_HEADER_TIMEOUT_MS": "1000"])
+        afterTest { await cluster.stop() }
+        #expect(try await cluster.createFilter(StreamTraffic.readmeFilter).status == 201)
+        let socket = cluster.socket("user_1")
+        afterTest { await socket.close() }
+        try await ExclusiveStreamFlowTests.waitUntilLive(socket, cluster)
+        let before = socket.events.count
+        // What is under test is this span itself: four timeouts' worth of quiet.
+        try await Task.sleep(for: .seconds(4))
+        try await cluster.produce([StreamTraffic.probe(2_000_000)])
+        let events = await socket.waitForEvents(before + 1)
+        #expect(events.count > before, "the subscriber heard nothing after the quiet; close code \(socket.code.map(String.init) ?? "none")")
+        #expect(socket.code == nil)
+    }
+
     @Test func aHeadSentOneByteAtATimeIsCutOffAtTheDeadline() async throws {
         let gateway = try await Self.gateway(["HTTP_HEADER_TIMEOUT_MS": "1500"])
         let slow = try RawSocket(port: gateway.port)

@@ -114,10 +114,7 @@ struct RateLimiterTests {
         #expect(await !limiter.check("a", policy: policy).local)
         try await server.stop()
 
-        let decisions = await withTaskGroup(of: RateLimitDecision.self) { group in
-            for _ in 0..<100 { group.addTask { await limiter.check("b", policy: policy) } }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
+        let decisions = await limiter.burst(100, of: "b", policy: policy)
         #expect(decisions.allSatisfy { $0.local })
         #expect(decisions.filter(\.allowed).count == 10)
         #expect(decisions.filter { !$0.allowed }.allSatisfy { $0.retryAfter == .milliseconds(100) })
@@ -151,10 +148,7 @@ struct ExclusiveRateLimiterTests {
             for _ in 0..<16 { group.addTask { try await redis.ping() } }
             try await group.waitForAll()
         }
-        let decisions = await withTaskGroup(of: RateLimitDecision.self) { group in
-            for _ in 0..<100 { group.addTask { await limiter.check(key, policy: policy) } }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
+        let decisions = await limiter.burst(100, of: key, policy: policy)
         #expect(decisions.allSatisfy { !$0.local })
         #expect(decisions.filter(\.allowed).count == 10)
         #expect(Set(decisions.filter(\.allowed).map(\.remaining)) == Set(0..<10))

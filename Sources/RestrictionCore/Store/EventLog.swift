@@ -45,16 +45,7 @@ public struct EventLog: Sendable {
     ///   unique per producer and user.
     public func append(_ event: IncomingEvent, producer: String = EventLog.anonymousProducer, receivedAt: Int64) async throws -> Appended {
         let command = command(event, producer: producer, receivedAt: receivedAt)
-        let reply: RedisReply
-        if let batcher {
-            do {
-                reply = try await batcher.send(command)
-            } catch let error as RedisError where error.code == "NOSCRIPT" {
-                reply = try await redis.run(command, of: Self.script)
-            }
-        } else {
-            reply = try await redis.run(command, of: Self.script)
-        }
+        let reply = if let batcher { try await batcher.run(command, of: Self.script) } else { try await redis.run(command, of: Self.script) }
         return try Self.appended(reply, event)
     }
 

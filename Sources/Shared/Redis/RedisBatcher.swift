@@ -25,10 +25,12 @@ public final class RedisBatcher: Service, Sendable {
     }
 
     public let configuration: Configuration
+    private let redis: RedisClient
     private let batcher: Batcher<RedisCommand, RedisReply>
 
     public init(redis: RedisClient, configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        self.redis = redis
         self.batcher = Batcher(flushers: configuration.flushers, maximumWeight: configuration.maximumBatch, dependency: "redis") {
             try await redis.pipeline($0)
         }
@@ -41,6 +43,23 @@ public final class RedisBatcher: Service, Sendable {
     /// throws them.
     public func send(_ command: RedisCommand) async throws -> RedisReply {
         try RedisClient.checked(try await batcher.submit(command))
+    }
+
+    /// Runs `evalsha`, an `EVALSHA` of `script`, in the next pipeline. On `NOSCRIPT` (Redis
+    /// restarted or flushed its scripts) every concurrent caller learns it at once, so the
+    /// `SCRIPT LOAD` and the second try go through the pipelines as well, not one round trip
+    /// each; only a flush between the two falls back to a load and call in one pipeline.
+    public func run(_ evalsha: RedisCommand, of script: RedisScript) async throws -> RedisReply {
+        do {
+            return try await send(evalsha)
+        } catch let error as RedisError where error.code == "NOSCRIPT" {
+            _ = try await send(RedisCommand("SCRIPT", "LOAD", script.source))
+            do {
+                return try await send(evalsha)
+            } catch let error as RedisError where error.code == "NOSCRIPT" {
+                return try await redis.run(evalsha, of: script)
+            }
+        }
     }
 
     public func run() async throws {

@@ -4,8 +4,13 @@ import Logging
 ///
 /// When Redis cannot answer, the same policy is enforced in process (per instance) until it
 /// can: degraded to per-instance counting, never silently unlimited.
+///
+/// With a ``RedisBatcher``, the checks of concurrent requests share pipelines: one round trip
+/// for all that arrived since the last one, and still exact, since each check is its own
+/// atomic script call.
 public final class RateLimiter: Sendable {
     private let redis: RedisClient?
+    private let batcher: RedisBatcher?
     private let keyPrefix: String
     private let clock: ClockReading
     private let local: CellTable
@@ -14,9 +19,17 @@ public final class RateLimiter: Sendable {
     /// - Parameter keyPrefix: namespaces the cells, e.g. `analytics:ratelimit:`.
     /// - Parameter localCapacity: cells the in-process fallback keeps at most (least recently
     ///   used dropped first).
-    public init<C: Clock>(redis: RedisClient?, keyPrefix: String, clock: C, localCapacity: Int = 100_000, logger: Logger)
-    where C.Duration == Duration {
+    /// - Parameter batcher: pipelines for the checks, over `redis` (run it as a service).
+    public init<C: Clock>(
+        redis: RedisClient?,
+        batcher: RedisBatcher? = nil,
+        keyPrefix: String,
+        clock: C,
+        localCapacity: Int = 100_000,
+        logger: Logger
+    ) where C.Duration == Duration {
         self.redis = redis
+        self.batcher = batcher
         self.local = CellTable(capacity: localCapacity)
         self.keyPrefix = keyPrefix
         self.clock = ClockReading(clock)
@@ -30,7 +43,8 @@ public final class RateLimiter: Sendable {
         let cell = keyPrefix + policy.name + ":" + key
         if let redis {
             do {
-                let reply = try await redis.run(GCRA.script, keys: [cell], arguments: [Int(emission), Int(tolerance), cost])
+                let command = RedisCommand(["EVALSHA", GCRA.script.sha1, 1, cell, Int(emission), Int(tolerance), cost])
+                let reply = if let batcher { try await batcher.run(command, of: GCRA.script) } else { try await redis.run(command, of: GCRA.script) }
                 if let values = reply.array?.compactMap(\.int), values.count == 4 {
                     return RateLimitDecision(
                         allowed: values[0] == 1,

@@ -34,12 +34,7 @@ struct EventLog: Sendable {
 
     func append(_ event: StreamEvent) async throws -> Appended {
         let (command, partition) = command(event)
-        let reply: RedisReply
-        do {
-            reply = try await batcher.send(command)
-        } catch let error as RedisError where error.code == "NOSCRIPT" {
-            reply = try await redis.run(command, of: Self.script)
-        }
+        let reply = try await batcher.run(command, of: Self.script)
         return try Self.appended(reply, partition)
     }
 
