@@ -135,7 +135,7 @@ public struct EventApplier: Sendable {
             if update.kind == "distinct" { keys.append(self.keys.distinct(update.metric, user: user)) }
         }
         keys += plan.ruleKeys
-        return .success(RedisCommand(["EVALSHA", Self.applyScript.sha1, keys.count] + keys + arguments + plan.ruleArguments))
+        return .success(Self.applyScript.call(keys: keys, arguments: arguments + plan.ruleArguments))
     }
 
     private static func outcome(_ reply: RedisReply) -> Outcome {

@@ -10,12 +10,17 @@ public struct RedisScript: Sendable {
         self.source = source
         self.sha1 = hex(Insecure.SHA1.hash(data: Array(source.utf8)))
     }
+
+    /// The `EVALSHA` calling this script with `keys` and `arguments`.
+    public func call(keys: [String], arguments: [any RedisArgument]) -> RedisCommand {
+        RedisCommand(["EVALSHA", sha1, keys.count] + keys + arguments)
+    }
 }
 
 extension RedisClient {
     /// Runs `script` with `keys` and `arguments`; reloads it once on `NOSCRIPT`.
     public func run(_ script: RedisScript, keys: [String], arguments: [any RedisArgument]) async throws -> RedisReply {
-        try await run(RedisCommand(["EVALSHA", script.sha1, keys.count] + keys + arguments), of: script)
+        try await run(script.call(keys: keys, arguments: arguments), of: script)
     }
 
     /// Sends `evalsha`, an `EVALSHA` of `script` the caller built; reloads the script once

@@ -43,7 +43,7 @@ public final class RateLimiter: Sendable {
         let cell = keyPrefix + policy.name + ":" + key
         if let redis {
             do {
-                let command = RedisCommand(["EVALSHA", GCRA.script.sha1, 1, cell, Int(emission), Int(tolerance), cost])
+                let command = GCRA.script.call(keys: [cell], arguments: [Int(emission), Int(tolerance), cost])
                 let reply = if let batcher { try await batcher.run(command, of: GCRA.script) } else { try await redis.run(command, of: GCRA.script) }
                 if let values = reply.array?.compactMap(\.int), values.count == 4 {
                     return RateLimitDecision(

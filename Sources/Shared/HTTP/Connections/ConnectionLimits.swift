@@ -23,10 +23,11 @@ public struct ConnectionLimits: Sendable, Equatable {
     }
 
     public init(environment env: EnvironmentReader) {
+        let defaults = ConnectionLimits()
         self.init(
-            idleTimeout: env.milliseconds("HTTP_IDLE_TIMEOUT_MS", default: .seconds(60)),
-            headerTimeout: env.milliseconds("HTTP_HEADER_TIMEOUT_MS", default: .seconds(20)),
-            maxConnections: env.int("HTTP_MAX_CONNECTIONS", default: Self.defaultMaxConnections)
+            idleTimeout: env.milliseconds("HTTP_IDLE_TIMEOUT_MS", default: defaults.idleTimeout),
+            headerTimeout: env.milliseconds("HTTP_HEADER_TIMEOUT_MS", default: defaults.headerTimeout),
+            maxConnections: env.int("HTTP_MAX_CONNECTIONS", default: defaults.maxConnections)
         )
     }
 
