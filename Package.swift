@@ -54,6 +54,8 @@ var targets: [Target] = [
             lifecycle,
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
@@ -75,8 +77,7 @@ var targets: [Target] = [
         [
             httpClient,
             .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-            .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         ]
     ),
     serviceLibrary("SocialCore", [httpClient]),
@@ -93,6 +94,7 @@ var targets: [Target] = [
         name: "TestSupport",
         dependencies: [
             "Shared",
+            hummingbird,
             httpClient,
             hummingbirdTesting,
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -174,6 +176,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),

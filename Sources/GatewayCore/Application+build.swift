@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Hummingbird
+import NIOCore
 import Shared
 
 /// Front door: routing, breakers per upstream, rate limits, API keys, health dashboard.
@@ -48,12 +49,28 @@ public func buildApplication(configuration gateway: GatewayConfiguration) throws
             "gateway.routes": "\(gateway.routes.routes.map { "\($0.prefix) → \($0.service) \($0.urls)" })"
         ]
     )
-    let relay = WebSocketRelay(table: gateway.routes, proxy: proxy, maxFrameSize: config.maxBodyBytes, relays: gateway.webSockets.limit())
+    // Routed requests take the forwarding path on the connection's own event loop; the
+    // router keeps the gateway's own routes (and proxies only what reaches it otherwise).
+    let pools = UpstreamPools(
+        configuration: .init(
+            connectTimeout: TimeAmount(gateway.connectTimeout),
+            idleTimeout: HTTPClientService.pooledIdleTimeout,
+            maxIdle: gateway.upstreamConnections
+        )
+    )
+    let forwarding = ForwardingPath(
+        table: gateway.routes,
+        proxy: proxy,
+        pools: pools,
+        webSockets: gateway.webSockets.limit(),
+        metrics: runtime.metrics,
+        logger: runtime.logger
+    )
     return runtime.makeApplication(
         router: router,
-        server: relay.childChannel,
+        server: { GatewayChildChannel(responder: $0, http1: $1, path: forwarding) },
         services: [
-            limitChecks, upstreams, streamUpstreams, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
+            limitChecks, upstreams, streamUpstreams, pools, DashboardService(board: board, redis: config.redis, logger: runtime.logger),
         ]
     )
 }

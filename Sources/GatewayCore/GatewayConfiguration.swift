@@ -6,11 +6,11 @@ import Shared
 /// |---|---|---|
 /// | `GATEWAY_ROUTES_FILE`, `GATEWAY_RATE_LIMIT`, `GATEWAY_TIMEOUT_MS`, `GATEWAY_RETRIES`, `GATEWAY_KEYS_ON_WRITES`, `GATEWAY_API_KEYS`, `GATEWAY_KEYS_<NAME>`, `<SERVICE>_URL` | see ``RouteTable/load(_:maxBodyBytes:)`` | the route table |
 /// | `GATEWAY_UPSTREAM_HOSTS` | the route URLs' hosts | where an advertised instance may be |
-/// | `GATEWAY_UPSTREAM_CONNECTIONS` | 128 | keep-alive connections per upstream instance |
+/// | `GATEWAY_UPSTREAM_CONNECTIONS` | 128 | idle keep-alive connections kept per upstream instance (per event loop on the forwarding path, in all on the router's) |
 /// | `GATEWAY_CONNECT_TIMEOUT_MS` | 1000 | |
 /// | `GATEWAY_INFLIGHT_PER_CLIENT` | 32 | of `GATEWAY_UPSTREAM_CONNECTIONS` × 8 requests in flight |
 /// | `GATEWAY_STREAMS`, `GATEWAY_STREAMS_PER_CLIENT` | 64, 4 | event streams (their own pool of that size) |
-/// | `GATEWAY_WEBSOCKETS`, `GATEWAY_WEBSOCKETS_PER_CLIENT` | 1024, 16 | WebSocket relays |
+/// | `GATEWAY_WEBSOCKETS`, `GATEWAY_WEBSOCKETS_PER_CLIENT` | 1024, 16 | upgraded WebSocket connections |
 /// | `GATEWAY_DASHBOARD_VIEWERS`, `GATEWAY_DASHBOARD_VIEWERS_PER_CLIENT` | 256, 8 | `/dashboard/events` viewers |
 /// | `GATEWAY_DASHBOARD_AUTH` | `key` | `key`: the dashboard needs an admin key (`GATEWAY_API_KEYS`, else `ADMIN_API_KEYS`); `open`: anyone who reaches the gateway (`scripts/run.sh` on loopback) |
 ///

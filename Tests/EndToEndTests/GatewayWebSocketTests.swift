@@ -99,8 +99,8 @@ struct GatewayWebSocketTests {
             // The head is enough: a 101 keeps the connection open, a refusal closes it.
             try await RawHTTP.exchange(port: gateway.port, Self.handshake(key: key)) { $0.contains("\r\n\r\n") }
         }
-        // A declined upgrade is hummingbird-websocket's own 400 (see WebSocketRelay); the
-        // reason is in the gateway's log.
+        // A declined upgrade is the gateway's 400 with `Connection: close` (see
+        // ForwardingHandler); the reason is in the gateway's log.
         let unkeyed = try await handshake(nil)
         #expect(unkeyed.hasPrefix("HTTP/1.1 400 ") && !unkeyed.contains(" 101 "), "\(unkeyed)")
         #expect(await eventually { gateway.log.components(separatedBy: "WebSocket upgrade refused").count == 2 })

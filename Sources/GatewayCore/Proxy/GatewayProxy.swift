@@ -7,7 +7,13 @@ import NIOCore
 import NIOHTTP1
 import Shared
 
-/// Sends one request to its route's upstream and streams the answer back.
+/// The proxy's rules, shared by both paths: admission, the headers forwarded each way, the
+/// breakers, balancing and the retry budget. Most requests take the forwarding path
+/// (``ForwardingHandler``, on the connection's event loop); ``forward(_:context:route:upstreamPath:)``
+/// is the router's path, for what reaches the router instead (a route whose upstream is
+/// `https://`, or a test of the router alone), through async-http-client.
+///
+/// The router's path sends one request to its route's upstream and streams the answer back.
 ///
 /// In order: the route's API keys (on writes, or on every method where the route says so),
 /// body size, rate limit, a slot of the client's share, the upstream's breaker (open: 503 at
@@ -116,6 +122,14 @@ struct GatewayProxy: Sendable {
         route: GatewayRoute,
         slots: ConcurrencyLimit? = nil
     ) async throws -> Admission {
+        let bucket = try checkKeyAndSize(method: method, headers: headers, client: client, route: route)
+        let limitHeaders = try await checkRateLimit(route: route, bucket: bucket)
+        return try reserve(headers: headers, client: client, route: route, limitHeaders: limitHeaders, slots: slots)
+    }
+
+    /// The first checks, which cost nothing to undo: the API key and the declared body size.
+    /// Returns the bucket the rate limit counts the request in.
+    func checkKeyAndSize(method: HTTPRequest.Method, headers: HTTPFields, client: String, route: GatewayRoute) throws -> String {
         let keyID = try verifier.verify(
             headers,
             client: client,
@@ -125,15 +139,32 @@ struct GatewayProxy: Sendable {
         if let length = headers.first(.contentLength).flatMap(Int.init), length > route.maxBodyBytes {
             throw ProblemDetails.tooLarge(limit: route.maxBodyBytes)
         }
+        return keyID.map { "key:" + $0 } ?? "ip:" + client
+    }
 
-        var limitHeaders: HTTPFields = [:]
-        if let policy = route.rateLimit, let limiter {
-            let bucket = keyID.map { "key:" + $0 } ?? "ip:" + client
-            let decision = await limiter.check(route.prefix + "|" + bucket, policy: policy)
-            limitHeaders = decision.headers
-            guard decision.allowed else { throw ProblemDetails.rateLimited(retryAfter: decision.retryAfter, headers: limitHeaders) }
-        }
+    /// Whether `route`'s requests wait for a rate-limit decision.
+    func isLimited(_ route: GatewayRoute) -> Bool { route.rateLimit != nil && limiter != nil }
 
+    /// The route's rate limit for `bucket`: the headers to send back, or the 429 thrown.
+    func checkRateLimit(route: GatewayRoute, bucket: String) async throws -> HTTPFields {
+        guard let policy = route.rateLimit, let limiter else { return [:] }
+        let decision = await limiter.check(route.prefix + "|" + bucket, policy: policy)
+        guard decision.allowed else { throw ProblemDetails.rateLimited(retryAfter: decision.retryAfter, headers: decision.headers) }
+        return decision.headers
+    }
+
+    /// The last checks, which hold something until the exchange is over: a slot of the
+    /// client's share, the upstream's breaker, a known instance. Whatever was taken is given
+    /// back when a later check refuses.
+    func reserve(
+        headers: HTTPFields,
+        client: String,
+        route: GatewayRoute,
+        limitHeaders: HTTPFields,
+        slots: ConcurrencyLimit? = nil
+    ) throws
+        -> Admission
+    {
         let streaming = Self.isEventStream(headers)
         let slot: ConcurrencyLimit.Slot
         switch (slots ?? (streaming ? limits.streams : limits.requests)).acquire(client) {

@@ -104,14 +104,20 @@ public struct ProblemDetails: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var headers = self.headers
+        headers[.contentType] = "application/problem+json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The problem+json document, for an answer written without a router.
+    public var body: ByteBuffer {
         var object: [String: JSONValue] = extensions
         object["type"] = .string(type)
         object["title"] = .string(title)
         object["status"] = .number(Double(status.code))
         object["detail"] = .string(detail)
-        let body = try ServiceRequestContext.encoder.encode(JSONValue.object(object))
-        var headers = self.headers
-        headers[.contentType] = "application/problem+json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        // A JSON value of strings and numbers always encodes.
+        let bytes = (try? ServiceRequestContext.encoder.encode(JSONValue.object(object))) ?? Data()
+        return ByteBuffer(bytes: bytes)
     }
 }

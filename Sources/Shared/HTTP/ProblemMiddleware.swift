@@ -21,6 +21,12 @@ public struct ProblemMiddleware: RouterMiddleware {
     }
 
     static func problem(for error: any Error, context: Context) -> ProblemDetails {
+        problem(for: error, logger: context.logger, requestID: context.requestID, maxUploadSize: context.maxUploadSize)
+    }
+
+    /// The answer for `error`, for a server that answers without a router (the gateway's
+    /// forwarding path): the same mapping as in a handler.
+    public static func problem(for error: any Error, logger: Logger, requestID: String, maxUploadSize: Int) -> ProblemDetails {
         switch error {
         case let problem as ProblemDetails:
             return problem
@@ -29,7 +35,7 @@ public struct ProblemMiddleware: RouterMiddleware {
         case let malformed as JSONSyntaxError:
             return ProblemDetails(malformed)
         case let unavailable as DependencyUnavailableError:
-            context.logger.warning(
+            logger.warning(
                 "dependency unavailable",
                 metadata: [
                     "dependency": "\(unavailable.dependency)", "error": "\(unavailable.reason)",
@@ -41,7 +47,7 @@ public struct ProblemMiddleware: RouterMiddleware {
         case let http as HTTPError:
             switch http.status {
             case .contentTooLarge:
-                return .tooLarge(limit: context.maxUploadSize)
+                return .tooLarge(limit: maxUploadSize)
             case .notFound:
                 return .notFound(http.body ?? "no such resource")
             case .methodNotAllowed:
@@ -56,8 +62,8 @@ public struct ProblemMiddleware: RouterMiddleware {
         case let http as any HTTPResponseError where http.status.code < 500:
             return ProblemDetails(status: http.status, type: "/problems/http", detail: http.status.reasonPhrase)
         default:
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
-            return .internalError(requestID: context.requestID)
+            logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))"])
+            return .internalError(requestID: requestID)
         }
     }
 }

@@ -26,7 +26,12 @@ public struct RequestIDMiddleware: RouterMiddleware {
 
     /// The client's request id when it is acceptable, else a new one.
     public static func id(for headers: HTTPFields) -> String {
-        headers[.requestID].flatMap(acceptable) ?? newID()
+        id(presented: headers[.requestID])
+    }
+
+    /// `presented` when it is an acceptable id, else a new one.
+    public static func id(presented: String?) -> String {
+        presented.flatMap(acceptable) ?? newID()
     }
 
     /// A random (version 4) UUID in lower case. Foundation's `UUID()` on Linux opens and reads

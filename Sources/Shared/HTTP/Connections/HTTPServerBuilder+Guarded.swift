@@ -1,5 +1,6 @@
 import HummingbirdCore
 import NIOCore
+import NIOHTTPTypes
 
 extension HTTPServerBuilder {
     /// A server whose every connection is held to `counter`'s ``ConnectionLimits``. `make`
@@ -9,7 +10,7 @@ extension HTTPServerBuilder {
         _ counter: ConnectionCounter,
         _ make: @escaping @Sendable (@escaping HTTPChannelHandler.Responder, HTTP1Channel.Configuration) -> Child
     ) -> HTTPServerBuilder {
-        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [RequestObserver()], idleTimeout: nil)
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [RequestObserver<HTTPRequestPart, HTTPResponsePart>()], idleTimeout: nil)
         return HTTPServerBuilder { responder in
             GuardedChildChannel(base: make(responder, http1), counter: counter)
         }
