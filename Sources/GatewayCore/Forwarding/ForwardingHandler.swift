@@ -392,6 +392,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
             upgrade: exchange.claim.upgrade
         )
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        // A retry (bodiless) after the end went to the connection that failed: it ends again.
+        if exchange.requestEnded, exchange.pending.isEmpty { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
         for part in exchange.pending { channel.write(Self.upstreamPart(part), promise: nil) }
         exchange.pending = []
         channel.flush()
