@@ -134,6 +134,16 @@ struct GatewayForwardingTests {
             #expect(origin.received.withLockedValue { $0 } == 4)
         }
     }
+}
+
+/// Exclusive (run alone, after the parallel pass): the stalled download pumps tens of MB into
+/// the sockets on the way, and under the parallel pass's load the others' answers can pass the
+/// breaker's slow-call duration (1 s), which opens it: a 503 that says nothing of stalling.
+@Suite("Gateway forwarding, a stalled reader", .teardown)
+struct ExclusiveGatewayStalledReaderTests {
+    func withGateway(_ body: @Sendable (_ gateway: Int, _ origin: ProxyOrigin) async throws -> Void) async throws {
+        try await GatewayForwardingTests().withGateway([:], body)
+    }
 
     @Test(.timeLimit(.minutes(1)))
     func aClientThatStopsReadingDoesNotStallTheOthers() async throws {
