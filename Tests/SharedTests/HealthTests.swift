@@ -245,7 +245,7 @@ struct HealthPubSubTests {
             // The first heartbeat may go out before the registry has subscribed; the next
             // would be a minute away, so it is asked for until one is heard.
             #expect(
-                await eventually(every: .milliseconds(100)) {
+                await eventually(timeout: .seconds(30), every: .milliseconds(100)) {
                     reporter.checkSoon()
                     return checks() == ["dependency": .up]
                 }
@@ -307,7 +307,12 @@ struct HealthPubSubTests {
             let callerBeats = Task { try await callerHealth.run() }
             defer { callerBeats.cancel() }
             let heartbeats = Task { try await dependencyHealth.run() }
-            #expect(await eventually { registryB.availability(of: dependency) == .up && registryB.availability(of: caller) == .up })
+            // The first heartbeats under a loaded parallel pass can take longer than the default 10 s.
+            #expect(
+                await eventually(timeout: .seconds(30)) {
+                    registryB.availability(of: dependency) == .up && registryB.availability(of: caller) == .up
+                }
+            )
             heartbeats.cancel()
             _ = await heartbeats.result
             struct Failed: Error {}
