@@ -68,7 +68,6 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var outcomeSettled = false
         /// The upstream answered `101`: its connection changes protocol at the head's end.
         var switching = false
-        var timer: Scheduled<Void>?
 
         init(claim: ForwardingPath.Claim, head: HTTPRequestHead, method: HTTPRequest.Method, requestID: String, peer: String?) {
             self.claim = claim
@@ -106,6 +105,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var inputClosedPending = false
     private var upgraded = false
     private var upgradeSlot: ConcurrencyLimit.Slot?
+    /// The response deadline of the exchange in flight (from its head's send to the answer's head).
+    private var responseTimer: DeadlineTimer?
 
     init(path: ForwardingPath) {
         self.path = path
@@ -124,9 +125,14 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         pool = path.pools.pool(on: context.eventLoop)
+        responseTimer = DeadlineTimer(eventLoop: context.eventLoop) { [weak self] in
+            guard let self, let exchange = self.exchange, !exchange.responseStarted else { return }
+            self.timedOut(exchange)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        responseTimer?.cancel()
         self.context = nil
     }
 
@@ -346,7 +352,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func connect(_ exchange: Exchange) {
         guard let admission = exchange.admission, let pool else { return }
         let base = admission.candidates[exchange.attempt % admission.candidates.count]
-        guard let address = UpstreamAddress(base) else {
+        guard let address = pool.address(base) else {
             upstreamFailed(exchange, UpstreamAddressError(url: base))
             return
         }
@@ -397,11 +403,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         for part in exchange.pending { channel.write(Self.upstreamPart(part), promise: nil) }
         exchange.pending = []
         channel.flush()
-        let timeout = exchange.claim.route.timeout
-        exchange.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
-            guard self.exchange === exchange, !exchange.responseStarted else { return }
-            timedOut(exchange)
-        }
+        responseTimer?.arm(in: TimeAmount(exchange.claim.route.timeout))
         channel.read()
         resumeReads(context: context)
     }
@@ -452,7 +454,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard !upgraded, let exchange, let context else { return }
         switch part {
         case .head(var head):
-            exchange.timer?.cancel()
+            stopTimer(exchange)
             exchange.responseStarted = true
             exchange.status = Int(head.status.code)
             settle(exchange, outcome: .success)
@@ -518,7 +520,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func upstreamClosed() {
         guard !upgraded, let exchange, exchange.upstream != nil, let context else { return }
         exchange.upstream = nil
-        exchange.timer?.cancel()
+        stopTimer(exchange)
         if exchange.responseStarted {
             // Mid-answer: the client cannot be told but by closing.
             path.logger.warning(
@@ -564,7 +566,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         upgraded = true
         upgradeSlot = exchange.admission?.slot
-        exchange.timer?.cancel()
+        stopTimer(exchange)
         record(exchange, status: 101)
         self.exchange = nil
         receiver = nil
@@ -578,7 +580,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// retried, else 502.
     private func upstreamFailed(_ exchange: Exchange, _ error: any Error) {
         closeUpstream(exchange)
-        exchange.timer?.cancel()
+        stopTimer(exchange)
         let route = exchange.claim.route
         exchange.attempt += 1
         if exchange.retryable, exchange.attempt <= route.retries, path.proxy.budget.tryWithdraw() {
@@ -667,7 +669,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The response has ended: count and log it, give back the slot, then the next request
     /// (or the close this response announced).
     private func finish(_ exchange: Exchange, status: Int?, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
-        exchange.timer?.cancel()
+        stopTimer(exchange)
         exchange.admission?.slot.release()
         record(exchange, status: status)
         self.exchange = nil
@@ -686,6 +688,8 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let status = status ?? exchange.status
         let elapsed = ContinuousClock.now - exchange.start
         path.metrics.recordRequest(route: exchange.claim.template, method: exchange.original.method.rawValue, status: status, duration: elapsed)
+        // The logger with the request's id is made only when the line will be written.
+        guard path.logger.logLevel <= .info else { return }
         requestLogger(exchange).info(
             "request",
             metadata: [
@@ -716,6 +720,10 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    private func stopTimer(_ exchange: Exchange) {
+        if exchange === self.exchange { responseTimer?.disarm() }
+    }
+
     private func closeUpstream(_ exchange: Exchange) {
         guard let upstream = exchange.upstream else { return }
         exchange.upstream = nil
@@ -725,7 +733,7 @@ final class ForwardingHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The client left, or the exchange cannot go on: nothing more is written either way.
     private func abandon(_ exchange: Exchange) {
-        exchange.timer?.cancel()
+        stopTimer(exchange)
         closeUpstream(exchange)
         settle(exchange, outcome: nil)
         exchange.admission?.slot.release()

@@ -33,7 +33,7 @@ struct ForwardingPath: Sendable {
         let uri = head.uri
         let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex
         let path = uri[..<queryStart]
-        guard CanonicalPathMiddleware.isCanonical(String(path)), let (route, upstreamPath) = table.match(path),
+        guard CanonicalPathMiddleware.isCanonical(path), let (route, upstreamPath) = table.match(path),
             route.urls.allSatisfy({ $0.hasPrefix("http://") })
         else { return nil }
         let upgrade = head.headers["upgrade"].contains { $0.lowercased() == "websocket" }

@@ -2,6 +2,8 @@
 /// connects and writes: plain HTTP only (TLS ends in front of the gateway; routes to
 /// `https://` upstreams go through the router's client instead).
 struct UpstreamAddress: Sendable, Hashable {
+    /// The URL it was read from, which alone identifies it (one hash per pool lookup).
+    let url: String
     let host: String
     let port: Int
     /// The `Host` field the upstream is sent.
@@ -41,5 +43,10 @@ struct UpstreamAddress: Sendable, Hashable {
         self.port = port
         self.hostField = String(authority)
         self.basePath = base
+        self.url = url
     }
+
+    static func == (lhs: Self, rhs: Self) -> Bool { lhs.url == rhs.url }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(url) }
 }

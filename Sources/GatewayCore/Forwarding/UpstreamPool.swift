@@ -26,12 +26,24 @@ final class UpstreamPool {
     let eventLoop: any EventLoop
     private let configuration: Configuration
     private var idle: [UpstreamAddress: [Parked]] = [:]
+    /// The instances' URLs as read, so that a request does not parse its instance's URL again.
+    private var addresses: [String: UpstreamAddress] = [:]
     private var sweep: Scheduled<Void>?
     private var closed = false
 
     init(eventLoop: any EventLoop, configuration: Configuration) {
         self.eventLoop = eventLoop
         self.configuration = configuration
+    }
+
+    /// Where `url` points; nil for a URL the forwarding path cannot reach (not `http://`).
+    func address(_ url: String) -> UpstreamAddress? {
+        if let known = addresses[url] { return known }
+        guard let address = UpstreamAddress(url) else { return nil }
+        // Instances come and go with the registry: the cache is bounded by starting over.
+        if addresses.count >= 1024 { addresses.removeAll(keepingCapacity: true) }
+        addresses[url] = address
+        return address
     }
 
     /// An idle connection to `address`, if one is open.

@@ -66,12 +66,14 @@ struct GatewayRoute: Sendable, Equatable {
     /// The upstream path for `path` when the route takes it: the rest after
     /// ``stripPrefix``, always starting with `/`.
     func upstreamPath(for path: Substring) -> Substring? {
-        guard path.hasPrefix(prefix) else { return nil }
-        let after = path.dropFirst(prefix.count)
-        guard prefix == "/" || after.isEmpty || after.first == "/" else { return nil }
+        // Compared as bytes: `hasPrefix` and `dropFirst` on a Substring go by Characters.
+        let bytes = path.utf8
+        guard bytes.starts(with: prefix.utf8) else { return nil }
+        let afterPrefix = bytes.index(bytes.startIndex, offsetBy: prefix.utf8.count)
+        guard prefix == "/" || afterPrefix == bytes.endIndex || bytes[afterPrefix] == UInt8(ascii: "/") else { return nil }
         if stripPrefix == "/" { return path }
-        let rest = path.dropFirst(stripPrefix.count)
-        return rest.isEmpty ? "/" : rest
+        let rest = bytes.index(bytes.startIndex, offsetBy: stripPrefix.utf8.count, limitedBy: bytes.endIndex) ?? bytes.endIndex
+        return rest == bytes.endIndex ? "/" : path[rest...]
     }
 
     /// Whether `upstreamPath` is one of ``internalPaths`` or under one, however it is spelt:
@@ -89,6 +91,7 @@ struct GatewayRoute: Sendable, Equatable {
 
     /// `path` with every `%XX` escape decoded (an invalid one is left as it is).
     private static func decoded(_ path: Substring) -> String {
+        guard path.utf8.contains(UInt8(ascii: "%")) else { return String(path) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(path.utf8.count)
         var iterator = Array(path.utf8)[...]

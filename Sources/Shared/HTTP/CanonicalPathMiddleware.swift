@@ -20,28 +20,45 @@ public struct CanonicalPathMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    public static func isCanonical(_ path: String) -> Bool {
+    public static func isCanonical(_ path: some StringProtocol) -> Bool {
+        // One pass over the bytes, without copying them: this runs on every proxied request.
         let slash = UInt8(ascii: "/")
         let dot = UInt8(ascii: ".")
-        let bytes = Array(path.utf8)
-        guard bytes.first == slash else { return false }
-        let segments = bytes.dropFirst().split(separator: slash, omittingEmptySubsequences: false)
-        for (index, segment) in segments.enumerated() {
-            // Only the last segment may be empty: the root itself, or one trailing slash.
-            if segment.isEmpty && index != segments.count - 1 { return false }
-            if segment.elementsEqual([dot]) || segment.elementsEqual([dot, dot]) { return false }
-        }
-        for index in bytes.indices {
-            if bytes[index] == UInt8(ascii: "\\") { return false }
-            guard bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
-                let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
-            else { continue }
-            switch (high, low) {
-            case (0x2, 0xF), (0x5, 0xC), (0x2, 0xE), (0x0, 0x0): return false
-            default: continue
+        let percent = UInt8(ascii: "%")
+        var bytes = path.utf8.makeIterator()
+        guard bytes.next() == slash else { return false }
+        var segmentLength = 0
+        var segmentIsDots = true
+        // An escape being read: after `%`, nil; after `%` and a hex digit, that digit.
+        var escape: UInt8?? = .none
+        while let byte = bytes.next() {
+            if byte == UInt8(ascii: "\\") { return false }
+            if case .some(let high) = escape {
+                if let value = hexValue(byte) {
+                    if let high {
+                        switch (high, value) {
+                        case (0x2, 0xF), (0x5, 0xC), (0x2, 0xE), (0x0, 0x0): return false
+                        default: escape = .none
+                        }
+                    } else {
+                        escape = .some(value)
+                    }
+                } else {
+                    escape = .none
+                }
+            }
+            if byte == percent, escape == .none { escape = .some(nil) }
+            if byte == slash {
+                // Only the last segment may be empty: the root itself, or one trailing slash.
+                if segmentLength == 0 || (segmentIsDots && segmentLength <= 2) { return false }
+                segmentLength = 0
+                segmentIsDots = true
+            } else {
+                segmentLength += 1
+                segmentIsDots = segmentIsDots && byte == dot
             }
         }
-        return true
+        return !(segmentIsDots && (1...2).contains(segmentLength))
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {

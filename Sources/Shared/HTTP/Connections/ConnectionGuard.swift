@@ -34,7 +34,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private let counter: ConnectionCounter
     private var phase: Phase = .idle
-    private var timer: Scheduled<Void>?
+    private var timer: DeadlineTimer?
+    /// Whether the running timer's expiry is answered 408 (a head late) or not (idle, refused).
+    private var expiryAnswers408 = false
     private var counted = false
     private var context: ChannelHandlerContext?
 
@@ -44,6 +46,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        // The head deadline is the shorter: an idle timer's task is then one the next head reuses.
+        timer = DeadlineTimer(eventLoop: context.eventLoop, horizon: TimeAmount(counter.limits.headerTimeout)) { [weak self] in
+            self?.expire()
+        }
         if context.channel.isActive { opened(context: context) }
     }
 
@@ -57,11 +63,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         if counter.admit() {
             counted = true
             // A connection that says nothing is held no longer than a slow head would be.
-            arm(counter.limits.headerTimeout, context: context, answer408: true)
+            arm(counter.limits.headerTimeout, answer408: true)
         } else {
             phase = .refused(answered: false)
             // A client that never writes is not waited for beyond the head deadline.
-            arm(counter.limits.headerTimeout, context: context, answer408: false)
+            arm(counter.limits.headerTimeout, answer408: false)
         }
     }
 
@@ -77,7 +83,6 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func finish() {
         timer?.cancel()
-        timer = nil
         phase = .closed
         if counted {
             counted = false
@@ -98,7 +103,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         case .idle:
             phase = .readingHead
-            arm(counter.limits.headerTimeout, context: context, answer408: true)
+            arm(counter.limits.headerTimeout, answer408: true)
         case .readingHead, .busy, .closed:
             break
         }
@@ -112,7 +117,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .readingHead = phase {
-            cancelTimer()
+            disarmTimer()
             phase = .busy(1)
         }
         context.write(data, promise: promise)
@@ -130,7 +135,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func requestStarted() {
         switch phase {
         case .idle, .readingHead:
-            cancelTimer()
+            disarmTimer()
             phase = .busy(1)
         case .busy(let count):
             phase = .busy(count + 1)
@@ -146,34 +151,34 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             phase = .busy(count - 1)
         } else {
             phase = .idle
-            arm(counter.limits.idleTimeout, context: context, answer408: false)
+            arm(counter.limits.idleTimeout, answer408: false)
         }
     }
 
-    private func arm(_ delay: Duration, context: ChannelHandlerContext, answer408: Bool) {
-        cancelTimer()
-        let loop = context.eventLoop.assumeIsolatedUnsafeUnchecked()
-        timer = loop.scheduleTask(in: TimeAmount(delay)) { [self] in
-            timer = nil
-            switch phase {
-            case .idle, .readingHead:
-                counter.recordTimeout()
-                phase = .closed
-                if answer408 {
-                    context.writeAndFlush(wrapOutboundOut(.byteBuffer(Self.headTimeout)), promise: nil)
-                }
-                context.close(promise: nil)
-            case .refused:
-                context.close(promise: nil)
-            case .busy, .closed:
-                break
+    private func arm(_ delay: Duration, answer408: Bool) {
+        expiryAnswers408 = answer408
+        timer?.arm(in: TimeAmount(delay))
+    }
+
+    private func expire() {
+        guard let context else { return }
+        switch phase {
+        case .idle, .readingHead:
+            counter.recordTimeout()
+            phase = .closed
+            if expiryAnswers408 {
+                context.writeAndFlush(wrapOutboundOut(.byteBuffer(Self.headTimeout)), promise: nil)
             }
+            context.close(promise: nil)
+        case .refused:
+            context.close(promise: nil)
+        case .busy, .closed:
+            break
         }
     }
 
-    private func cancelTimer() {
-        timer?.cancel()
-        timer = nil
+    private func disarmTimer() {
+        timer?.disarm()
     }
 
     /// The answer past the cap, written as bytes: the HTTP codec never sees this connection.
