@@ -181,6 +181,15 @@ struct ExclusiveStreamFlowTests {
         await first.close()
         let last = try #require(first.lastID)
         try await cluster.produce(StreamTraffic.mixed(1_000, seed: 4))
+        // The workers match the mix after the post has been answered: resume only once the
+        // subscriber's stream has been trimmed past `last`, else the resume is still in range.
+        let trimmed = try await withRedis(url: cluster.redis.url) { redis in
+            await poll(timeout: .seconds(20), every: .milliseconds(100)) {
+                let oldest = try await redis.xrange("stream:{s:all}:out", after: "0-0", count: 1)
+                return oldest.first.map { RedisStreamID($0.id) > RedisStreamID(last) } ?? false
+            }
+        }
+        #expect(trimmed.held, "the subscriber's stream was never trimmed past \(last): \(trimmed.explanation)")
         let resumed = cluster.socket("all", since: last)
         afterTest { await resumed.close() }
         let notice = await resumed.messages.waitFor { $0["type"] == "not_recovered" }
