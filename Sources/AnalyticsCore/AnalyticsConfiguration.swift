@@ -13,12 +13,12 @@ import Shared
 /// | `ANALYTICS_RETENTION_INTERVAL_MS` | 3600000 | how often retention sweeps |
 /// | `ANALYTICS_CACHE_TTL_MS` | 30000 | how long a cached summary is fresh |
 /// | `ANALYTICS_CACHE_STALE_MS` | 86400000 | how long after that it may still be served if PostgreSQL is down |
-/// | `ANALYTICS_EXTERNAL_URL` | `http://127.0.0.1:8090/data` | the external source; empty for none |
+/// | `ANALYTICS_EXTERNAL_URL` | `http://127.0.0.1:8090/data` | the external source; `none` (or empty) for none |
 /// | `ANALYTICS_EXTERNAL_TIMEOUT_MS` | 500 | its call timeout |
 /// | `ANALYTICS_WRITE_FLUSHERS`, `ANALYTICS_WRITE_BATCH` | 2, 5000 | inserts in flight, points per insert |
 ///
 /// and the platform's settings (``ServiceConfiguration``), with `ANALYTICS_PORT` 8083.
-public struct AnalyticsConfiguration: Sendable {
+public struct AnalyticsConfiguration: ServiceSettings {
     public var service: ServiceConfiguration
     var rateLimit: RateLimitPolicy
     var clientKeys: APIKeySet
@@ -57,8 +57,13 @@ public struct AnalyticsConfiguration: Sendable {
             staleFor: env.milliseconds("ANALYTICS_CACHE_STALE_MS", default: .seconds(86_400))
         )
         guard cache.ttl > .zero else { throw ConfigurationError("ANALYTICS_CACHE_TTL_MS must be above 0") }
-        let url = env.string("ANALYTICS_EXTERNAL_URL", default: "http://127.0.0.1:8090/data")
-        external = .init(url: url.isEmpty ? nil : url, timeout: env.milliseconds("ANALYTICS_EXTERNAL_TIMEOUT_MS", default: .milliseconds(500)))
+        // Set but blank means none as well as `none` does; only unset takes the default.
+        let url: String? =
+            switch env.string("ANALYTICS_EXTERNAL_URL") {
+            case .some(let url): url.lowercased() == "none" ? nil : url
+            case nil: env.values["ANALYTICS_EXTERNAL_URL"] == nil ? "http://127.0.0.1:8090/data" : nil
+            }
+        external = .init(url: url, timeout: env.milliseconds("ANALYTICS_EXTERNAL_TIMEOUT_MS", default: .milliseconds(500)))
         writer = .init(
             flushers: max(1, env.int("ANALYTICS_WRITE_FLUSHERS", default: 2)),
             maximumPoints: max(1, env.int("ANALYTICS_WRITE_BATCH", default: 5_000))

@@ -1,4 +1,4 @@
 import AnalyticsCore
 import Shared
 
-await ServiceMain.run("analytics") { try buildApplication(configuration: AnalyticsConfiguration()) }
+await ServiceMain.run("analytics", configuration: AnalyticsConfiguration.init(environment:), build: buildApplication(configuration:))

@@ -1,4 +1,4 @@
 import Shared
 import SocialCore
 
-await ServiceMain.run("feed") { try buildFeedApplication(configuration: SocialConfiguration(.feed)) }
+await ServiceMain.run("feed", configuration: { try SocialConfiguration(.feed, environment: $0) }, build: buildFeedApplication(configuration:))

@@ -14,7 +14,7 @@ import Shared
 /// | `FLAGS_SSE_KEEPALIVE_MS` | 15000 | comment lines on idle SSE streams |
 ///
 /// and the platform's settings (``ServiceConfiguration``), with `FLAG_PORT` 8081.
-public struct FlagServiceConfiguration: Sendable {
+public struct FlagServiceConfiguration: ServiceSettings {
     public var service: ServiceConfiguration
     var access: FlagAccessMiddleware.Policy
     /// Nil: OFREP is not rate limited.

@@ -1,4 +1,4 @@
 import FlagCore
 import Shared
 
-await ServiceMain.run("flags") { try buildApplication(configuration: FlagServiceConfiguration()) }
+await ServiceMain.run("flags", configuration: FlagServiceConfiguration.init(environment:), build: buildApplication(configuration:))

@@ -1,4 +1,4 @@
 import GatewayCore
 import Shared
 
-await ServiceMain.run("gateway") { try buildApplication(configuration: GatewayConfiguration()) }
+await ServiceMain.run("gateway", configuration: GatewayConfiguration.init(environment:), build: buildApplication(configuration:))

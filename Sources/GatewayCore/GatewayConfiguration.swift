@@ -15,7 +15,7 @@ import Shared
 /// | `GATEWAY_DASHBOARD_AUTH` | `key` | `key`: the dashboard needs an admin key (`GATEWAY_API_KEYS`, else `ADMIN_API_KEYS`); `open`: anyone who reaches the gateway (`scripts/run.sh` on loopback) |
 ///
 /// and the platform's settings (``ServiceConfiguration``), with `GATEWAY_PORT` 8080.
-public struct GatewayConfiguration: Sendable {
+public struct GatewayConfiguration: ServiceSettings {
     /// How many of something may be open at once, in all and per client.
     struct Share: Sendable {
         var total: Int

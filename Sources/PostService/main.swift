@@ -1,4 +1,4 @@
 import Shared
 import SocialCore
 
-await ServiceMain.run("post") { try buildPostApplication(configuration: SocialConfiguration(.post)) }
+await ServiceMain.run("post", configuration: { try SocialConfiguration(.post, environment: $0) }, build: buildPostApplication(configuration:))

@@ -1,4 +1,8 @@
 import Shared
 import SocialCore
 
-await ServiceMain.run("profile") { try buildProfileApplication(configuration: SocialConfiguration(.profile)) }
+await ServiceMain.run(
+    "profile",
+    configuration: { try SocialConfiguration(.profile, environment: $0) },
+    build: buildProfileApplication(configuration:)
+)

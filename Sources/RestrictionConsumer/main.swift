@@ -1,4 +1,4 @@
 import RestrictionCore
 import Shared
 
-await ServiceMain.run("restriction") { try buildApplication(configuration: RestrictionConfiguration()) }
+await ServiceMain.run("restriction", configuration: RestrictionConfiguration.init(environment:), build: buildApplication(configuration:))

@@ -23,7 +23,7 @@ import Shared
 /// | `TRIPWIRE_MIN_USERS` | 10 | the fewest users that can trip a rule |
 ///
 /// and the platform's settings (``ServiceConfiguration``), with `RESTRICTION_PORT` 8082.
-public struct RestrictionConfiguration: Sendable {
+public struct RestrictionConfiguration: ServiceSettings {
     public var service: ServiceConfiguration
     enum Role: String, Sendable { case all, api, consumer }
 

@@ -9,7 +9,7 @@ import Shared
 /// | `PROFILE_TIMEOUT_MS` | 800 | their deadline for a Profile call |
 ///
 /// and the platform's settings (``ServiceConfiguration``).
-public struct SocialConfiguration: Sendable {
+public struct SocialConfiguration: ServiceSettings {
     /// Which of the three services.
     public enum Service: String, Sendable {
         case profile, post, feed

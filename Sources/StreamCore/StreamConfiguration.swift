@@ -23,7 +23,7 @@ import Shared
 /// | `STREAM_INGEST_FLUSHERS`, `STREAM_INGEST_BATCH` | 4, 256 | pipelining of concurrent single produces |
 ///
 /// and the platform's settings (``ServiceConfiguration``), with `STREAM_PORT` 8084.
-public struct StreamConfiguration: Sendable {
+public struct StreamConfiguration: ServiceSettings {
     public enum Role: String, Sendable { case api, worker, all }
 
     public var service: ServiceConfiguration

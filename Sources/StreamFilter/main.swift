@@ -1,4 +1,4 @@
 import Shared
 import StreamCore
 
-await ServiceMain.run("stream") { try buildApplication(configuration: StreamConfiguration()) }
+await ServiceMain.run("stream", configuration: StreamConfiguration.init(environment:), build: buildApplication(configuration:))

@@ -48,7 +48,8 @@ struct GatewayWebSocketTests {
             logger: logger
         )
         let task = Task { try await app.runService() }
-        guard await eventually({ port.withLockedValue { $0 } != nil }), let bound = port.withLockedValue({ $0 }) else {
+        // A loaded parallel pass once took longer than the default 10 s to start it.
+        guard await eventually(timeout: .seconds(30), { port.withLockedValue { $0 } != nil }), let bound = port.withLockedValue({ $0 }) else {
             task.cancel()
             throw EchoServerDidNotStart()
         }

@@ -4,10 +4,10 @@ import Hummingbird
 extension Router where Context == ServiceRequestContext {
     /// `/health/live`, `/health/ready`, `/health`, `/metrics` and `/openapi.json`.
     public func addCommonRoutes(health: HealthReporter, metrics: ServiceMetrics, openAPI: OpenAPIDocument) {
-        get("/health/live") { _, _ in
+        get(RouterPath(HealthPaths.live)) { _, _ in
             try Response.json(["status": "ok"] as JSONValue)
         }
-        get("/health/ready") { _, _ in
+        get(RouterPath(HealthPaths.ready)) { _, _ in
             let snapshot = await health.current()
             var response = try Response.json(health.summary(snapshot), status: snapshot.ready ? .ok : .serviceUnavailable)
             if !snapshot.ready { response.headers[.retryAfter] = "1" }
@@ -16,7 +16,7 @@ extension Router where Context == ServiceRequestContext {
         get("/health") { _, _ in
             try Response.json(health.summary(await health.current(), details: await health.readDetails()))
         }
-        get("/metrics") { _, _ in
+        get(RouterPath(HealthPaths.metrics)) { _, _ in
             Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

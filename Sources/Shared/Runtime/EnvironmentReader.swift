@@ -7,12 +7,18 @@ import Foundation
 /// mutating the real environment.
 public struct EnvironmentReader: Sendable {
     public let values: [String: String]
+    private let log: EnvironmentReadLog?
 
-    public init(_ values: [String: String] = ProcessInfo.processInfo.environment) {
+    /// - Parameter log: notes the name of every variable asked for (see `--print-config`).
+    public init(_ values: [String: String] = ProcessInfo.processInfo.environment, log: EnvironmentReadLog? = nil) {
         self.values = values
+        self.log = log
     }
 
+    /// The trimmed value of `key`; `nil` when unset or blank. Every other accessor reads
+    /// through this one.
     public func string(_ key: String) -> String? {
+        log?.note(key)
         guard let value = values[key]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
         return value
     }

@@ -18,7 +18,7 @@ import Logging
 /// | `LOG_LEVEL` | `info` |
 /// | `LOG_FORMAT` | `text` (or `json`) |
 /// | `INSTANCE_ID` | `<hostname>-<pid>` |
-/// | `ADVERTISE_URL` | `http://<HOST>:<port>` (`127.0.0.1` for a wildcard `HOST`), sent in heartbeats |
+/// | `ADVERTISE_URL` | `http://<HOST>:<port>`, sent in heartbeats; for a wildcard `HOST` the first non-loopback address of the machine (a container's own), else loopback |
 /// | `HTTP_IDLE_TIMEOUT_MS`, `HTTP_HEADER_TIMEOUT_MS`, `HTTP_MAX_CONNECTIONS` | see ``ConnectionLimits`` |
 public struct ServiceConfiguration: Sendable {
     /// Short service name used in channels and metrics, e.g. `profile` ⇒ `health.profile`.
@@ -60,8 +60,12 @@ public struct ServiceConfiguration: Sendable {
         self.host = env.string("HOST", default: "127.0.0.1")
         self.port = env.int(portVariable, default: defaultPort)
         self.instance = env.string("INSTANCE_ID") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-        let reachableHost = ["0.0.0.0", "::", "*"].contains(host) ? "127.0.0.1" : host
-        self.advertisedURL = env.string("ADVERTISE_URL") ?? "http://\(reachableHost.contains(":") ? "[\(reachableHost)]" : reachableHost):\(port)"
+        if let advertised = env.string("ADVERTISE_URL") {
+            self.advertisedURL = advertised
+        } else {
+            let reachable = ["0.0.0.0", "::", "*"].contains(host) ? Self.reachableHost(forWildcard: host) : host
+            self.advertisedURL = "http://\(reachable.contains(":") ? "[\(reachable)]" : reachable):\(port)"
+        }
         self.version = env.string("SERVICE_VERSION", default: SuiteVersion.current)
         self.redis = RedisClient.Configuration(environment: env)
         self.postgres = PostgresClient.Configuration(environment: env, applicationName: service)
