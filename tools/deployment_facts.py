@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """What a deployment file asks of the suite's executables, as JSON for DeploymentTests.
 
-    deployment_facts.py compose docker-compose.yml
+    deployment_facts.py compose docker-compose.yml [NAME=VALUE...]
     deployment_facts.py k8s rendered.yaml        # the output of `kubectl kustomize OVERLAY`
 
 Prints {"services": [...], "references": [...]} (and for compose "interpolated", the
 `${VAR}` names it takes from the environment or .env): per container running one of the suite's
 executables its name (the DNS name others reach it by), the executable, the environment it
-gets (compose's `${VAR:-default}` resolved to the default, `${VAR:?}` to a placeholder; a
+gets (compose's `${VAR}` resolved from the NAME=VALUE arguments, as from .env, else
+`${VAR:-default}` to the default and `${VAR:?}` to a placeholder; a
 Kubernetes value from elsewhere as empty), the container ports, the probes (HTTP paths and
 ports, or the `--health-check` argument) and the scrape annotations; and every
 `(host, port)` some other part names (URLs in the environment, socat forwarders, Kubernetes
@@ -26,8 +27,13 @@ URL = re.compile(r"^[a-z]+://(?:[^@/]*@)?([A-Za-z0-9.-]+):(\d+)")
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
 
 
+GIVEN = {}
+
+
 def interpolate(value):
     def replace(match):
+        if match.group(1) in GIVEN:
+            return GIVEN[match.group(1)]
         operator, default = match.group(2), match.group(3)
         if operator in (":-", "-"):
             return default
@@ -129,4 +135,5 @@ def k8s(path):
 
 if __name__ == "__main__":
     kind, path = sys.argv[1], sys.argv[2]
+    GIVEN.update(argument.split("=", 1) for argument in sys.argv[3:])
     print(json.dumps(compose(path) if kind == "compose" else k8s(path), indent=1))

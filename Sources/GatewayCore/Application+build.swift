@@ -36,7 +36,7 @@ public func buildApplication(configuration gateway: GatewayConfiguration) throws
     )
     let board = DashboardBoard(registry: runtime.registry)
 
-    let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Gateway"))
+    let router = runtime.makeRouter(openAPI: OpenAPIDocument(title: "Gateway"), docsLinks: gateway.routes.docsLinks)
     GatewayAPI(table: gateway.routes, proxy: proxy).register(on: router)
     let access = DashboardAccess(mode: gateway.dashboardKeys.map { .keyed($0) } ?? .open, verifier: runtime.keys)
     if gateway.dashboardKeys?.isEmpty == true {

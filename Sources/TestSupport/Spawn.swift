@@ -16,11 +16,24 @@ func spawn(_ arguments: [String], environment: [String]? = nil, outputPath: Stri
     defer {
         for pointer in argv + envp { free(pointer) }
     }
+    // Every signal at its default and none blocked: the test process ignores SIGTERM (its
+    // services' lifecycle handles it), and an ignored signal stays ignored across exec, where a
+    // shell script cannot even trap it.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var all = sigset_t()
+    sigfillset(&all)
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
     var pid: pid_t = 0
     let result =
         searchPath
-        ? posix_spawnp(&pid, arguments[0], &actions, nil, argv, envp)
-        : posix_spawn(&pid, arguments[0], &actions, nil, argv, envp)
+        ? posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        : posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
     guard result == 0 else { throw Shell.Failure(command: arguments, status: result, output: "spawn failed") }
     return pid
 }

@@ -93,11 +93,3 @@ public final class StreamSocket: Sendable {
         return Int(buffer.readInteger(as: UInt16.self) ?? 0)
     }
 }
-
-extension JSONValue {
-    /// The string of a `.string`, nil otherwise.
-    public var stringValue: String? {
-        if case .string(let text) = self { return text }
-        return nil
-    }
-}

@@ -142,9 +142,14 @@ struct DeploymentTests {
         return try JSONDecoder().decode(PrintedConfiguration.self, from: Data(json.utf8))
     }
 
-    static func packageExecutables() async throws -> [String] {
+    /// Package.swift's executable products, asked once per test process.
+    static func packageExecutables() async throws -> [String] { try await executables.value }
+
+    private static let executables = Task<[String], any Error> {
         // A scratch path of its own: the package's .build is locked by the running `swift test`.
+        // SwiftPM keeps that path's lock file in the temporary directory; it goes too.
         let scratch = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("dump-package")
+        defer { unlink(NSTemporaryDirectory() + scratch.replacingOccurrences(of: "/", with: "_") + ".lock") }
         let output = try await Shell.run([
             "env", "-u", "SUITE_BENCHMARKS", "swift", "package", "--package-path", root, "--scratch-path", scratch, "dump-package",
         ])
@@ -160,8 +165,10 @@ struct DeploymentTests {
         return path
     }
 
-    static func facts(_ kind: String, _ path: String) async throws -> Facts {
-        let output = try await Shell.run([try tool("python"), root + "/tools/deployment_facts.py", kind, path])
+    /// - Parameter given: values for the file's `${VAR}`s, as `.env` would give them.
+    static func facts(_ kind: String, _ path: String, given: [String: String] = [:]) async throws -> Facts {
+        let values = given.map { "\($0.key)=\($0.value)" }.sorted()
+        let output = try await Shell.run([try tool("python"), root + "/tools/deployment_facts.py", kind, path] + values)
         return try JSONDecoder().decode(Facts.self, from: Data(output.utf8))
     }
 

@@ -120,6 +120,12 @@ public struct OpenAPIDocument: Sendable {
                 "responses": ["200": json("OpenAPI 3.1 document", ["type": "object"])],
             ]
         ],
+        "/docs": [
+            "get": [
+                "summary": "This document as a page",
+                "responses": ["200": ["description": "HTML", "content": ["text/html": ["schema": ["type": "string"]]]]],
+            ]
+        ],
     ]
 
     static let commonSchemas: [String: JSONValue] = [

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 
 extension Router where Context == ServiceRequestContext {
-    /// `/health/live`, `/health/ready`, `/health`, `/metrics` and `/openapi.json`.
-    public func addCommonRoutes(health: HealthReporter, metrics: ServiceMetrics, openAPI: OpenAPIDocument) {
+    /// `/health/live`, `/health/ready`, `/health`, `/metrics`, `/openapi.json` and `/docs`
+    /// (the document as a page, linking `docsLinks`).
+    public func addCommonRoutes(health: HealthReporter, metrics: ServiceMetrics, openAPI: OpenAPIDocument, docsLinks: [APIDocsPage.Link] = []) {
         get(RouterPath(HealthPaths.live)) { _, _ in
             try Response.json(["status": "ok"] as JSONValue)
         }
@@ -26,6 +27,18 @@ extension Router where Context == ServiceRequestContext {
         let document = try? Response.json(openAPI.json)
         get("/openapi.json") { _, _ in
             document ?? Response(status: .internalServerError)
+        }
+        let page = ByteBuffer(string: APIDocsPage(openAPI.json, links: docsLinks).html)
+        get("/docs") { _, _ in
+            Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8",
+                    // The page needs nothing but its own inline styles.
+                    .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'",
+                ],
+                body: .init(byteBuffer: page)
+            )
         }
     }
 }

@@ -94,8 +94,9 @@ public struct ServiceRuntime: Sendable {
     }
 
     /// A router with the suite's middleware (request id, client address, metrics and access
-    /// log, problem errors, canonical paths, body limit) and the common routes.
-    public func makeRouter(openAPI: OpenAPIDocument) -> Router<ServiceRequestContext> {
+    /// log, problem errors, canonical paths, body limit) and the common routes; `/docs` links
+    /// `docsLinks`.
+    public func makeRouter(openAPI: OpenAPIDocument, docsLinks: [APIDocsPage.Link] = []) -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: RequestIDMiddleware())
         router.add(middleware: ObservabilityMiddleware(metrics: metrics))
@@ -103,7 +104,7 @@ public struct ServiceRuntime: Sendable {
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: CanonicalPathMiddleware())
         router.add(middleware: BodyLimitMiddleware(limit: configuration.maxBodyBytes))
-        router.addCommonRoutes(health: health, metrics: metrics, openAPI: openAPI)
+        router.addCommonRoutes(health: health, metrics: metrics, openAPI: openAPI, docsLinks: docsLinks)
         if configuration.environment.bool("BENCH_BARE_ROUTE", default: false) {
             router.addBareBenchRoute(bytes: configuration.environment.int("BENCH_BARE_BYTES", default: 256))
         }
