@@ -10,6 +10,7 @@ files did. Against scripts/run.sh's suite (loopback only), headless and bounded:
 and keep their own names in the report: 429 from a rate limit, 503 + Retry-After from a
 breaker; anything else outside 2xx is a failure.
 """
+import datetime
 import json
 import os
 import random
@@ -132,13 +133,14 @@ class AnalyticsUser(HttpUser):
 
     @task(1)
     def ingest(self):
-        body = {"type": "latency", "value": random.uniform(1, 500), "timestamp": "2026-01-01T00:00:00Z"}
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = {"type": "latency", "value": random.uniform(1, 500), "timestamp": now}
         with self.client.post("/analytics/api/metrics", json=body, headers=WRITE_HEADERS, catch_response=True) as response:
             expect(response)
 
     @task(5)
     def summary(self):
-        with self.client.get("/analytics/api/metrics/summary?type=latency&period=day", name="/analytics/api/metrics/summary", catch_response=True) as response:
+        with self.client.get("/analytics/api/metrics/summary?type=latency&period=daily", name="/analytics/api/metrics/summary", catch_response=True) as response:
             expect(response)
 
 
