@@ -152,6 +152,36 @@ redis_stop() { # dir port
     fi
 }
 
+# A Redis Cluster of three masters with a replica each on PORTS (six), every node under
+# DIR/PORT, the same credentials as redis_start (replicas authenticate to their masters as the
+# suite user). redis_cluster_stop DIR PORTS stops them.
+redis_cluster_start() { # dir port×6
+    local dir=$1; shift
+    [ $# -eq 6 ] || { log "redis_cluster_start needs six ports"; return 1; }
+    local port auth=()
+    [ -n "${SUITE_REDIS_PASSWORD:-}" ] && auth=(--masteruser "$redis_user" --masterauth "$SUITE_REDIS_PASSWORD")
+    for port in "$@"; do
+        redis_start "$dir/$port" "$port" --cluster-enabled yes --cluster-config-file "nodes-$port.conf" \
+            --cluster-node-timeout 2000 "${auth[@]}"
+    done
+    local nodes=()
+    for port in "$@"; do nodes+=("127.0.0.1:$port"); done
+    redis_cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 || {
+        log "redis cluster create failed"; cat "$dir/create.log" >&2; return 1
+    }
+    # Formed once every node sees every slot served.
+    for port in "$@"; do
+        wait_for 20 bash -c "$(declare -f redis_cli); redis_user=$redis_user; redis_cli -p $port cluster info | grep -q cluster_state:ok" || {
+            log "redis cluster did not form (node $port)"; redis_cli -p "$port" cluster info >&2; return 1
+        }
+    done
+}
+
+redis_cluster_stop() { # dir port×6
+    local dir=$1 port; shift
+    for port in "$@"; do redis_stop "$dir/$port" "$port"; done
+}
+
 # Initialises a PostgreSQL data directory. With "throwaway" (the tests' servers) it trades
 # durability for speed (no fsync) and allows more connections, for the many service
 # processes the tests run at once; run.sh's server stays durable.

@@ -15,7 +15,12 @@ import Testing
 struct SocialRouteTests {
     static func configuration(_ service: SocialConfiguration.Service, database: String, profilePort: Int? = nil) throws -> SocialConfiguration {
         var extra = ["DATABASE_URL": database]
-        if let profilePort { extra["PROFILE_URL"] = "http://127.0.0.1:\(profilePort)" }
+        if let profilePort {
+            extra["PROFILE_URL"] = "http://127.0.0.1:\(profilePort)"
+            // Routes, not deadlines: a loaded parallel pass once took longer than the default
+            // 800 ms to ask Profile about a stranger, and Post said it could not verify him.
+            extra["PROFILE_TIMEOUT_MS"] = "5000"
+        }
         return try SocialConfiguration(service, environment: TestEnvironment.serviceEnvironment(extra))
     }
 
