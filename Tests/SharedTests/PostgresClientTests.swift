@@ -218,6 +218,15 @@ struct PostgresClientTests {
         }
     }
 
+}
+
+/// Exclusive (run alone, after the parallel pass): calls failing fast while the server is
+/// down (under 3 s each) and a query cut at its timeout (well under the 30 s it asked for) are
+/// bounds on time that a machine busy with the rest of the suite can stretch.
+@Suite("Exclusive PostgreSQL client timing", .teardown)
+struct ExclusivePostgresClientTests {
+    /// A restart under a full pool: the reconnects must fit the pool's 5 s wait, which a
+    /// loaded parallel pass once stretched past (a fresh-clone CI run).
     @Test func aServerRestartCostsNoFailedQuery() async throws {
         let server = try await PrivatePostgres.start()
         afterTest { try? await server.stop(mode: "immediate") }
@@ -235,13 +244,6 @@ struct PostgresClientTests {
         }
     }
 
-}
-
-/// Exclusive (run alone, after the parallel pass): calls failing fast while the server is
-/// down (under 3 s each) and a query cut at its timeout (well under the 30 s it asked for) are
-/// bounds on time that a machine busy with the rest of the suite can stretch.
-@Suite("Exclusive PostgreSQL client timing", .teardown)
-struct ExclusivePostgresClientTests {
     @Test func recoversWhenTheServerRestarts() async throws {
         let server = try await PrivatePostgres.start()
         afterTest { try? await server.stop(mode: "immediate") }

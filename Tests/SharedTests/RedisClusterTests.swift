@@ -4,9 +4,10 @@ import TestSupport
 import Testing
 
 /// Against a real local Redis Cluster (three masters, three replicas) the test command's
-/// infrastructure starts.
-@Suite("Redis Cluster", .teardown)
-struct RedisClusterTests {
+/// infrastructure starts. Exclusive: six more servers and a 3,000-command pipeline are load the
+/// parallel pass's timing-bound tests do not need beside them.
+@Suite("Exclusive Redis Cluster", .teardown)
+struct ExclusiveRedisClusterTests {
     /// Keys of every shape: plain, with a hash tag, with an empty or unclosed brace, several
     /// braces, binary bytes; each one's slot as the cluster itself computes it.
     static func keys() -> [[UInt8]] {
