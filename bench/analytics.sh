@@ -88,7 +88,7 @@ echo "statements per request (group commit): $(curl -s "$base/metrics" | awk '/^
 day=$(date -u -d yesterday +%Y-%m-%d)
 next=$(date -u -d today +%Y-%m-%d)
 psql_bench() { "$pg_bin_dir/psql" -q -X -v ON_ERROR_STOP=1 "$(postgres_url "$durable_port")" "$@"; }
-echo "loading $points points over $day (rolled up by the service's trigger, and into a raw table)"
+echo "loading $points points over $day (queued for the service's rollups, and into a raw table)"
 start=$(date +%s)
 for ((offset = 0; offset < points; offset += 1000000)); do
     psql_bench -c "INSERT INTO analytics.points (type, ts, value)
@@ -96,9 +96,14 @@ for ((offset = 0; offset < points; offset += 1000000)); do
                round((-ln(1 - ((i * 2654435761) % 1000003) / 1000003.0) * 40)::numeric, 3)::float8
         FROM generate_series($offset, least($offset + 999999, $points - 1)) AS i"
 done
+loaded=$(date +%s)
 psql_bench -c "CREATE TABLE bench_raw AS SELECT type, ts, value FROM analytics.points WHERE type = 'bench'" \
-    -c "CREATE INDEX ON bench_raw (type, ts)" -c "VACUUM ANALYZE bench_raw" -c "VACUUM ANALYZE analytics.buckets" -c "VACUUM ANALYZE analytics.sketch_bins"
-echo "loaded in $(($(date +%s) - start)) s; sketch bins for the day: $(psql_bench -tA -c "SELECT count(*) FROM analytics.sketch_bins WHERE type = 'bench' AND resolution = 'd'")"
+    -c "CREATE INDEX ON bench_raw (type, ts)" -c "VACUUM ANALYZE bench_raw"
+# The service's rollups drain the queue meanwhile; the summary is measured on rolled-up buckets.
+until [ "$(psql_bench -tA -c "SELECT count(*) FROM analytics.unrolled")" = 0 ]; do sleep 1; done
+rolled=$(date +%s)
+psql_bench -c "VACUUM ANALYZE analytics.buckets" -c "VACUUM ANALYZE analytics.sketch_bins" -c "VACUUM ANALYZE analytics.unrolled"
+echo "loaded in $((loaded - start)) s, rolled up by $((rolled - start)) s ($(curl -s "$base/metrics" | awk '/^analytics_points_rolled_up_total /{print $2}') points by the service); sketch bins for the day: $(psql_bench -tA -c "SELECT count(*) FROM analytics.sketch_bins WHERE type = 'bench' AND resolution = 'd'")"
 summary="$base/api/metrics/summary?type=bench&from=${day}T00:00:00Z&to=${next}T00:00:00Z"
 echo "summary: $(curl -s "$summary" | python3 -c 'import json,sys; d=json.load(sys.stdin); print({k: d[k] for k in ("count","average_value","p50","p95","p99")})')"
 echo "raw:     $(psql_bench -tA -c "SELECT count(*), avg(value) FROM bench_raw WHERE type = 'bench' AND ts >= '$day' AND ts < '$next'")"

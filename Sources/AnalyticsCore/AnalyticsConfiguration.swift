@@ -16,6 +16,7 @@ import Shared
 /// | `ANALYTICS_EXTERNAL_URL` | `http://127.0.0.1:8090/data` | the external source; `none` (or empty) for none |
 /// | `ANALYTICS_EXTERNAL_TIMEOUT_MS` | 500 | its call timeout |
 /// | `ANALYTICS_WRITE_FLUSHERS`, `ANALYTICS_WRITE_BATCH` | 2, 5000 | inserts in flight, points per insert |
+/// | `ANALYTICS_ROLLUP_INTERVAL_MS`, `ANALYTICS_ROLLUP_BATCH` | 200, 20000 | how often stored points are rolled into their buckets, points per round |
 ///
 /// and the platform's settings (``ServiceConfiguration``), with `ANALYTICS_PORT` 8083.
 public struct AnalyticsConfiguration: ServiceSettings {
@@ -27,6 +28,7 @@ public struct AnalyticsConfiguration: ServiceSettings {
     var cache: SummaryCache.Configuration
     var external: ExternalSource.Configuration
     var writer: PointWriter.Configuration
+    var rollup: RollupService.Configuration
 
     public init(environment env: EnvironmentReader = EnvironmentReader()) throws {
         let service = try ServiceConfiguration.load(service: "analytics", portVariable: "ANALYTICS_PORT", defaultPort: 8083, environment: env)
@@ -68,5 +70,12 @@ public struct AnalyticsConfiguration: ServiceSettings {
             flushers: max(1, env.int("ANALYTICS_WRITE_FLUSHERS", default: 2)),
             maximumPoints: max(1, env.int("ANALYTICS_WRITE_BATCH", default: 5_000))
         )
+        rollup = .init(
+            interval: env.milliseconds("ANALYTICS_ROLLUP_INTERVAL_MS", default: .milliseconds(200)),
+            batch: env.int("ANALYTICS_ROLLUP_BATCH", default: 20_000)
+        )
+        guard rollup.interval > .zero, rollup.batch >= 1 else {
+            throw ConfigurationError("ANALYTICS_ROLLUP_INTERVAL_MS and ANALYTICS_ROLLUP_BATCH must be above 0")
+        }
     }
 }

@@ -9,6 +9,8 @@ struct AnalyticsMetrics: Sendable {
     let pointsRateLimited: Counter
     /// `analytics_summary_computations_total`: summaries computed from PostgreSQL.
     let computations: Counter
+    /// `analytics_points_rolled_up_total`: points this instance moved into their buckets.
+    let pointsRolledUp: Counter
     private let registry: PrometheusCollectorRegistry
 
     init(_ metrics: ServiceMetrics) {
@@ -17,6 +19,7 @@ struct AnalyticsMetrics: Sendable {
         pointsAccepted = registry.makeCounter(name: "analytics_points_accepted_total")
         pointsRateLimited = registry.makeCounter(name: "analytics_points_rate_limited_total")
         computations = registry.makeCounter(name: "analytics_summary_computations_total")
+        pointsRolledUp = registry.makeCounter(name: "analytics_points_rolled_up_total")
     }
 
     /// `analytics_cache_requests_total{result, collapsed}`.

@@ -38,5 +38,6 @@ public func buildApplication(configuration analytics: AnalyticsConfiguration) th
         maxRange: analytics.retention.retention
     ).register(on: router)
     let retention = RetentionService(postgres: postgres, configuration: analytics.retention, logger: runtime.logger)
-    return runtime.makeApplication(router: router, services: [writer, retention])
+    let rollup = RollupService(postgres: postgres, configuration: analytics.rollup, metrics: metrics, logger: runtime.logger)
+    return runtime.makeApplication(router: router, services: [writer, rollup, retention])
 }

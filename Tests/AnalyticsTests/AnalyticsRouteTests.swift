@@ -108,6 +108,44 @@ struct AnalyticsRouteTests {
         }
     }
 
+    /// A summary counts a stored point exactly once whether it is still waiting for its
+    /// rollup or already in its buckets: the same figures before and after a round, and the
+    /// round moves every waiting point (a late one into its own hour).
+    @Test func aPointCountsOnceBeforeAndAfterItsRollup() async throws {
+        // Rollups only at start, so the points posted below wait until the test rolls them up.
+        let (app, database) = try await Self.application(["ANALYTICS_CACHE_TTL_MS": "1", "ANALYTICS_ROLLUP_INTERVAL_MS": "3600000"])
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            let type = TestEnvironment.unique("rollup")
+            let now = Self.nowMicros()
+            let points = (0..<200).map { Self.point(type, Double($0 % 37) / 4, at: now - Int64($0) * 1_000_000) }
+            #expect(try await Self.post(client, .array(Array(points[..<150])), batch: true).status == .created)
+            for point in points[150...] { #expect(try await Self.post(client, point).status == .created) }
+            #expect(try await Self.post(client, Self.point(type, 99.5, at: now - 3 * 3_600_000_000)).status == .created)
+            let query = "type=\(type)&\(Self.range(around: now, hours: 4))&bucket=hour"
+            func waiting() async throws -> Int {
+                try await withPostgres(url: database) {
+                    try await $0.query("SELECT count(*)::bigint AS n FROM analytics.unrolled WHERE type = $1", [type]).first?.decode(
+                        "n",
+                        as: Int.self
+                    ) ?? -1
+                }
+            }
+            #expect(try await waiting() == 201)
+            let before = try #require(try await Self.summary(client, query).json)
+            #expect(before["count"]?.double == 201 && before["max"]?.double == 99.5, "\(before)")
+            let rolled = try await withPostgres(url: database) {
+                try await $0.query(RollupService.rollupSQL, [100_000]).first?.decode("n", as: Int.self)
+            }
+            #expect(rolled == 201, "a fresh database holds this test's points only")
+            #expect(try await waiting() == 0)
+            let after = try #require(try await Self.summary(client, query).json)
+            for key in ["count", "sum", "min", "max", "average_value", "p50", "p95", "p99", "series"] {
+                #expect(after[key] == before[key], "\(key): \(String(describing: after[key])) after, \(String(describing: before[key])) before")
+            }
+        }
+    }
+
     /// Malformed, oversized, deeply nested, non-finite, badly dated and mistyped input: a clear
     /// error naming the field, and nothing stored.
     @Test func hostileInputIsRefusedAndNothingStored() async throws {

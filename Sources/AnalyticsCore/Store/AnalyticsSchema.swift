@@ -5,9 +5,15 @@ import Shared
 /// `points` keeps every accepted point (until the raw retention) with the id its 201 named.
 /// `buckets` holds count, sum (`numeric`, so it is exact whatever order points arrive in),
 /// min and max per type and minute, hour and UTC day; `sketch_bins` the DDSketch bin counts of
-/// the same buckets. Both are kept by one statement trigger on `points`, in the transaction
-/// of the insert, so a point is counted exactly when it is stored, and a late point lands in
-/// its own buckets. Upserts go in key order, so concurrent writers lock rows in the same order.
+/// the same buckets. A point goes into `points` and (by a statement trigger) `unrolled` in the
+/// transaction that stores it; ``RollupService`` moves `unrolled` rows into their buckets (a late point into its own)
+/// in one statement, so in any snapshot a point is either unrolled or rolled up, never both,
+/// and a summary reads the buckets and the unrolled points together. Upserts go in key order,
+/// so concurrent rollups lock rows in the same order.
+///
+/// Version 1 rolled up in a statement trigger, in the insert's transaction: exact too, but
+/// every batch of points then updated the same hot bucket rows, so concurrent inserts queued
+/// on each other's row locks and the commit carried the rollup's cost.
 enum AnalyticsSchema {
     static let migrator = Migrator(
         schema: "analytics",
@@ -84,7 +90,39 @@ enum AnalyticsSchema {
                     REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION analytics.roll_up()
                     """,
                 ]
-            )
+            ),
+            Migration(
+                version: 2,
+                name: "rollups off the commit path",
+                statements: [
+                    // Rows live for a rollup interval: vacuumed often, whatever the table's size.
+                    """
+                    CREATE TABLE analytics.unrolled (
+                        id bigint PRIMARY KEY,
+                        type text NOT NULL,
+                        ts timestamptz NOT NULL,
+                        value double precision NOT NULL
+                    ) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_cost_delay = 0)
+                    """,
+                    "CREATE INDEX unrolled_type_ts ON analytics.unrolled (type, ts)",
+                    // A trigger rather than the writer's statement, so an instance of the
+                    // previous version still writing during an upgrade queues its points too.
+                    """
+                    CREATE FUNCTION analytics.queue_for_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN
+                        INSERT INTO analytics.unrolled (id, type, ts, value) SELECT id, type, ts, value FROM inserted;
+                        RETURN NULL;
+                    END
+                    $$
+                    """,
+                    "DROP TRIGGER points_roll_up ON analytics.points",
+                    "DROP FUNCTION analytics.roll_up()",
+                    """
+                    CREATE TRIGGER points_queue_for_rollup AFTER INSERT ON analytics.points
+                    REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION analytics.queue_for_rollup()
+                    """,
+                ]
+            ),
         ]
     )
 }
