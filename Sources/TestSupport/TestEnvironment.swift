@@ -27,11 +27,13 @@ public enum TestEnvironment {
         "postgresql://suite\(postgresPassword.map { ":\($0)" } ?? "")@127.0.0.1:\(port)/suite"
     }
 
+    /// The repository's root directory (this file is `Sources/TestSupport/…` in it).
+    public static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../..").standardized.path
+
     /// `scripts/infra.sh`, which starts and stops servers the way the scripts do.
     public static var infraScript: String {
-        env["TEST_INFRA"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../scripts/infra.sh").standardized.path
+        env["TEST_INFRA"] ?? repositoryRoot + "/scripts/infra.sh"
     }
 
     public static var pgTemplate: String? { env["TEST_PG_TEMPLATE"] }

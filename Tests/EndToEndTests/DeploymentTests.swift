@@ -9,7 +9,7 @@ import Testing
 /// `--print-config` names, and every executable of Package.swift is deployed.
 @Suite("Deployment files", .teardown)
 struct DeploymentTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+    static let root = TestEnvironment.repositoryRoot
     static let overlays = ["dev", "production"]
     /// The Kubernetes release the manifests are validated against (kubectl's on this machine).
     static let kubernetesVersion = "1.32.0"

@@ -119,8 +119,7 @@ struct FlagOFREPTests {
         let casesPath = TestEnvironment.tmpdir + "/" + TestEnvironment.unique("ofrep-cases") + ".json"
         let resultsPath = casesPath + ".out"
         try JSONEncoder().encode(JSONValue.array(cases)).write(to: URL(fileURLWithPath: casesPath))
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../tools/ofrep_client.py").standardized
-            .path
+        let script = TestEnvironment.repositoryRoot + "/tools/ofrep_client.py"
         try await Shell.run([python, script, cluster.first.baseURL, casesPath, resultsPath, FlagCluster.clientKey])
         let results = try JSONDecoder().decode([JSONValue].self, from: Data(contentsOf: URL(fileURLWithPath: resultsPath)))
         #expect(results.count == cases.count)

@@ -7,7 +7,7 @@ import Testing
 /// executables): it supervises the services, and its Redis and PostgreSQL keep their data.
 @Suite("Exclusive run command", .teardown)
 struct ExclusiveRunCommandTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+    static let root = TestEnvironment.repositoryRoot
 
     /// One run of scripts/run.sh; `ports` keeps the same ports for a second run on the same
     /// data.

@@ -249,15 +249,6 @@ struct GatewayProxyTests {
     }
 }
 
-extension Sequence {
-    /// `transform` applied to each element in order, awaiting each.
-    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
-        var results: [T] = []
-        for element in self { results.append(try await transform(element)) }
-        return results
-    }
-}
-
 extension Array where Element == ByteBuffer {
     /// The buffers as an async sequence, for a streamed request body.
     var async: AsyncStream<ByteBuffer> {
