@@ -65,6 +65,9 @@ swift build --build-tests
 # pass has a deadline, so a hung test fails the run instead of stalling it. Both passes take
 # the extra arguments: the serial pass skips every test whose name lacks "Exclusive" (a second
 # `--filter` would widen the selection, not narrow it).
-timeout -k 30 1200 swift test --skip-build --skip Exclusive "$@"
+# The parallel pass runs at most TEST_PARALLELISM (16) tests at once: with every test of the
+# package started together on two cores, a test's 10 s wait could pass without it being run.
+timeout -k 30 1200 swift test --skip-build --skip Exclusive \
+    --experimental-maximum-parallelization-width "${TEST_PARALLELISM:-16}" "$@"
 timeout -k 30 600 swift test --skip-build --no-parallel "$@" --skip '^(?!.*Exclusive)'
 log "test artifacts (screenshots): $TEST_ARTIFACTS_DIR"
