@@ -6,10 +6,10 @@ import Shared
 /// `buckets` holds count, sum (`numeric`, so it is exact whatever order points arrive in),
 /// min and max per type and minute, hour and UTC day; `sketch_bins` the DDSketch bin counts of
 /// the same buckets. A point goes into `points` and (by a statement trigger) `unrolled` in the
-/// transaction that stores it; ``RollupService`` moves `unrolled` rows into their buckets (a late point into its own)
-/// in one statement, so in any snapshot a point is either unrolled or rolled up, never both,
-/// and a summary reads the buckets and the unrolled points together. Upserts go in key order,
-/// so concurrent rollups lock rows in the same order.
+/// transaction that stores it; ``RollupService`` moves `unrolled` rows into their buckets (a
+/// late point into its own) in one statement, so in any snapshot a point is either unrolled
+/// or rolled up, never both, and a summary reads the buckets and the unrolled points
+/// together. Upserts go in key order, so concurrent rollups lock rows in the same order.
 ///
 /// Version 1 rolled up in a statement trigger, in the insert's transaction: exact too, but
 /// every batch of points then updated the same hot bucket rows, so concurrent inserts queued
