@@ -175,6 +175,13 @@ redis_cluster_start() { # dir port×6
             log "redis cluster did not form (node $port)"; redis_cli -p "$port" cluster info >&2; return 1
         }
     done
+    # And every master's replica has its copy, so a write WAIT acknowledges is on two nodes.
+    for port in "$@"; do
+        redis_cli -p "$port" info replication | grep -q role:master || continue
+        wait_for 20 bash -c "$(declare -f redis_cli); redis_user=$redis_user; redis_cli -p $port info replication | grep -q 'state=online'" || {
+            log "redis cluster replica of $port not in sync"; redis_cli -p "$port" info replication >&2; return 1
+        }
+    done
 }
 
 redis_cluster_stop() { # dir port×6

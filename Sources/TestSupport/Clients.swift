@@ -8,7 +8,8 @@ public func withRedis<T: Sendable>(
     _ body: (RedisClient) async throws -> T
 ) async throws -> T {
     let configuration = TestEnvironment.redisConfiguration(url: url, commandTimeout: commandTimeout)
-    return try await using(RedisClient(configuration: configuration, logger: TestEnvironment.logger), body)
+    let client = RedisClient(configuration: configuration, logger: TestEnvironment.logger)
+    return try await using(client, shutdown: client.shutdown, body)
 }
 
 /// Runs `body` with a PostgreSQL client that is shut down afterwards, also when `body` throws.
@@ -19,16 +20,17 @@ public func withPostgres<T: Sendable>(
     _ body: (PostgresClient) async throws -> T
 ) async throws -> T {
     let configuration = TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout)
-    return try await using(PostgresClient(configuration: configuration, logger: TestEnvironment.logger), body)
+    let client = PostgresClient(configuration: configuration, logger: TestEnvironment.logger)
+    return try await using(client, shutdown: client.shutdown, body)
 }
 
-private func using<Client: PooledClient, T>(_ client: Client, _ body: (Client) async throws -> T) async throws -> T {
+private func using<Client, T>(_ client: Client, shutdown: () async -> Void, _ body: (Client) async throws -> T) async throws -> T {
     do {
         let value = try await body(client)
-        await client.shutdown()
+        await shutdown()
         return value
     } catch {
-        await client.shutdown()
+        await shutdown()
         throw error
     }
 }

@@ -7,16 +7,18 @@ public enum RedisKeySlot {
 
     public static func slot(of key: String) -> Int { slot(of: Array(key.utf8)) }
 
-    public static func slot(of key: [UInt8]) -> Int {
+    public static func slot(of key: [UInt8]) -> Int { slot(of: key[...]) }
+
+    public static func slot(of key: ArraySlice<UInt8>) -> Int {
         Int(crc16(hashed(key)) % UInt16(count))
     }
 
     /// The bytes the slot is computed from: the hash tag's content when there is one.
-    static func hashed(_ key: [UInt8]) -> ArraySlice<UInt8> {
+    static func hashed(_ key: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         guard let open = key.firstIndex(of: UInt8(ascii: "{")),
             let close = key[(open + 1)...].firstIndex(of: UInt8(ascii: "}")),
             close > open + 1
-        else { return key[...] }
+        else { return key }
         return key[(open + 1)..<close]
     }
 

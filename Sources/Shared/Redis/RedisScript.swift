@@ -36,7 +36,8 @@ extension RedisClient {
 
     /// `commands` (calls of `script`) in one pipeline behind a `SCRIPT LOAD` of it, so no other
     /// client's `SCRIPT FLUSH` can fall in between; the commands' replies, the load's left out.
+    /// On a cluster, every node's share of the pipeline loads the script first.
     public func pipeline(_ commands: [RedisCommand], loading script: RedisScript) async throws -> [RedisReply] {
-        Array(try await pipeline([RedisCommand("SCRIPT", "LOAD", script.source)] + commands).dropFirst())
+        try await pipeline(commands, prelude: RedisCommand("SCRIPT", "LOAD", script.source))
     }
 }

@@ -10,7 +10,8 @@ import ServiceLifecycle
 /// It subscribes to fixed channels and patterns, delivers what arrives as an `AsyncStream`
 /// (one consumer), pings an idle connection to notice a dead server, and reconnects with
 /// backoff and resubscribes by itself. The blocking hiredis reads run on a dedicated thread,
-/// polled in short slices so shutdown is prompt.
+/// polled in short slices so shutdown is prompt. On a Redis Cluster it subscribes on one node
+/// (classic pub/sub reaches every node), moving to the next seed when that node goes.
 public final class RedisSubscriber: Service, Sendable {
     public let events: AsyncStream<RedisPubSubEvent>
     private let continuation: AsyncStream<RedisPubSubEvent>.Continuation
@@ -71,10 +72,15 @@ public final class RedisSubscriber: Service, Sendable {
     private func loop() {
         var attempt = 0
         var announcedDown = false
+        // On a cluster, any node hears every PUBLISH (the cluster bus carries it), so the
+        // subscriber takes the seeds in turn until one answers.
+        let endpoints = configuration.isCluster ? configuration.clusterNodes : [configuration.endpoint]
+        var next = 0
         while !isStopped {
             do {
+                defer { next += 1 }
                 let connection = try RedisConnection(
-                    endpoint: configuration.endpoint,
+                    endpoint: endpoints[next % endpoints.count],
                     connectTimeout: configuration.connectTimeout,
                     commandTimeout: configuration.commandTimeout
                 )

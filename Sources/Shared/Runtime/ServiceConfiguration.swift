@@ -8,6 +8,7 @@ import Logging
 /// | `<SERVICE>_PORT` | per service, 8080…8087 |
 /// | `HOST` | `127.0.0.1` |
 /// | `REDIS_URL` | `redis://127.0.0.1:6379` |
+/// | `REDIS_CLUSTER_NODES` | none: one Redis at `REDIS_URL`; `host:port,…` seeds a Redis Cluster, reached with `REDIS_URL`'s credentials |
 /// | `DATABASE_URL` | `postgresql://127.0.0.1:5432/suite` |
 /// | `HEALTH_INTERVAL_MS` | 500 |
 /// | `ADMIN_API_KEYS` | none (comma separated); held as digests, never logged |
@@ -85,6 +86,9 @@ public struct ServiceConfiguration: Sendable {
             if let limit = env.string("AUTH_FAILURE_LIMIT") { authFailureLimit = try RateLimitPolicy(parsing: limit, name: "auth-failures") }
         } catch { problems.append("AUTH_FAILURE_LIMIT: \(error)") }
         if let url = env.string("REDIS_URL"), RedisEndpoint(url: url) == nil { problems.append("REDIS_URL: not a redis:// URL") }
+        if let nodes = env.string("REDIS_CLUSTER_NODES"), RedisClient.Configuration.clusterNodes(nodes, credentials: RedisEndpoint()) == nil {
+            problems.append("REDIS_CLUSTER_NODES: host:port entries, comma separated")
+        }
         do {
             trustedProxies = try TrustedProxies(parsing: env.list("TRUSTED_PROXIES"))
         } catch { problems.append("\(error)") }
@@ -105,6 +109,7 @@ public struct ServiceConfiguration: Sendable {
         try check((1...1024).contains(postgres.poolSize), "PG_POOL_SIZE: 1 to 1024")
         for (name, value) in [
             ("REDIS_CONNECT_TIMEOUT_MS", redis.connectTimeout), ("REDIS_TIMEOUT_MS", redis.commandTimeout),
+            ("REDIS_CLUSTER_REFRESH_MS", redis.clusterRefreshInterval),
             ("PG_CONNECT_TIMEOUT_MS", postgres.connectTimeout), ("PG_QUERY_TIMEOUT_MS", postgres.queryTimeout),
             ("HTTP_IDLE_TIMEOUT_MS", connectionLimits.idleTimeout), ("HTTP_HEADER_TIMEOUT_MS", connectionLimits.headerTimeout),
         ] {

@@ -1,0 +1,304 @@
+import Logging
+import NIOConcurrencyHelpers
+
+/// The cluster half of ``RedisClient``: a slot map, a connection pool per node, and the
+/// redirects a cluster answers with, handled so that callers see the replies of one Redis.
+///
+/// Commands go to the master of their keys' slot (the map is loaded from `CLUSTER SLOTS` on
+/// first use). `MOVED` updates the map for that slot and asks for a full refresh; `ASK` sends
+/// `ASKING` and the command to the importing node without touching the map; `TRYAGAIN` (a
+/// multi-key call during a slot's migration) retries after a short pause. A node that cannot be
+/// reached fails its calls at once (its pool backs off) and asks for a refresh, which finds the
+/// promoted replica once the cluster has failed over. The map is also refreshed on a schedule.
+final class RedisCluster: Sendable {
+    typealias Node = RedisSlotMap.Node
+    typealias Pool = BlockingConnectionPool<RedisConnection>
+
+    private struct State {
+        var map = RedisSlotMap.empty
+        var pools: [Node: Pool] = [:]
+        var refreshing = false
+        var lastRefresh: ContinuousClock.Instant?
+        var closed = false
+        var redirects = Redirects()
+    }
+
+    /// Redirects followed so far, for metrics and tests.
+    struct Redirects: Sendable, Equatable {
+        var moved = 0
+        var asked = 0
+    }
+
+    /// Redirects one call follows at most before it fails.
+    static let maximumRedirects = 5
+    /// Requested refreshes are at least this far apart, so a burst of failures costs one.
+    static let refreshSpacing = Duration.milliseconds(200)
+
+    private let configuration: RedisClient.Configuration
+    private let seeds: [Node]
+    private let state = NIOLockedValueBox(State())
+    private let logger: Logger
+
+    init(configuration: RedisClient.Configuration, logger: Logger) {
+        self.configuration = configuration
+        self.seeds = configuration.clusterNodes.map { Node(host: $0.host, port: $0.port) }
+        self.logger = logger
+    }
+
+    var usage: Pool.Usage {
+        state.withLockedValue { state in
+            state.pools.values.reduce(into: Pool.Usage(open: 0, leased: 0, waiting: 0)) { total, pool in
+                let usage = pool.usage
+                total.open += usage.open
+                total.leased += usage.leased
+                total.waiting += usage.waiting
+            }
+        }
+    }
+
+    var redirects: Redirects { state.withLockedValue(\.redirects) }
+
+    // MARK: Commands
+
+    /// Sends one command to its slot's node, following redirects; an error reply is returned.
+    /// `prelude` (a `SCRIPT LOAD`) is sent just before it on whichever node it lands on.
+    func send(_ command: RedisCommand, prelude: RedisCommand? = nil) async throws -> RedisReply {
+        let route = try command.route()
+        return try await send(command, prelude: prelude, to: try await node(for: route))
+    }
+
+    private func send(_ command: RedisCommand, prelude: RedisCommand?, to first: Node) async throws -> RedisReply {
+        var target = first
+        var asking = false
+        for attempt in 0...Self.maximumRedirects {
+            var commands = prelude.map { [$0] } ?? []
+            if asking { commands.append(RedisCommand("ASKING")) }
+            commands.append(command)
+            let batch = commands
+            let reply = try await run(on: target) { connection in
+                batch.count == 1 ? try connection.execute(command) : try connection.pipeline(batch).last!
+            }
+            switch redirect(reply) {
+            case .none:
+                return reply
+            case .moved(let node):
+                target = node
+                asking = false
+            case .ask(let node):
+                state.withLockedValue { $0.redirects.asked += 1 }
+                target = node
+                asking = true
+            case .tryAgain:
+                try await Task.sleep(for: .milliseconds(10 * (attempt + 1)))
+            }
+        }
+        throw RedisError(message: "redis cluster: \(command.name) redirected more than \(Self.maximumRedirects) times")
+    }
+
+    /// Sends `commands` as one pipeline per node, concurrently, and returns the replies in the
+    /// caller's order. A command that comes back redirected is sent again on its own. Keyless
+    /// commands travel with the first node's pipeline. `prelude` opens every node's pipeline.
+    func pipeline(_ commands: [RedisCommand], prelude: RedisCommand? = nil) async throws -> [RedisReply] {
+        let routes = try commands.map { try $0.route() }
+        var groups: [Node: [Int]] = [:]
+        var order: [Node] = []
+        var keyless: [Int] = []
+        for (index, route) in routes.enumerated() {
+            guard case .slot = route else {
+                keyless.append(index)
+                continue
+            }
+            let node = try await node(for: route)
+            if groups[node] == nil { order.append(node) }
+            groups[node, default: []].append(index)
+        }
+        if !keyless.isEmpty {
+            let node: Node
+            if let first = order.first { node = first } else { node = try await self.node(for: .anyNode) }
+            if groups[node] == nil { order.append(node) }
+            groups[node] = (groups[node, default: []] + keyless).sorted()
+        }
+        var replies = [RedisReply](repeating: .null, count: commands.count)
+        try await withThrowingTaskGroup(of: ([Int], [RedisReply]).self) { group in
+            for node in order {
+                let indices = groups[node]!
+                let batch = (prelude.map { [$0] } ?? []) + indices.map { commands[$0] }
+                group.addTask {
+                    let answered = try await self.run(on: node) { try $0.pipeline(batch) }
+                    return (indices, Array(answered.dropFirst(prelude == nil ? 0 : 1)))
+                }
+            }
+            for try await (indices, answered) in group {
+                for (index, reply) in zip(indices, answered) { replies[index] = reply }
+            }
+        }
+        // Sent again from the start, so an `ASK` gets its `ASKING` on the importing node.
+        for index in replies.indices where redirect(replies[index]) != nil {
+            replies[index] = try await send(commands[index], prelude: prelude)
+        }
+        return replies
+    }
+
+    // MARK: Nodes
+
+    private enum Redirect {
+        case moved(Node)
+        case ask(Node)
+        case tryAgain
+    }
+
+    /// What a redirect reply asks for; a `MOVED` is recorded in the map at once.
+    private func redirect(_ reply: RedisReply) -> Redirect? {
+        guard case .error(let message) = reply else { return nil }
+        if message.hasPrefix("TRYAGAIN") { return .tryAgain }
+        let isMoved = message.hasPrefix("MOVED ")
+        guard isMoved || message.hasPrefix("ASK ") else { return nil }
+        let parts = message.split(separator: " ")
+        guard parts.count == 3, let slot = Int(parts[1]), (0..<RedisKeySlot.count).contains(slot), let node = Node(parts[2]) else {
+            return nil
+        }
+        guard isMoved else { return .ask(node) }
+        state.withLockedValue { state in
+            state.map.move(slot, to: node)
+            state.redirects.moved += 1
+        }
+        requestRefresh()
+        return .moved(node)
+    }
+
+    /// The master serving `route`, loading the map first if there is none yet.
+    private func node(for route: RedisCommand.Route) async throws -> Node {
+        if state.withLockedValue({ $0.map.isEmpty }) { try await refresh() }
+        return try state.withLockedValue { state in
+            switch route {
+            case .anyNode:
+                if let node = state.map.masters.randomElement() { return node }
+            case .slot(let slot):
+                if let node = state.map.master(of: slot) { return node }
+            }
+            throw DependencyUnavailableError(dependency: "redis", reason: "cluster serves no node for \(route)", retryAfter: .seconds(1))
+        }
+    }
+
+    /// Runs `body` on a connection to `node`. A node that cannot be reached asks for a refresh,
+    /// so the map follows a failover, and fails the call at once.
+    private func run<T: Sendable>(on node: Node, _ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
+        do {
+            return try await pool(for: node).run(body)
+        } catch let error as DependencyUnavailableError {
+            requestRefresh()
+            throw error
+        }
+    }
+
+    private func pool(for node: Node) throws -> Pool {
+        try state.withLockedValue { state in
+            if state.closed { throw DependencyUnavailableError(dependency: "redis", reason: "client is shut down") }
+            if let pool = state.pools[node] { return pool }
+            let endpoint = RedisEndpoint(
+                host: node.host,
+                port: node.port,
+                username: configuration.endpoint.username,
+                password: configuration.endpoint.password
+            )
+            let (connectTimeout, commandTimeout) = (configuration.connectTimeout, configuration.commandTimeout)
+            let pool = Pool(
+                dependency: "redis",
+                configuration: .init(size: configuration.poolSize, reconnectBackoff: configuration.reconnectBackoff),
+                logger: logger
+            ) {
+                try RedisConnection(endpoint: endpoint, connectTimeout: connectTimeout, commandTimeout: commandTimeout)
+            }
+            state.pools[node] = pool
+            return pool
+        }
+    }
+
+    // MARK: Topology
+
+    /// Loads the slot map from the first node that answers: known masters, then the other known
+    /// nodes, then the seeds. Pools of nodes the new map no longer names are closed.
+    func refresh() async throws {
+        let candidates = state.withLockedValue { state in
+            var candidates = state.map.masters.shuffled()
+            candidates += state.map.nodes.subtracting(candidates).shuffled()
+            return candidates + seeds.filter { !candidates.contains($0) }
+        }
+        var failures: [String] = []
+        for node in candidates {
+            do {
+                let reply = try await pool(for: node).run { try $0.execute(RedisCommand("CLUSTER", "SLOTS")) }
+                let map = try RedisSlotMap(clusterSlots: try RedisClient.checked(reply), asked: node)
+                guard !map.isEmpty else {
+                    failures.append("\(node): serves no slots")
+                    continue
+                }
+                let departed = state.withLockedValue { state -> [Pool] in
+                    let changed = state.map != map
+                    state.map = map
+                    state.lastRefresh = .now
+                    guard changed else { return [] }
+                    let kept = map.nodes.union(seeds)
+                    let departed = state.pools.filter { !kept.contains($0.key) }
+                    for node in departed.keys { state.pools[node] = nil }
+                    return Array(departed.values)
+                }
+                if !departed.isEmpty || failures.count > 0 {
+                    logger.info("redis cluster map refreshed", metadata: ["redis.masters": "\(map.masters)"])
+                }
+                for pool in departed { await pool.shutdown() }
+                return
+            } catch {
+                failures.append("\(node): \(error)")
+            }
+        }
+        throw DependencyUnavailableError(
+            dependency: "redis",
+            reason: "no cluster node answered: \(failures.joined(separator: "; "))",
+            retryAfter: .seconds(1)
+        )
+    }
+
+    /// Starts a refresh in the background unless one runs or one ran just now.
+    private func requestRefresh() {
+        let start = state.withLockedValue { state -> Bool in
+            if state.refreshing || state.closed { return false }
+            if let last = state.lastRefresh, ContinuousClock.now - last < Self.refreshSpacing { return false }
+            state.refreshing = true
+            state.lastRefresh = .now
+            return true
+        }
+        guard start else { return }
+        Task {
+            do {
+                try await refresh()
+            } catch {
+                logger.warning("redis cluster map refresh failed", metadata: ["error": "\(error)"])
+            }
+            state.withLockedValue { $0.refreshing = false }
+        }
+    }
+
+    /// Refreshes the map every `clusterRefreshInterval` until cancelled.
+    func refreshPeriodically() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: configuration.clusterRefreshInterval)
+                try await refresh()
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("redis cluster map refresh failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    func shutdown() async {
+        let pools = state.withLockedValue { state in
+            state.closed = true
+            defer { state.pools = [:] }
+            return Array(state.pools.values)
+        }
+        for pool in pools { await pool.shutdown() }
+    }
+}
