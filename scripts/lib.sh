@@ -79,6 +79,25 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# A port for a Redis Cluster node from the span TestSupport's cluster nodes use (20000-22767),
+# its bus port (+10000) free as well.
+free_cluster_port() {
+    python3 - <<'PY'
+import random, socket
+def free(port):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port)); return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for port in random.sample(range(20000, 22768), 2768):
+    if free(port) and free(port + 10000):
+        print(port); break
+PY
+}
+
 wait_for() { # seconds, command...
     local deadline=$((SECONDS + $1)); shift
     until "$@" >/dev/null 2>&1; do

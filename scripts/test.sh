@@ -31,7 +31,7 @@ teardown() {
     local status=$?
     set +e
     # Tests clean up their own servers; this catches what a crash or Ctrl-C left behind.
-    for pidfile in "$tmp"/*/redis-*.pid; do
+    for pidfile in "$tmp"/*/redis-*.pid "$tmp"/*/*/redis-*.pid; do
         [ -f "$pidfile" ] && kill -9 "$(cat "$pidfile")" 2>/dev/null
     done
     for data in "$tmp"/pg "$tmp"/pg_*; do
@@ -54,6 +54,25 @@ export TEST_TMPDIR="$tmp"
 TEST_REDIS_URL=$(redis_url "$redis_port")
 TEST_DATABASE_URL=$(postgres_url "$pg_port")
 export TEST_REDIS_URL TEST_DATABASE_URL
+
+# TEST_REDIS_TOPOLOGY=cluster selects Redis Cluster for the run: the run's Redis is a cluster
+# (three masters, three replicas) and every test's private Redis is one (TestSupport's
+# PrivateRedis), so the same tests show the services on a cluster.
+start_run_cluster() {
+    local ports=() nodes=() port
+    for _ in 1 2 3 4 5 6; do
+        port=$(free_cluster_port)
+        while [[ " ${ports[*]} " == *" $port "* ]]; do port=$(free_cluster_port); done
+        ports+=("$port")
+    done
+    redis_cluster_start "$tmp/redis-cluster" "${ports[@]}"
+    for port in "${ports[@]}"; do nodes+=("127.0.0.1:$port"); done
+    TEST_REDIS_URL=$(redis_url "${ports[0]}")
+    TEST_REDIS_CLUSTER_NODES=$(IFS=,; echo "${nodes[*]}")
+    export TEST_REDIS_URL TEST_REDIS_CLUSTER_NODES
+    log "redis cluster on ${ports[*]}"
+}
+[ "${TEST_REDIS_TOPOLOGY:-}" = cluster ] && start_run_cluster
 export TEST_PG_TEMPLATE="$tmp/pg-template"
 export TEST_INFRA="$PWD/scripts/infra.sh"
 # Screenshots and the like, kept after the run.
@@ -67,7 +86,26 @@ swift build --build-tests
 # `--filter` would widen the selection, not narrow it).
 # The parallel pass runs at most TEST_PARALLELISM (16) tests at once: with every test of the
 # package started together on two cores, a test's 10 s wait could pass without it being run.
-timeout -k 30 1200 swift test --skip-build --skip Exclusive \
-    --experimental-maximum-parallelization-width "${TEST_PARALLELISM:-16}" "$@"
-timeout -k 30 600 swift test --skip-build --no-parallel "$@" --skip '^(?!.*Exclusive)'
+run_passes() { # swift test arguments
+    timeout -k 30 1200 swift test --skip-build --skip Exclusive \
+        --experimental-maximum-parallelization-width "${TEST_PARALLELISM:-16}" "$@"
+    timeout -k 30 600 swift test --skip-build --no-parallel "$@" --skip '^(?!.*Exclusive)'
+}
+run_passes "$@"
+
+# A whole run (no arguments) then runs a part of each service's suite again with Redis Cluster
+# selected: flags propagation, rate limits, heartbeats and breakers, the social services and
+# their faults, stream delivery, analytics. Left out: tests that stop, restart or freeze their
+# Redis (one server's faults), and RestrictionConsumer, which needs one Redis, with the gateway
+# tests that start it. Four tests at a time: each starts six servers.
+if [ $# -eq 0 ] && [ "${TEST_REDIS_TOPOLOGY:-}" != cluster ]; then
+    log "again on a Redis Cluster"
+    start_run_cluster
+    (
+        export TEST_REDIS_TOPOLOGY=cluster TEST_PARALLELISM=4
+        run_passes \
+            --filter 'SharedTests\.(RateLimiterTests|HealthPubSubTests)|EndToEndTests\.(FlagServiceTests|SocialTests|ExclusiveSocialFaultTests|ExclusiveStreamTests|ExclusiveStreamFlowTests|ExclusiveAnalyticsTests)' \
+            --skip 'withRedisStopped|redisStoppedServesLiveAndCachingResumes|redisRestartedAndPostgresStopped'
+    )
+fi
 log "test artifacts (screenshots): $TEST_ARTIFACTS_DIR"

@@ -28,7 +28,6 @@ public final class AnalyticsCluster: @unchecked Sendable {
         }
         external = try await ServiceProcess.externalSource()
         environment = [
-            "REDIS_URL": redis.url,
             "DATABASE_URL": databaseURL,
             "ADMIN_API_KEYS": Self.adminKey,
             "HEALTH_INTERVAL_MS": "500",
@@ -36,7 +35,7 @@ public final class AnalyticsCluster: @unchecked Sendable {
             "ANALYTICS_EXTERNAL_URL": external.baseURL + "/data",
             "ANALYTICS_EXTERNAL_TIMEOUT_MS": "300",
             "ANALYTICS_RATE_LIMIT": "1000000000/1",
-        ].merging(extra) { $1 }
+        ].merging(redis.environment) { $1 }.merging(extra) { $1 }
         service = try await ServiceProcess.start("AnalyticsService", portVariable: "ANALYTICS_PORT", environment: environment)
     }
 

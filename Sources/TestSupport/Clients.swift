@@ -12,6 +12,13 @@ public func withRedis<T: Sendable>(
     return try await using(client, shutdown: client.shutdown, body)
 }
 
+/// Runs `body` with a client of `server` (a cluster client in a cluster run).
+@discardableResult
+public func withRedis<T: Sendable>(_ server: PrivateRedis, _ body: (RedisClient) async throws -> T) async throws -> T {
+    let client = RedisClient(configuration: server.configuration, logger: TestEnvironment.logger)
+    return try await using(client, shutdown: client.shutdown, body)
+}
+
 /// Runs `body` with a PostgreSQL client that is shut down afterwards, also when `body` throws.
 @discardableResult
 public func withPostgres<T: Sendable>(

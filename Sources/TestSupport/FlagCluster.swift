@@ -19,14 +19,13 @@ public final class FlagCluster: @unchecked Sendable {
         redis = try await PrivateRedis.start()
         self.databaseURL = if let databaseURL { databaseURL } else { try await TestEnvironment.freshDatabase("flags") }
         let environment = [
-            "REDIS_URL": redis.url,
             "DATABASE_URL": self.databaseURL,
             "ADMIN_API_KEYS": Self.adminKey,
             "CLIENT_API_KEYS": Self.clientKey,
             "HEALTH_INTERVAL_MS": "500",
             "PG_QUERY_TIMEOUT_MS": "2000",
             "FLAGS_RESYNC_MS": "2000",
-        ].merging(extra) { $1 }
+        ].merging(redis.environment) { $1 }.merging(extra) { $1 }
         self.environment = environment
         instances = try await ServiceProcess.startAll(
             "FlagService",

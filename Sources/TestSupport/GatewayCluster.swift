@@ -11,12 +11,11 @@ public final class GatewayCluster: @unchecked Sendable {
     public let gateway: ServiceProcess
     private var extraGateways: [ServiceProcess] = []
 
-    public var redisURL: String { social.redisURL }
     public var baseURL: String { gateway.baseURL }
 
     /// What every service here shares: the cluster's Redis, the admin key, the health interval.
     static func common(_ social: SocialCluster) -> [String: String] {
-        ["REDIS_URL": social.redisURL, "ADMIN_API_KEYS": adminKey, "HEALTH_INTERVAL_MS": "500"]
+        social.redis.environment.merging(["ADMIN_API_KEYS": adminKey, "HEALTH_INTERVAL_MS": "500"]) { $1 }
     }
 
     /// The gateway's upstream URLs (heartbeats say the same; these serve until they arrive).

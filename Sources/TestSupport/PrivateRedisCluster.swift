@@ -40,7 +40,7 @@ public final class PrivateRedisCluster: Sendable {
 
     public static func start() async throws -> PrivateRedisCluster {
         let cluster = PrivateRedisCluster(
-            ports: (0..<6).map { _ in freePort() },
+            ports: (0..<6).map { _ in freeClusterPort() },
             directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis-cluster")
         )
         try await Shell.run(["bash", TestEnvironment.infraScript, "redis-cluster-start", cluster.directory] + cluster.ports.map(String.init))

@@ -18,12 +18,11 @@ public final class RestrictionCluster: @unchecked Sendable {
     public init(role: String = "all", durable: Bool = false, environment extra: [String: String] = [:]) async throws {
         redis = try await PrivateRedis.start(durable: durable)
         environment = [
-            "REDIS_URL": redis.url,
             "ADMIN_API_KEYS": Self.adminKey,
             "HEALTH_INTERVAL_MS": "500",
             // Tests that are not about tripwires must not trip them.
             "TRIPWIRE_MIN_USERS": "1000000",
-        ].merging(extra) { $1 }
+        ].merging(redis.environment) { $1 }.merging(extra) { $1 }
         api = try await ServiceProcess.start(
             "RestrictionConsumer",
             portVariable: "RESTRICTION_PORT",

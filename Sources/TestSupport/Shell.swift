@@ -53,7 +53,10 @@ private let handedOut = NIOLockedValueBox<Set<Int>>([])
 /// Test servers listen below the kernel's ephemeral range (32768–60999 on Linux): a port
 /// taken from that range with bind(0) and released can be reused by any outgoing
 /// connection (a client of Redis, PostgreSQL, a test's HTTP client) before the server binds it.
-private let testPorts = 20000..<32768
+/// A cluster node's bus listens on its port + 10000: cluster nodes take ports below 22768 so
+/// their buses fall in 30000..<32768, a part of the span no other test server is given.
+private let testPorts = 20000..<30000
+private let clusterPorts = 20000..<22768
 
 /// Starts something on a fresh port, and on a fresh port again if the port was taken between
 /// the probe and the server's bind (scripts/test.sh reserves the span, which should make this
@@ -71,15 +74,20 @@ public func onFreePort<T>(keeping kept: Int? = nil, attempts: Int = 3, _ start: 
 }
 
 /// A TCP port nobody listens on right now, and that no other test of this run was given.
-public func freePort() -> Int {
-    let span = testPorts.count
+public func freePort() -> Int { freePort(in: testPorts, alsoFree: 0) }
+
+/// A free port for a Redis Cluster node, whose bus port (+10000) is free too.
+public func freeClusterPort() -> Int { freePort(in: clusterPorts, alsoFree: 10000) }
+
+private func freePort(in ports: Range<Int>, alsoFree offset: Int) -> Int {
+    let span = ports.count
     let start = Int.random(in: 0..<span)
-    for offset in 0..<span {
-        let port = testPorts.lowerBound + (start + offset) % span
-        guard handedOut.withLockedValue({ !$0.contains(port) }), canBind(port) else { continue }
+    for step in 0..<span {
+        let port = ports.lowerBound + (start + step) % span
+        guard handedOut.withLockedValue({ !$0.contains(port) }), canBind(port), offset == 0 || canBind(port + offset) else { continue }
         if handedOut.withLockedValue({ $0.insert(port).inserted }) { return port }
     }
-    fatalError("no free test port in \(testPorts)")
+    fatalError("no free test port in \(ports)")
 }
 
 private func canBind(_ port: Int) -> Bool {

@@ -6,7 +6,6 @@ import Foundation
 /// call timeouts so faults show quickly.
 public final class SocialCluster: @unchecked Sendable {
     public let redis: PrivateRedis
-    public var redisURL: String { redis.url }
     public let databaseURL: String
     public var profilePort: Int { profile.port }
     public private(set) var profile: ServiceProcess
@@ -16,22 +15,20 @@ public final class SocialCluster: @unchecked Sendable {
     public static let profileTimeout: Duration = .milliseconds(500)
 
     /// - Parameter profilePort: where Post and Feed find Profile (nil for Profile itself).
-    static func environment(redisURL: String, databaseURL: String, profilePort: Int?) -> [String: String] {
+    static func environment(redis: PrivateRedis, databaseURL: String, profilePort: Int?) -> [String: String] {
         [
-            "REDIS_URL": redisURL,
             "DATABASE_URL": databaseURL,
             "PROFILE_TIMEOUT_MS": String(profileTimeout.millisecondsRoundedUp),
             // The production default: 1.5 s of silence before a service counts as down, so
             // a heartbeat delayed by a busy test machine does not open breakers by itself.
             "HEALTH_INTERVAL_MS": "500",
             "PG_QUERY_TIMEOUT_MS": "2000",
-        ].merging(profilePort.map { ["PROFILE_URL": "http://127.0.0.1:\($0)"] } ?? [:]) { $1 }
+        ].merging(redis.environment) { $1 }.merging(profilePort.map { ["PROFILE_URL": "http://127.0.0.1:\($0)"] } ?? [:]) { $1 }
     }
 
     /// - Parameter databaseURL: nil makes a fresh database on the run's PostgreSQL.
     public init(databaseURL: String? = nil) async throws {
         let redis = try await PrivateRedis.start()
-        let redisURL = redis.url
         self.redis = redis
         let databaseURL = if let databaseURL { databaseURL } else { try await TestEnvironment.freshDatabase("social") }
         self.databaseURL = databaseURL
@@ -39,10 +36,10 @@ public final class SocialCluster: @unchecked Sendable {
         let profile = try await ServiceProcess.start(
             "ProfileService",
             portVariable: "PROFILE_PORT",
-            environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: nil)
+            environment: Self.environment(redis: redis, databaseURL: databaseURL, profilePort: nil)
         )
         self.profile = profile
-        let env = Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profile.port)
+        let env = Self.environment(redis: redis, databaseURL: databaseURL, profilePort: profile.port)
         async let post = ServiceProcess.start("PostService", portVariable: "POST_PORT", environment: env)
         async let feed = ServiceProcess.start("FeedService", portVariable: "FEED_PORT", environment: env)
         self.post = try await post
@@ -56,7 +53,7 @@ public final class SocialCluster: @unchecked Sendable {
             "ProfileService",
             portVariable: "PROFILE_PORT",
             port: profilePort,
-            environment: Self.environment(redisURL: redisURL, databaseURL: databaseURL, profilePort: profilePort)
+            environment: Self.environment(redis: redis, databaseURL: databaseURL, profilePort: profilePort)
         )
     }
 

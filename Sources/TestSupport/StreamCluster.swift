@@ -29,7 +29,6 @@ public final class StreamCluster: @unchecked Sendable {
         redis = try await PrivateRedis.start(durable: durableRedis)
         self.databaseURL = if let databaseURL { databaseURL } else { try await TestEnvironment.freshDatabase("streams") }
         environment = [
-            "REDIS_URL": redis.url,
             "DATABASE_URL": self.databaseURL,
             "ADMIN_API_KEYS": Self.adminKey,
             "CLIENT_API_KEYS": Self.clientKey,
@@ -39,7 +38,7 @@ public final class StreamCluster: @unchecked Sendable {
             "STREAM_LEASE_MS": "1500",
             "STREAM_LEASE_RENEW_MS": "300",
             "STREAM_PARTITIONS": "4",
-        ].merging(extra) { $1 }
+        ].merging(redis.environment) { $1 }.merging(extra) { $1 }
         self.roles = roles
         let environment = self.environment
         instances = try await ServiceProcess.startAll(

@@ -6,11 +6,10 @@ extension TestEnvironment {
     /// `extra` over them (a fresh `DATABASE_URL`, keys, the service's own settings).
     public static func serviceEnvironment(_ extra: [String: String] = [:]) -> EnvironmentReader {
         var values = [
-            "REDIS_URL": redisURL,
             "DATABASE_URL": databaseURL,
             "HEALTH_INTERVAL_MS": "200",
             "LOG_LEVEL": "critical",
-        ]
+        ].merging(redisEnvironment) { $1 }
         for port in ["GATEWAY", "FLAG", "RESTRICTION", "ANALYTICS", "STREAM", "PROFILE", "POST", "FEED"] {
             values["\(port)_PORT"] = "0"
         }

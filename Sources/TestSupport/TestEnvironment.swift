@@ -10,6 +10,18 @@ public enum TestEnvironment {
     public static var tmpdir: String { env["TEST_TMPDIR"] ?? NSTemporaryDirectory() }
 
     public static var redisURL: String { env["TEST_REDIS_URL"] ?? "redis://127.0.0.1:6379" }
+
+    /// Whether this run selects Redis Cluster (`TEST_REDIS_TOPOLOGY=cluster`): the run's Redis
+    /// is then a cluster seeded by `TEST_REDIS_CLUSTER_NODES`, and ``PrivateRedis`` starts
+    /// clusters.
+    public static var isRedisClusterRun: Bool { env["TEST_REDIS_TOPOLOGY"] == "cluster" }
+
+    /// The run's Redis as services read it: `REDIS_URL`, and in a cluster run `REDIS_CLUSTER_NODES`.
+    public static var redisEnvironment: [String: String] {
+        var environment = ["REDIS_URL": redisURL]
+        if let nodes = env["TEST_REDIS_CLUSTER_NODES"] { environment["REDIS_CLUSTER_NODES"] = nodes }
+        return environment
+    }
     public static var databaseURL: String { env["TEST_DATABASE_URL"] ?? "postgresql://suite@127.0.0.1:5432/suite" }
 
     /// The servers' passwords (`scripts/lib.sh`): the Redis ACL user `suite` and PostgreSQL's
@@ -38,12 +50,17 @@ public enum TestEnvironment {
 
     public static var pgTemplate: String? { env["TEST_PG_TEMPLATE"] }
 
+    /// A client of the Redis at `url`; of the run's, a cluster client in a cluster run.
     public static func redisConfiguration(url: String = redisURL, commandTimeout: Duration = .seconds(2)) -> RedisClient.Configuration {
-        RedisClient.Configuration(
-            endpoint: RedisEndpoint(url: url)!,
+        let endpoint = RedisEndpoint(url: url)!
+        let nodes =
+            url == redisURL ? env["TEST_REDIS_CLUSTER_NODES"].flatMap { RedisClient.Configuration.clusterNodes($0, credentials: endpoint) } : nil
+        return RedisClient.Configuration(
+            endpoint: endpoint,
             poolSize: 8,
             connectTimeout: .milliseconds(500),
-            commandTimeout: commandTimeout
+            commandTimeout: commandTimeout,
+            clusterNodes: nodes ?? []
         )
     }
 

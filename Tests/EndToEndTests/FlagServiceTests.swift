@@ -213,12 +213,12 @@ struct FlagServiceTests {
         let resyncing = try await ServiceProcess.start(
             "FlagService",
             portVariable: "FLAG_PORT",
-            environment: cluster.environment.merging(["REDIS_URL": deaf.url, "FLAGS_RESYNC_MS": "500"]) { $1 }
+            environment: cluster.environment.merging(deaf.environment) { $1 }.merging(["FLAGS_RESYNC_MS": "500"]) { $1 }
         )
         let stale = try await ServiceProcess.start(
             "FlagService",
             portVariable: "FLAG_PORT",
-            environment: cluster.environment.merging(["REDIS_URL": deaf.url, "FLAGS_RESYNC_MS": "600000"]) { $1 }
+            environment: cluster.environment.merging(deaf.environment) { $1 }.merging(["FLAGS_RESYNC_MS": "600000"]) { $1 }
         )
         afterTest {
             for process in [resyncing, stale] { process.signal(SIGTERM) }
@@ -242,7 +242,7 @@ struct FlagServiceTests {
             #"{"kind":"flag","name":"forged","version":999999,"deleted":false,"definition":{"flag_name":"forged","status":true,"rollout_percentage":100},"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#,
             #"{"kind":"flag","name":"target","version":999999,"deleted":false,"definition":{"flag_name":"target","status":true,"rollout_percentage":100},"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}"#,
         ]
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             for message in forged { _ = try await redis.send("PUBLISH", "flags.changes", message) }
         }
         // A real change after the forged ones: once instance 1 has it, it has read the forged

@@ -83,8 +83,8 @@ struct RestrictionFaultTests {
     }
 
     /// Compares every user's state in Redis with the sequential model.
-    static func verify(_ redisURL: String, _ models: [String: SequentialModel], perUser: Int) async throws {
-        try await withRedis(url: redisURL) { redis in
+    static func verify(_ server: PrivateRedis, _ models: [String: SequentialModel], perUser: Int) async throws {
+        try await withRedis(server) { redis in
             let keys = RestrictionKeys()
             let users = models.keys.sorted()
             let replies = try await redis.pipeline(users.map { RedisCommand("HGETALL", keys.user($0)) })
@@ -106,8 +106,8 @@ struct RestrictionFaultTests {
         }
     }
 
-    static func applied(_ redisURL: String) async throws -> Int {
-        try await withRedis(url: redisURL) { try await $0.send("HGET", "restrictions:stats", "applied").string.flatMap { Int($0) } ?? 0 }
+    static func applied(_ server: PrivateRedis) async throws -> Int {
+        try await withRedis(server) { try await $0.send("HGET", "restrictions:stats", "applied").string.flatMap { Int($0) } ?? 0 }
     }
 
     @Test func aKilledConsumerLosesNothingAndAppliesNothingTwice() async throws {
@@ -119,18 +119,18 @@ struct RestrictionFaultTests {
         #expect(events.count == 50_000)
 
         let ingest = Task {
-            try await withRedis(url: cluster.redis.url) { redis in
+            try await withRedis(cluster.redis) { redis in
                 let log = EventLog(redis: redis, keys: RestrictionKeys(), configuration: .init())
                 for start in stride(from: 0, to: events.count, by: 1000) {
                     _ = try await log.append(Array(events[start..<min(start + 1000, events.count)]), receivedAt: 0)
                 }
             }
         }
-        let midway = await eventually(timeout: .seconds(60), every: .milliseconds(5)) { try await Self.applied(cluster.redis.url) >= 5000 }
+        let midway = await eventually(timeout: .seconds(60), every: .milliseconds(5)) { try await Self.applied(cluster.redis) >= 5000 }
         #expect(midway)
         first.signal(SIGKILL)
         #expect(await first.waitForExit() == 128 + SIGKILL)
-        let appliedAtKill = try await Self.applied(cluster.redis.url)
+        let appliedAtKill = try await Self.applied(cluster.redis)
         #expect(appliedAtKill < 50_000, "killed after the end: \(appliedAtKill)")
         try await ingest.value
 
@@ -144,7 +144,7 @@ struct RestrictionFaultTests {
         #expect(done, "\(stream)")
         #expect(stream["length"] == 50_000)
         #expect(stream["applied"] == 50_000, "each event applied exactly once")
-        try await Self.verify(cluster.redis.url, Self.expected(events), perUser: 100)
+        try await Self.verify(cluster.redis, Self.expected(events), perUser: 100)
     }
 
     @Test func twoConsumersEndWhereOneInOrderWould() async throws {
@@ -155,7 +155,7 @@ struct RestrictionFaultTests {
         let one = try await cluster.startConsumer("c1", environment: small)
         let two = try await cluster.startConsumer("c2", environment: small)
         let events = Self.events(users: 40, perUser: 60, seed: 2)
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             let log = EventLog(redis: redis, keys: RestrictionKeys(), configuration: .init())
             for start in stride(from: 0, to: events.count, by: 100) {
                 _ = try await log.append(Array(events[start..<min(start + 100, events.count)]), receivedAt: 0)
@@ -167,7 +167,7 @@ struct RestrictionFaultTests {
         }
         let status = try await cluster.stream()
         #expect(done, "\(status)")
-        try await Self.verify(cluster.redis.url, Self.expected(events), perUser: 60)
+        try await Self.verify(cluster.redis, Self.expected(events), perUser: 60)
         for consumer in [one, two] {
             let metrics = try await HTTP.get(consumer.baseURL + "/metrics").text
             #expect(metrics.contains(#"restrictions_events_total{outcome="applied"}"#), "a consumer applied nothing")

@@ -179,7 +179,7 @@ struct RestrictionTests {
         #expect(ids.count == 4, "every scope got an entry of its own")
         #expect(again.header("idempotent-replayed") == "true" && again.json?["stream_id"] == mine.json?["stream_id"])
         #expect(try await cluster.stream()["length"] == 4)
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             // Key names carry neither the id, the user nor the producer's key.
             let names = try await redis.send("KEYS", "restrictions:idem:*").array?.compactMap(\.string) ?? []
             #expect(names.count == 4)
@@ -197,7 +197,7 @@ struct RestrictionTests {
             #expect(try await cluster.post("scam_message_flagged", ["user_id": .string("p\(index)")]).status == 200)
         }
         // Delivered to "c1" and never acknowledged, as a c1 killed mid-batch leaves them.
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             try? await redis.xgroupCreate("restrictions:events", group: "restrictions")
             let entries = try await redis.xreadgroup(group: "restrictions", consumer: "c1", streams: [("restrictions:events", ">")], count: 100)
             #expect(entries.count == 5)
@@ -218,7 +218,7 @@ struct RestrictionTests {
             "RESTRICTIONS_CLAIM_IDLE_MS": "200", "RESTRICTIONS_MAX_DELIVERIES": "2",
         ])
         afterTest { await cluster.stop() }
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             // Not an event at all: dead-lettered at once.
             try await redis.xadd("restrictions:events", fields: [("junk", "1")])
             // A key of the wrong type makes applying this user's card fail every time.
@@ -231,7 +231,7 @@ struct RestrictionTests {
         // The failed entry moved none of the user's state: no metric, restriction or hold,
         // neither distinct set, not a known user; only ingest's `seq` and the dead-letter
         // bookkeeping that lets the user's next event go (`applied`, `skip:`).
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             let flat = try await redis.send("HGETALL", "restrictions:u:victim").array ?? []
             let fields = stride(from: 0, to: flat.count, by: 2).compactMap { flat[$0].string }
             #expect(fields.allSatisfy { ["seq", "applied"].contains($0) || $0.hasPrefix("skip:") }, "\(fields)")
@@ -243,7 +243,7 @@ struct RestrictionTests {
         // The user's next event was applied once the failing one was set aside.
         #expect(await cluster.waitApplied("victim", 2))
         #expect(try await cluster.user("victim")["metrics"]?["scam_flags"] == 1)
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             let dead = try await redis.send("XRANGE", "restrictions:events:dead", "-", "+")
             let reasons = (dead.array ?? []).compactMap { RedisStreamEntryReasons.reason($0) }
             #expect(reasons.contains { $0.hasPrefix("malformed") }, "\(reasons)")

@@ -240,7 +240,7 @@ struct ExclusiveSocialFaultTests {
         try await cluster.redis.start()  // empty: no persistence
         let cached = await eventually(timeout: .seconds(5)) {
             _ = try await api.postInfo(post)
-            return try await withRedis(url: cluster.redisURL) { try await $0.get("social:profile:\(user)") } != nil
+            return try await withRedis(cluster.redis) { try await $0.get("social:profile:\(user)") } != nil
         }
         #expect(cached, "the cache was not written again after Redis came back")
         #expect(cluster.post.isRunning && cluster.feed.isRunning)

@@ -63,7 +63,7 @@ struct ExclusiveStreamFaultTests {
             Issue.record("no partitions on /health")
             return
         }
-        try await withRedis(url: cluster.redis.url) { redis in
+        try await withRedis(cluster.redis) { redis in
             for partition in held.keys { try await redis.set("stream:{\(partition)}:checkpoint", "0-0") }
         }
         other.signal(SIGCONT)

@@ -183,7 +183,7 @@ struct ExclusiveStreamFlowTests {
         try await cluster.produce(StreamTraffic.mixed(1_000, seed: 4))
         // The workers match the mix after the post has been answered: resume only once the
         // subscriber's stream has been trimmed past `last`, else the resume is still in range.
-        let trimmed = try await withRedis(url: cluster.redis.url) { redis in
+        let trimmed = try await withRedis(cluster.redis) { redis in
             await poll(timeout: .seconds(20), every: .milliseconds(100)) {
                 let oldest = try await redis.xrange("stream:{s:all}:out", after: "0-0", count: 1)
                 return oldest.first.map { RedisStreamID($0.id) > RedisStreamID(last) } ?? false
@@ -307,6 +307,8 @@ struct ExclusiveStreamTests {
         let cluster = try await StreamCluster(roles: [[:], [:]], environment: ["STREAM_RESYNC_MS": "600000"])
         afterTest { await cluster.stop() }
         try await cluster.createFilter(#"{"subscriber_id": "watcher", "event_types": ["purchase"]}"#)
+        // The other instance holds a new filter within a second (the contract), not at once.
+        #expect(await eventually(timeout: .seconds(1)) { try await HTTP.get(cluster.instances[1].baseURL + "/filters/watcher").status == 200 })
         let socket = cluster.socket("watcher", instance: 1)
         afterTest { await socket.close() }
         try await ExclusiveStreamFlowTests.waitUntilLive(socket, cluster, instance: 1)

@@ -149,7 +149,7 @@ struct ExclusiveRedisClusterClientTests {
                     var counts: [String: Int] = [:]
                     var errors: [String] = []
                     var round = 0
-                    while !stop.isSet {
+                    while !stop.isSet, errors.count < 100 {
                         round += 1
                         do {
                             if writer == 0 {
@@ -170,10 +170,16 @@ struct ExclusiveRedisClusterClientTests {
                     return (counts, errors)
                 }
             }
-            try await cluster.cli([
-                "--cluster", "reshard", "127.0.0.1:\(from.port)", "--cluster-from", from.id, "--cluster-to", to.id,
-                "--cluster-slots", "2000", "--cluster-yes",
-            ])
+            // The writers stop also when the reshard fails: the group waits for them before it throws.
+            do {
+                try await cluster.cli([
+                    "--cluster", "reshard", "127.0.0.1:\(from.port)", "--cluster-from", from.id, "--cluster-to", to.id,
+                    "--cluster-slots", "2000", "--cluster-yes",
+                ])
+            } catch {
+                stop.set()
+                throw error
+            }
             stop.set()
             return try await group.reduce(into: ([String: Int](), [String]())) { total, part in
                 total.0.merge(part.0, uniquingKeysWith: +)

@@ -61,7 +61,22 @@ extension RedisClient {
     }
 
     /// `XREAD COUNT n [BLOCK ms] STREAMS s… id…`, for readers outside a group.
+    ///
+    /// On a cluster, streams in different slots cannot share one `XREAD`: each slot's streams
+    /// are read in one pipeline (split by node, sent concurrently), without `BLOCK`, since a
+    /// blocking read holds its node's connection and one node's wait would hold up the others.
+    /// When nothing came, it waits up to `clusterPoll` (25 ms) of the `block` instead, so an idle
+    /// reader polls rather than spins. Callers already loop on an empty answer.
     public func xread(streams: [(String, String)], count: Int, block: Duration? = nil) async throws -> [RedisStreamEntry] {
+        let bySlot = cluster == nil ? [:] : Dictionary(grouping: streams) { RedisKeySlot.slot(of: $0.0) }
+        if bySlot.count > 1 {
+            let reads = bySlot.values.map { group in
+                RedisCommand(["XREAD", "COUNT", count, "STREAMS"] + group.map(\.0) + group.map(\.1))
+            }
+            let entries = try await pipeline(reads).flatMap { Self.streamEntries(try Self.checked($0)) }
+            if entries.isEmpty, let block { try await Task.sleep(for: min(block, Self.clusterPoll)) }
+            return entries
+        }
         var arguments: [any RedisArgument] = ["XREAD", "COUNT", count]
         if let block {
             arguments += ["BLOCK", Int(min(block.seconds, configuration.commandTimeout.seconds / 2) * 1000)]
@@ -123,6 +138,9 @@ extension RedisClient {
             return RedisPendingEntry(id: id, consumer: consumer, idle: .milliseconds(idle), deliveries: deliveries)
         }
     }
+
+    /// How long an empty cluster ``xread(streams:count:block:)`` over several slots waits.
+    static let clusterPoll = Duration.milliseconds(25)
 
     /// Parses `[[stream, [[id, [f, v, …]], …]], …]`.
     static func streamEntries(_ reply: RedisReply) -> [RedisStreamEntry] {
