@@ -196,6 +196,50 @@ struct ExclusiveRedisClusterClientTests {
         }
     }
 
+    /// A slot caught halfway through a migration, set up by hand: the key already moved is
+    /// answered `ASK` by its old node and read from the new one, a new key goes to the new one
+    /// too, and once the slot is handed over the old node's `MOVED` updates the client's map.
+    @Test func askAndMovedDuringOneSlotsMigration() async throws {
+        let (cluster, redis) = try await start()
+        let (moved, stays) = ("{ask}:moved", "{ask}:stays")
+        let slot = RedisKeySlot.slot(of: moved)
+        try await redis.set(moved, "moved value")
+        try await redis.set(stays, "stays value")
+        let masters = try await cluster.nodes().filter(\.isMaster)
+        var owner: PrivateRedisCluster.Node?
+        for master in masters where try await cluster.cli(["-p", String(master.port), "cluster", "countkeysinslot", String(slot)]).hasPrefix("2") {
+            owner = master
+        }
+        let source = try #require(owner)
+        let target = try #require(masters.first { $0 != source })
+        try await cluster.cli(["-p", String(target.port), "cluster", "setslot", String(slot), "importing", source.id])
+        try await cluster.cli(["-p", String(source.port), "cluster", "setslot", String(slot), "migrating", target.id])
+        let auth = TestEnvironment.redisPassword.map { ["AUTH2", "suite", $0] } ?? []
+        let migrated = try await cluster.cli(
+            ["-p", String(source.port), "migrate", "127.0.0.1", String(target.port), "", "0", "5000"] + auth + ["KEYS", moved]
+        )
+        #expect(migrated.hasPrefix("OK"), "\(migrated)")
+
+        #expect(try await redis.get(moved) == Array("moved value".utf8), "the old node answers ASK")
+        #expect(try await redis.get(stays) == Array("stays value".utf8), "the old node still serves what it holds")
+        try await redis.set("{ask}:new", "new value")
+        let asked = try #require(redis.clusterRedirects).asked
+        #expect(asked >= 2, "\(asked) ASK redirects followed")
+
+        // The rest of the slot moves, and the slot is handed over, as `--cluster reshard` does it.
+        let migratedRest = try await cluster.cli(
+            ["-p", String(source.port), "migrate", "127.0.0.1", String(target.port), "", "0", "5000"] + auth + ["KEYS", stays]
+        )
+        #expect(migratedRest.hasPrefix("OK"), "\(migratedRest)")
+        for node in [source, target] {
+            try await cluster.cli(["-p", String(node.port), "cluster", "setslot", String(slot), "node", target.id])
+        }
+        let movedBefore = try #require(redis.clusterRedirects).moved
+        for key in [moved, stays, "{ask}:new"] { #expect(try await redis.get(key) != nil, "\(key)") }
+        #expect(try #require(redis.clusterRedirects).moved > movedBefore, "MOVED updated the map")
+        #expect(try await redis.get(moved) == Array("moved value".utf8))
+    }
+
     @Test func aKilledMasterIsFollowedToItsPromotedReplica() async throws {
         let (cluster, redis) = try await start()
         let master = try #require(try await cluster.nodes().first { $0.isMaster })

@@ -2,7 +2,10 @@
 // them, so the two can be compared in one run against one server.
 //
 //   RedisBench --port P [--concurrency 32] [--requests 200000] [--pipeline 1] [--pool 32] [--command set|get]
+//              [--cluster host:port,…] [--keyspace N]
 //
+// `--cluster` seeds a Redis Cluster client (pool per node); `--keyspace N` spreads the keys over
+// `key:0` … `key:N-1` as `redis-benchmark -r N` does, so a cluster's nodes all take a share.
 // Prints one line: `<command> pipeline=<n> ops/s=<x> p50_ms=<y> p99_ms=<z>`.
 import Foundation
 import Logging
@@ -19,15 +22,23 @@ let requests = argument("requests", default: 200_000)
 let pipelineDepth = argument("pipeline", default: 1)
 let pool = argument("pool", default: concurrency)
 let command = CommandLine.arguments.firstIndex(of: "--command").map { CommandLine.arguments[$0 + 1] } ?? "set"
+let clusterNodes = CommandLine.arguments.firstIndex(of: "--cluster").map { CommandLine.arguments[$0 + 1] } ?? ""
+let keyspace = argument("keyspace", default: 0)
 
 var logger = Logger(label: "bench")
 logger.logLevel = .error
 let client = RedisClient(
-    configuration: .init(endpoint: RedisEndpoint(port: port), poolSize: pool),
+    configuration: .init(
+        endpoint: RedisEndpoint(port: port),
+        poolSize: pool,
+        clusterNodes: RedisClient.Configuration.clusterNodes(clusterNodes, credentials: RedisEndpoint()) ?? []
+    ),
     logger: logger
 )
 let value = [UInt8](repeating: 0x78, count: 3)  // redis-benchmark's default 3-byte payload
 try await client.set("key:__rand_int__", value)
+/// The key of one call: redis-benchmark's fixed key, or with a keyspace a random one in it.
+@Sendable func key() -> String { keyspace > 0 ? "key:\(Int.random(in: 0..<keyspace))" : "key:__rand_int__" }
 
 // Warm up every connection before timing.
 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -42,9 +53,14 @@ let latencies = try await withThrowingTaskGroup(of: [Duration].self) { group in
         group.addTask {
             var samples: [Duration] = []
             samples.reserveCapacity(perTask)
-            let single = command == "get" ? RedisCommand("GET", "key:__rand_int__") : RedisCommand("SET", "key:__rand_int__", value)
-            let batch = Array(repeating: single, count: pipelineDepth)
+            func make() -> RedisCommand { command == "get" ? RedisCommand("GET", key()) : RedisCommand("SET", key(), value) }
+            var single = make()
+            var batch = (0..<pipelineDepth).map { _ in make() }
             for _ in 0..<perTask {
+                if keyspace > 0 {
+                    single = make()
+                    batch = (0..<pipelineDepth).map { _ in make() }
+                }
                 let began = ContinuousClock.now
                 if pipelineDepth == 1 {
                     _ = try await client.send(single)

@@ -95,8 +95,8 @@ final class RedisCluster: Sendable {
         throw RedisError(message: "redis cluster: \(command.name) redirected more than \(Self.maximumRedirects) times")
     }
 
-    /// Sends `commands` as one pipeline per node, concurrently, and returns the replies in the
-    /// caller's order. A command that comes back redirected is sent again on its own. Keyless
+    /// Sends `commands` as one pipeline per node, the nodes' round trips overlapping, and returns
+    /// the replies in the caller's order. A command that comes back redirected is sent again on its own. Keyless
     /// commands travel with the first node's pipeline. `prelude` opens every node's pipeline.
     func pipeline(_ commands: [RedisCommand], prelude: RedisCommand? = nil) async throws -> [RedisReply] {
         let routes = try commands.map { try $0.route() }
@@ -118,19 +118,21 @@ final class RedisCluster: Sendable {
             if groups[node] == nil { order.append(node) }
             groups[node] = (groups[node, default: []] + keyless).sorted()
         }
+        // Nodes in one order for every caller: each pipeline holds one connection per node it
+        // reaches, and leases taken in the same order cannot wait on each other in a circle.
+        let nodes = order.sorted { ($0.host, $0.port) < ($1.host, $1.port) }
+        let batches = nodes.map { node in (prelude.map { [$0] } ?? []) + groups[node]!.map { commands[$0] } }
+        let answered = try await withConnections(to: nodes[...], held: []) { connections in
+            // Every node's share is written before any reply is read, so the round trips overlap.
+            for (connection, batch) in zip(connections, batches) {
+                for command in batch { try connection.append(command) }
+                try connection.flush()
+            }
+            return try zip(connections, batches).map { connection, batch in try batch.map { _ in try connection.readReply() } }
+        }
         var replies = [RedisReply](repeating: .null, count: commands.count)
-        try await withThrowingTaskGroup(of: ([Int], [RedisReply]).self) { group in
-            for node in order {
-                let indices = groups[node]!
-                let batch = (prelude.map { [$0] } ?? []) + indices.map { commands[$0] }
-                group.addTask {
-                    let answered = try await self.run(on: node) { try $0.pipeline(batch) }
-                    return (indices, Array(answered.dropFirst(prelude == nil ? 0 : 1)))
-                }
-            }
-            for try await (indices, answered) in group {
-                for (index, reply) in zip(indices, answered) { replies[index] = reply }
-            }
+        for (node, nodeReplies) in zip(nodes, answered) {
+            for (index, reply) in zip(groups[node]!, nodeReplies.dropFirst(prelude == nil ? 0 : 1)) { replies[index] = reply }
         }
         // Sent again from the start, so an `ASK` gets its `ASKING` on the importing node.
         for index in replies.indices where redirect(replies[index]) != nil {
@@ -185,6 +187,27 @@ final class RedisCluster: Sendable {
     private func run<T: Sendable>(on node: Node, _ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
         do {
             return try await pool(for: node).run(body)
+        } catch let error as DependencyUnavailableError {
+            requestRefresh()
+            throw error
+        }
+    }
+
+    /// Leases a connection to each of `nodes`, in order, and runs `body` with them all on one
+    /// blocking thread: a pipeline over three nodes costs one thread hop, not three.
+    private func withConnections<T: Sendable>(
+        to nodes: ArraySlice<Node>,
+        held: [RedisConnection],
+        _ body: @escaping @Sendable ([RedisConnection]) throws -> T
+    ) async throws -> T {
+        guard let node = nodes.first else { preconditionFailure("a pipeline reaches a node") }
+        do {
+            let pool = try pool(for: node)
+            return try await pool.withConnection { connection in
+                let held = held + [connection]
+                if nodes.count == 1 { return try await pool.runBlocking { try body(held) } }
+                return try await withConnections(to: nodes.dropFirst(), held: held, body)
+            }
         } catch let error as DependencyUnavailableError {
             requestRefresh()
             throw error
