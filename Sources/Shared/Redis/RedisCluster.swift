@@ -96,8 +96,9 @@ final class RedisCluster: Sendable {
     }
 
     /// Sends `commands` as one pipeline per node, the nodes' round trips overlapping, and returns
-    /// the replies in the caller's order. A command that comes back redirected is sent again on its own. Keyless
-    /// commands travel with the first node's pipeline. `prelude` opens every node's pipeline.
+    /// the replies in the caller's order. A command that comes back redirected is sent again on
+    /// its own. Keyless commands travel with the first keyed command's node; `prelude` opens
+    /// every node's share.
     func pipeline(_ commands: [RedisCommand], prelude: RedisCommand? = nil) async throws -> [RedisReply] {
         let routes = try commands.map { try $0.route() }
         var groups: [Node: [Int]] = [:]
