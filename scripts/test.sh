@@ -96,8 +96,9 @@ run_passes "$@"
 # A whole run (no arguments) then runs a part of each service's suite again with Redis Cluster
 # selected: flags propagation, rate limits, heartbeats and breakers, the social services and
 # their faults, stream delivery, analytics. Left out: tests that stop, restart or freeze their
-# Redis (one server's faults), and RestrictionConsumer, which needs one Redis, with the gateway
-# tests that start it. Four tests at a time: each starts six servers.
+# Redis (one server's faults), input validation and schemathesis (nothing of Redis in them), and
+# RestrictionConsumer, which needs one Redis, with the gateway tests that start it. Four tests
+# at a time: each starts six servers.
 if [ $# -eq 0 ] && [ "${TEST_REDIS_TOPOLOGY:-}" != cluster ]; then
     log "again on a Redis Cluster"
     start_run_cluster
@@ -105,7 +106,7 @@ if [ $# -eq 0 ] && [ "${TEST_REDIS_TOPOLOGY:-}" != cluster ]; then
         export TEST_REDIS_TOPOLOGY=cluster TEST_PARALLELISM=4
         run_passes \
             --filter 'SharedTests\.(RateLimiterTests|HealthPubSubTests)|EndToEndTests\.(FlagServiceTests|SocialTests|ExclusiveSocialFaultTests|ExclusiveStreamTests|ExclusiveStreamFlowTests|ExclusiveAnalyticsTests)' \
-            --skip 'withRedisStopped|redisStoppedServesLiveAndCachingResumes|redisRestartedAndPostgresStopped'
+            --skip 'withRedisStopped|redisStoppedServesLiveAndCachingResumes|redisRestartedAndPostgresStopped|hostileInput|schemathesis'
     )
 fi
 log "test artifacts (screenshots): $TEST_ARTIFACTS_DIR"

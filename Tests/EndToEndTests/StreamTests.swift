@@ -229,7 +229,11 @@ struct ExclusiveStreamFlowTests {
 
         for (path, code) in [("/ws/nobody", 4404), ("/ws/user_1?since=not-a-position", 4400), ("/ws/bad%20id", 4400)] {
             let socket = StreamSocket("ws://127.0.0.1:\(cluster.first.port)\(path)")
-            #expect(await socket.waitClosed() == code, "\(path)")
+            let closed = await socket.waitClosed()
+            #expect(
+                closed == code,
+                "\(path): \(closed.map { "closed with \($0)" } ?? "no close code"), ending \(String(describing: socket.messages.ending))"
+            )
         }
         // A frame over the 64 KiB limit, and bytes that are no frame at all.
         let oversized = try RawSocket(port: cluster.first.port)

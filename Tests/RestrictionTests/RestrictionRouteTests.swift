@@ -52,6 +52,17 @@ struct RestrictionRouteTests {
     }
 }
 
+/// On a Redis Cluster the service refuses to start, saying why, instead of failing every event
+/// with a cross-slot error: its scripts touch the log, the user and the rules together.
+@Test func aClusterConfigurationIsRefusedAtStart() throws {
+    let env = TestEnvironment.serviceEnvironment(["REDIS_CLUSTER_NODES": "127.0.0.1:7000,127.0.0.1:7001"])
+    #expect {
+        _ = try buildApplication(configuration: RestrictionConfiguration(environment: env))
+    } throws: { error in
+        error is ConfigurationError && "\(error)".contains("REDIS_CLUSTER_NODES")
+    }
+}
+
 /// A rules file in a running service: its catalog, its rules, `GET /rules` and the reset, on
 /// a Redis of the test's own.
 @Suite("Restriction rules file", .teardown)

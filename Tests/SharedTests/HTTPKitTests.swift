@@ -267,7 +267,8 @@ struct HTTPKitTests {
         for (name, value) in [
             ("HEALTH_INTERVAL_MS", "9223372036854775807"), ("REDIS_POOL_SIZE", "-1"), ("PG_POOL_SIZE", "0"),
             ("MAX_BODY_BYTES", "0"), ("KIT_PORT", "70000"), ("REDIS_TIMEOUT_MS", "0"), ("TRUSTED_PROXIES", "10.0.0.0/33"),
-            ("AUTH_FAILURE_LIMIT", "0/60"), ("REDIS_URL", "http://nope"),
+            ("AUTH_FAILURE_LIMIT", "0/60"), ("REDIS_URL", "http://nope"), ("REDIS_CLUSTER_NODES", "127.0.0.1:7000,nohost"),
+            ("REDIS_CLUSTER_NODES", "127.0.0.1:0"), ("REDIS_CLUSTER_REFRESH_MS", "0"),
         ] {
             do {
                 _ = try configuration([name: value]).validated()
