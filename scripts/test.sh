@@ -58,14 +58,19 @@ export TEST_REDIS_URL TEST_DATABASE_URL
 # TEST_REDIS_TOPOLOGY=cluster selects Redis Cluster for the run: the run's Redis is a cluster
 # (three masters, three replicas) and every test's private Redis is one (TestSupport's
 # PrivateRedis), so the same tests show the services on a cluster.
-start_run_cluster() {
-    local ports=() nodes=() port
-    for _ in 1 2 3 4 5 6; do
-        port=$(free_cluster_port)
-        while [[ " ${ports[*]} " == *" $port "* ]]; do port=$(free_cluster_port); done
-        ports+=("$port")
+start_run_cluster() { # on fresh ports again if one was taken before its node bound it
+    local ports=() nodes=() port attempt
+    for attempt in 1 2 3; do
+        ports=()
+        for _ in 1 2 3 4 5 6; do
+            port=$(free_cluster_port)
+            while [[ " ${ports[*]} " == *" $port "* ]]; do port=$(free_cluster_port); done
+            ports+=("$port")
+        done
+        redis_cluster_start "$tmp/redis-cluster-$attempt" "${ports[@]}" && break
+        redis_cluster_stop "$tmp/redis-cluster-$attempt" "${ports[@]}"
+        [ "$attempt" -lt 3 ] || return 1
     done
-    redis_cluster_start "$tmp/redis-cluster" "${ports[@]}"
     for port in "${ports[@]}"; do nodes+=("127.0.0.1:$port"); done
     TEST_REDIS_URL=$(redis_url "${ports[0]}")
     TEST_REDIS_CLUSTER_NODES=$(IFS=,; echo "${nodes[*]}")

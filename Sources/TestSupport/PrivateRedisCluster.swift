@@ -38,13 +38,22 @@ public final class PrivateRedisCluster: Sendable {
         self.directory = directory
     }
 
-    public static func start() async throws -> PrivateRedisCluster {
-        let cluster = PrivateRedisCluster(
-            ports: (0..<6).map { _ in freeClusterPort() },
-            directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis-cluster")
-        )
-        try await Shell.run(["bash", TestEnvironment.infraScript, "redis-cluster-start", cluster.directory] + cluster.ports.map(String.init))
-        return cluster
+    /// Starts on fresh ports, and on fresh ports again when one was taken between the probe and
+    /// a node's bind (as ``onFreePort(keeping:attempts:_:)`` does for one server).
+    public static func start(attempts: Int = 3) async throws -> PrivateRedisCluster {
+        for attempt in 1... {
+            let cluster = PrivateRedisCluster(
+                ports: (0..<6).map { _ in freeClusterPort() },
+                directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis-cluster")
+            )
+            do {
+                try await Shell.run(["bash", TestEnvironment.infraScript, "redis-cluster-start", cluster.directory] + cluster.ports.map(String.init))
+                return cluster
+            } catch let failure as Shell.Failure where attempt < attempts && failure.output.contains("Address already in use") {
+                try? await cluster.stop()
+            }
+        }
+        fatalError("unreachable")
     }
 
     public func stop() async throws {
