@@ -10,11 +10,18 @@ import Testing
 
 /// The three services' routes, each built in process by its real builder against the run's
 /// Redis and a database of the test's own; Post and Feed reach a live Profile built the same
-/// way.
-@Suite("Social routes")
+/// way, on a Redis of their own: Post's breaker follows `health.profile`, where other tests'
+/// Profiles announce themselves going down.
+@Suite("Social routes", .teardown)
 struct SocialRouteTests {
-    static func configuration(_ service: SocialConfiguration.Service, database: String, profilePort: Int? = nil) throws -> SocialConfiguration {
+    static func configuration(
+        _ service: SocialConfiguration.Service,
+        database: String,
+        profilePort: Int? = nil,
+        redis: PrivateRedis? = nil
+    ) throws -> SocialConfiguration {
         var extra = ["DATABASE_URL": database]
+        if let redis { extra.merge(redis.environment) { $1 } }
         if let profilePort {
             extra["PROFILE_URL"] = "http://127.0.0.1:\(profilePort)"
             // Routes, not deadlines: a loaded parallel pass once took longer than the default
@@ -50,13 +57,15 @@ struct SocialRouteTests {
 
     @Test func postAndFeedWorkAgainstALiveProfile() async throws {
         let database = try await TestEnvironment.freshDatabase("social")
-        try await buildProfileApplication(configuration: Self.configuration(.profile, database: database)).test(.live) { profile in
+        let redis = try await PrivateRedis.start()
+        afterTest { try? await redis.stop() }
+        try await buildProfileApplication(configuration: Self.configuration(.profile, database: database, redis: redis)).test(.live) { profile in
             try await profile.waitUntilReady()
             let created = try await profile.execute(uri: "/insert_new_user", method: .post, body: ByteBuffer(json: ["user_name": "bo"]))
             let user = try #require(created.json?["user_id"]?.double)
             let port = try #require(profile.port)
 
-            let post = try buildPostApplication(configuration: Self.configuration(.post, database: database, profilePort: port))
+            let post = try buildPostApplication(configuration: Self.configuration(.post, database: database, profilePort: port, redis: redis))
             let posts = try await post.test(.router) { client -> [Double] in
                 try await client.waitUntilReady()
                 var posts: [Double] = []
@@ -83,7 +92,7 @@ struct SocialRouteTests {
                 return posts
             }
 
-            let feed = try buildFeedApplication(configuration: Self.configuration(.feed, database: database, profilePort: port))
+            let feed = try buildFeedApplication(configuration: Self.configuration(.feed, database: database, profilePort: port, redis: redis))
             try await feed.test(.router) { client in
                 try await client.waitUntilReady()
                 // The older post up twice, so it ranks above the newer one.
