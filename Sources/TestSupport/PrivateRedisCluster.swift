@@ -39,9 +39,9 @@ public final class PrivateRedisCluster: Sendable {
     }
 
     /// Starts on fresh ports, and on fresh ports again when one was taken between the probe and
-    /// a node's bind (as ``onFreePort(keeping:attempts:_:)`` does for one server).
+    /// a node's bind (``againWhenPortTaken(attempts:_:)``, as for one server).
     public static func start(attempts: Int = 3) async throws -> PrivateRedisCluster {
-        for attempt in 1... {
+        try await againWhenPortTaken(attempts: attempts) {
             let cluster = PrivateRedisCluster(
                 ports: (0..<6).map { _ in freeClusterPort() },
                 directory: TestEnvironment.tmpdir + "/" + TestEnvironment.unique("redis-cluster")
@@ -49,11 +49,11 @@ public final class PrivateRedisCluster: Sendable {
             do {
                 try await Shell.run(["bash", TestEnvironment.infraScript, "redis-cluster-start", cluster.directory] + cluster.ports.map(String.init))
                 return cluster
-            } catch let failure as Shell.Failure where attempt < attempts && failure.output.contains("Address already in use") {
-                try? await cluster.stop()
+            } catch {
+                try? await cluster.stop()  // the nodes that did start
+                throw error
             }
         }
-        fatalError("unreachable")
     }
 
     public func stop() async throws {

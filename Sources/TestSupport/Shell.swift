@@ -63,9 +63,15 @@ private let clusterPorts = 20000..<22768
 /// rare; without root it cannot). A `kept` port (a restart on a port others were told) is
 /// tried again as it is.
 public func onFreePort<T>(keeping kept: Int? = nil, attempts: Int = 3, _ start: (Int) async throws -> T) async throws -> T {
+    try await againWhenPortTaken(attempts: attempts) { try await start(kept ?? freePort()) }
+}
+
+/// Runs `start` (which takes fresh ports each time) again while it fails because a port was
+/// taken before its server bound it, up to `attempts` times.
+public func againWhenPortTaken<T>(attempts: Int = 3, _ start: () async throws -> T) async throws -> T {
     for attempt in 1... {
         do {
-            return try await start(kept ?? freePort())
+            return try await start()
         } catch let failure as Shell.Failure where attempt < attempts && failure.output.contains("Address already in use") {
             continue
         }
