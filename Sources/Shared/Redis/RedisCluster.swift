@@ -101,27 +101,15 @@ final class RedisCluster: Sendable {
     /// every node's share.
     func pipeline(_ commands: [RedisCommand], prelude: RedisCommand? = nil) async throws -> [RedisReply] {
         let routes = try commands.map { try $0.route() }
+        let keyed = try await nodes(for: routes)
+        // Keyless commands (nil) go with the first keyed command's node, or any master.
+        let fallback: Node
+        if let first = keyed.lazy.compactMap({ $0 }).first { fallback = first } else { fallback = try await node(for: .anyNode) }
         var groups: [Node: [Int]] = [:]
-        var order: [Node] = []
-        var keyless: [Int] = []
-        for (index, route) in routes.enumerated() {
-            guard case .slot = route else {
-                keyless.append(index)
-                continue
-            }
-            let node = try await node(for: route)
-            if groups[node] == nil { order.append(node) }
-            groups[node, default: []].append(index)
-        }
-        if !keyless.isEmpty {
-            let node: Node
-            if let first = order.first { node = first } else { node = try await self.node(for: .anyNode) }
-            if groups[node] == nil { order.append(node) }
-            groups[node] = (groups[node, default: []] + keyless).sorted()
-        }
+        for (index, node) in keyed.enumerated() { groups[node ?? fallback, default: []].append(index) }
         // Nodes in one order for every caller: each pipeline holds one connection per node it
         // reaches, and leases taken in the same order cannot wait on each other in a circle.
-        let nodes = order.sorted { ($0.host, $0.port) < ($1.host, $1.port) }
+        let nodes = groups.keys.sorted { ($0.host, $0.port) < ($1.host, $1.port) }
         let batches = nodes.map { node in (prelude.map { [$0] } ?? []) + groups[node]!.map { commands[$0] } }
         let answered = try await withConnections(to: nodes[...], held: []) { connections in
             // Every node's share is written before any reply is read, so the round trips overlap.
@@ -169,33 +157,39 @@ final class RedisCluster: Sendable {
         return .moved(node)
     }
 
-    /// The master serving `route`, loading the map first if there is none yet.
+    /// The master serving `route` (any master for `.anyNode`), loading the map first if there is
+    /// none yet.
     private func node(for route: RedisCommand.Route) async throws -> Node {
+        if let node = try await nodes(for: [route])[0] { return node }
+        if let node = state.withLockedValue({ $0.map.masters.randomElement() }) { return node }
+        throw DependencyUnavailableError(dependency: "redis", reason: "cluster serves no node", retryAfter: .seconds(1))
+    }
+
+    /// The master serving each route, nil for `.anyNode`, all read under one lock; the map is
+    /// loaded first if there is none yet.
+    private func nodes(for routes: [RedisCommand.Route]) async throws -> [Node?] {
         if state.withLockedValue({ $0.map.isEmpty }) { try await refresh() }
         return try state.withLockedValue { state in
-            switch route {
-            case .anyNode:
-                if let node = state.map.masters.randomElement() { return node }
-            case .slot(let slot):
-                if let node = state.map.master(of: slot) { return node }
+            try routes.map { route in
+                guard case .slot(let slot) = route else { return nil }
+                guard let node = state.map.master(of: slot) else {
+                    throw DependencyUnavailableError(dependency: "redis", reason: "cluster serves no node for slot \(slot)", retryAfter: .seconds(1))
+                }
+                return node
             }
-            throw DependencyUnavailableError(dependency: "redis", reason: "cluster serves no node for \(route)", retryAfter: .seconds(1))
         }
     }
 
     /// Runs `body` on a connection to `node`. A node that cannot be reached asks for a refresh,
     /// so the map follows a failover, and fails the call at once.
     private func run<T: Sendable>(on node: Node, _ body: @escaping @Sendable (RedisConnection) throws -> T) async throws -> T {
-        do {
-            return try await pool(for: node).run(body)
-        } catch let error as DependencyUnavailableError {
-            requestRefresh()
-            throw error
-        }
+        try await withConnections(to: [node], held: []) { try body($0[0]) }
     }
 
     /// Leases a connection to each of `nodes`, in order, and runs `body` with them all on one
-    /// blocking thread: a pipeline over three nodes costs one thread hop, not three.
+    /// blocking thread: a pipeline over three nodes costs one thread hop, not three. A node that
+    /// cannot be reached asks for a refresh, so the map follows a failover, and fails the call
+    /// at once.
     private func withConnections<T: Sendable>(
         to nodes: ArraySlice<Node>,
         held: [RedisConnection],
