@@ -32,7 +32,11 @@ struct ExclusiveRunCommandTests {
             return environment
         }
 
-        /// Starts it and waits until it says every service is ready.
+        /// The last line run.sh prints at start, after "all services ready" and the examples.
+        static let bannerEnd = "[suite] scripts/service.sh stop|start|restart NAME"
+
+        /// Starts it and waits until it says every service is ready and has printed its
+        /// whole banner (the example calls come after the ready line).
         static func start(_ environment: [String: String]) async throws -> Run {
             let process = try ServiceProcess(
                 name: "run.sh",
@@ -40,7 +44,7 @@ struct ExclusiveRunCommandTests {
                 port: Int(environment["GATEWAY_PORT"]!)!,
                 environment: environment
             )
-            let ready = await eventually(timeout: .seconds(120)) { process.log.contains("all services ready") || !process.isRunning }
+            let ready = await eventually(timeout: .seconds(120)) { process.log.contains(bannerEnd) || !process.isRunning }
             guard ready, process.isRunning else {
                 process.signal(SIGTERM)
                 _ = await process.waitForExit(timeout: .seconds(30))
@@ -115,7 +119,7 @@ struct ExclusiveRunCommandTests {
         #expect(!run.adminKey.isEmpty && run.process.log.contains("\(run.adminKey) (X-Api-Key; kept in \(run.data)/secrets/admin-key)"))
         // The three example calls it prints work as printed.
         let printed = try #require(
-            run.process.log.components(separatedBy: "[suite] try, through the gateway:\n").last?.components(separatedBy: "[suite] scripts/service.sh")
+            run.process.log.components(separatedBy: "[suite] try, through the gateway:\n").last?.components(separatedBy: Run.bannerEnd)
                 .first
         )
         let printedStatuses = try await run.statuses(of: printed)

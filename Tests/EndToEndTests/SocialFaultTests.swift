@@ -146,9 +146,13 @@ struct ExclusiveSocialFaultTests {
         #expect(fresh, "answers not fresh within 2 s of Profile's return")
         await traffic.stop()
         // What was written during the outage is there, with its live author and its score.
+        // Polled: one fresh answer each does not mean both breakers have closed for good; a
+        // half-open probe that fails against the just-restarted Profile reopens a breaker for
+        // a while, and its peer report reaches the other caller too.
         let after = try await api.postInfo(written)
-        #expect(after.status == 200 && after.json?["title"] == "during the outage" && after.json?["profile_source"] == "live", "\(after.text)")
+        #expect(after.status == 200 && after.json?["title"] == "during the outage", "\(after.text)")
         #expect(after.json?["author"]?["user_name"] == "known")
+        #expect(await eventually(timeout: .seconds(10)) { try await api.postInfo(written).json?["profile_source"] == "live" })
         #expect(numbers(try await HTTP.get(cluster.feed.baseURL + "/fetch_feed").json?["top_posts"], "post_id")?.first == Double(written))
 
         let failures = traffic.all.filter { $0.status >= 500 || $0.status < 0 }
