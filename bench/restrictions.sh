@@ -5,7 +5,10 @@
 #  2. one consumer's events applied per second (EVENTS=200000 preloaded);
 #  3. the lag from a post to the restriction being visible, p50/p99, with the stream fed at
 #     half the consumer's rate;
-#  4. redis-benchmark XADD on the same server, for scale.
+#  4. redis-benchmark XADD on the same server, for scale;
+#  5. events applied per second by 1, 2 and 3 consumers on a Redis Cluster of three masters
+#     (CLUSTER_EVENTS=100000, CLUSTER_ROUNDS=2 alternating rounds) beside one consumer on one
+#     Redis in the same round, with the scaling factor.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -73,3 +76,29 @@ kill -TERM "${pids[@]}"; wait "${pids[@]}" 2>/dev/null || true; pids=()
 # 4. The server's own XADD rate.
 redis-benchmark -p "$redis_port" -c 32 -n 200000 -q XADD bench:stream MAXLEN '~' 100000 '*' name purchase_made user_id u1 amount 12.5 \
     | tr '\r' '\n' | grep -E 'XADD|requests per second' | tail -1 | sed 's/^/redis-benchmark /'
+
+# 5. Scale-out on Redis Cluster (three masters, three replicas; the service's cluster layout,
+# 16 partitions): 1, 2 and 3 consumers, beside one consumer on one Redis, in alternating rounds.
+cluster_events=${CLUSTER_EVENTS:-100000}
+cluster_rounds=${CLUSTER_ROUNDS:-2}
+cluster_ports=()
+for _ in 1 2 3 4 5 6; do cluster_ports+=("$(free_cluster_port)"); done
+trap 'redis_cluster_stop "$tmp/cluster" "${cluster_ports[@]}"; bench_stop' EXIT
+redis_cluster_start "$tmp/cluster" "${cluster_ports[@]}"
+nodes=$(printf '127.0.0.1:%s,' "${cluster_ports[@]}"); nodes=${nodes%,}
+cluster_url=$(redis_url "${cluster_ports[0]}")
+events_per_s() { python3 -c "import re,sys; print(re.search(r'([\d.]+) events/s', sys.argv[1]).group(1))" "$1"; }
+echo "Redis Cluster: $cluster_events events per run, 500 users + one-off flagged users"
+printf '%-6s %16s %16s %16s %16s %10s %10s\n' round "one Redis, 1" "cluster, 1" "cluster, 2" "cluster, 3" "3 vs 1" "3 vs Redis"
+for ((round = 1; round <= cluster_rounds; round++)); do
+    redis-cli -p "$redis_port" flushall >/dev/null
+    single=$(events_per_s "$("$bin/RestrictionBench" consume "$REDIS_URL" "$cluster_events" 1)")
+    on_cluster=()
+    for consumers in 1 2 3; do
+        redis-cli --cluster call "127.0.0.1:${cluster_ports[0]}" FLUSHALL >/dev/null 2>&1 || true
+        on_cluster+=("$(events_per_s "$("$bin/RestrictionBench" consume "$cluster_url" "$cluster_events" "$consumers" "$nodes")")")
+    done
+    printf '%-6s %16s %16s %16s %16s %10s %10s\n' "$round" "$single" "${on_cluster[@]}" \
+        "$(ratio "${on_cluster[2]}" "${on_cluster[0]}")" "$(ratio "${on_cluster[2]}" "$single")"
+done
+echo "(events applied per second; consumers in one process, a Redis client each; every server and consumer on this machine's two cores)"

@@ -100,18 +100,18 @@ run_passes "$@"
 
 # A whole run (no arguments) then runs a part of each service's suite again with Redis Cluster
 # selected: flags propagation, rate limits, heartbeats and breakers, the social services and
-# their faults, stream delivery, analytics. Left out: tests that stop, restart or freeze their
-# Redis (one server's faults), input validation and schemathesis (nothing of Redis in them), and
-# RestrictionConsumer, which needs one Redis, with the gateway tests that start it. Four tests
-# at a time: each starts six servers.
+# their faults, stream delivery, analytics, restriction rules, tripwires and exactly-once with a
+# consumer killed, the gateway in front of them all. Left out: tests that stop, restart or freeze
+# their Redis (one server's faults), input validation and schemathesis (nothing of Redis in
+# them). Four tests at a time: each starts six servers.
 if [ $# -eq 0 ] && [ "${TEST_REDIS_TOPOLOGY:-}" != cluster ]; then
     log "again on a Redis Cluster"
     start_run_cluster
     (
         export TEST_REDIS_TOPOLOGY=cluster TEST_PARALLELISM=4
         run_passes \
-            --filter 'SharedTests\.(RateLimiterTests|HealthPubSubTests)|EndToEndTests\.(FlagServiceTests|SocialTests|ExclusiveSocialFaultTests|ExclusiveStreamTests|ExclusiveStreamFlowTests|ExclusiveAnalyticsTests)' \
-            --skip 'withRedisStopped|redisStoppedServesLiveAndCachingResumes|redisRestartedAndPostgresStopped|hostileInput|schemathesis'
+            --filter 'SharedTests\.(RateLimiterTests|HealthPubSubTests)|RestrictionTests\.(TripwireTests|RestrictionRulesFileTests)|EndToEndTests\.(FlagServiceTests|SocialTests|ExclusiveSocialFaultTests|ExclusiveStreamTests|ExclusiveStreamFlowTests|ExclusiveAnalyticsTests|RestrictionTests|RestrictionFaultTests|GatewayTests|ExclusiveGatewayTimingTests)' \
+            --skip 'withRedisStopped|redisStoppedServesLiveAndCachingResumes|redisRestartedAndPostgresStopped|redisRestartedDuringIngest|hostileInput|schemathesis'
     )
 fi
 log "test artifacts (screenshots): $TEST_ARTIFACTS_DIR"

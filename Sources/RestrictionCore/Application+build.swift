@@ -9,12 +9,6 @@ import Shared
 /// scale apart from the API. Redis holds all of its state; PostgreSQL is not used.
 public func buildApplication(configuration restrictions: RestrictionConfiguration) throws -> some ApplicationProtocol {
     let config = restrictions.service
-    // One event's script reads and writes the log, the user's state, the rules' tripwires and
-    // the totals in one call: on a cluster those keys span slots. Refused here, at start, rather
-    // than failing every event with a cross-slot error.
-    if config.redis.isCluster {
-        throw ConfigurationError("REDIS_CLUSTER_NODES: RestrictionConsumer needs one Redis; its key layout is not cluster-safe yet")
-    }
     let runtime = ServiceRuntime(configuration: config)
     let time = WallTime(ContinuousClock())
     let applier = EventApplier(

@@ -9,6 +9,7 @@ import Shared
 /// | `RESTRICTIONS_READ_ACCESS` | `keyed` | `open`: `/users/{id}/restrictions`, `/rules` and `/stream` need no admin key |
 /// | `RESTRICTIONS_RULES_FILE` | none | JSON events/metrics/rules replacing the three defaults |
 /// | `RESTRICTIONS_STREAM` | `restrictions:events` | the event stream (dead letters in `<stream>:dead`) |
+/// | `RESTRICTIONS_PARTITIONS` | 1, 16 on a cluster | log partitions by user hash (``RestrictionKeys``); fixed for a data set |
 /// | `RESTRICTIONS_STREAM_MAXLEN` | 1000000 | `MAXLEN ~`; keep above the largest backlog |
 /// | `RESTRICTIONS_IDEMPOTENCY_TTL_S` | 86400 | how long an `event_id` is remembered |
 /// | `RESTRICTIONS_INGEST_FLUSHERS` | 4 | ingest pipelines in flight at once |
@@ -60,7 +61,12 @@ public struct RestrictionConfiguration: ServiceSettings {
         } else {
             rules = .defaults
         }
-        keys = RestrictionKeys(stream: env.string("RESTRICTIONS_STREAM"))
+        var partitions: Int?
+        if let text = env.string("RESTRICTIONS_PARTITIONS") {
+            guard let count = Int(text), (1...1024).contains(count) else { throw RuleSetError("RESTRICTIONS_PARTITIONS is 1 to 1024") }
+            partitions = count
+        }
+        keys = .service(stream: env.string("RESTRICTIONS_STREAM"), partitions: partitions, cluster: service.redis.isCluster)
         log = .init(
             maxLength: env.int("RESTRICTIONS_STREAM_MAXLEN", default: 1_000_000),
             idempotencyTTL: .seconds(env.int("RESTRICTIONS_IDEMPOTENCY_TTL_S", default: 86_400))

@@ -53,6 +53,18 @@ public final class PrivateRedis: Sendable {
         }
     }
 
+    /// The names of its keys that match `pattern` (`KEYS`); on a cluster, those of every
+    /// node together, since `KEYS` answers for one node's slots only.
+    public func keys(matching pattern: String) async throws -> Set<String> {
+        var names: Set<String> = []
+        for url in cluster?.urls ?? [url] {
+            try await withRedis(url: url) { redis in
+                names.formUnion(try await redis.send("KEYS", pattern).array?.compactMap(\.string) ?? [])
+            }
+        }
+        return names
+    }
+
     public func start() async throws {
         try requireSingle("started again")
         try await Shell.run(["bash", TestEnvironment.infraScript, "redis-start", directory, String(port)] + options)

@@ -82,12 +82,14 @@ struct RestrictionFaultTests {
         return models
     }
 
+    /// The layout RestrictionConsumer takes on this run's Redis.
+    static let keys = RestrictionKeys.service(cluster: TestEnvironment.isRedisClusterRun)
+
     /// Compares every user's state in Redis with the sequential model.
     static func verify(_ server: PrivateRedis, _ models: [String: SequentialModel], perUser: Int) async throws {
         try await withRedis(server) { redis in
-            let keys = RestrictionKeys()
             let users = models.keys.sorted()
-            let replies = try await redis.pipeline(users.map { RedisCommand("HGETALL", keys.user($0)) })
+            let replies = try await redis.pipeline(users.map { RedisCommand("HGETALL", keys.partition(ofUser: $0).user($0)) })
             for (user, reply) in zip(users, replies) {
                 var fields: [String: String] = [:]
                 let flat = reply.array ?? []
@@ -107,7 +109,11 @@ struct RestrictionFaultTests {
     }
 
     static func applied(_ server: PrivateRedis) async throws -> Int {
-        try await withRedis(server) { try await $0.send("HGET", "restrictions:stats", "applied").string.flatMap { Int($0) } ?? 0 }
+        try await withRedis(server) { redis in
+            try await redis.pipeline(keys.partitions.map { RedisCommand("HGET", $0.stats, "applied") }).reduce(0) {
+                $0 + ($1.string.flatMap { Int($0) } ?? 0)
+            }
+        }
     }
 
     @Test func aKilledConsumerLosesNothingAndAppliesNothingTwice() async throws {
@@ -120,7 +126,7 @@ struct RestrictionFaultTests {
 
         let ingest = Task {
             try await withRedis(cluster.redis) { redis in
-                let log = EventLog(redis: redis, keys: RestrictionKeys(), configuration: .init())
+                let log = EventLog(redis: redis, keys: Self.keys, configuration: .init())
                 for start in stride(from: 0, to: events.count, by: 1000) {
                     _ = try await log.append(Array(events[start..<min(start + 1000, events.count)]), receivedAt: 0)
                 }
@@ -156,7 +162,7 @@ struct RestrictionFaultTests {
         let two = try await cluster.startConsumer("c2", environment: small)
         let events = Self.events(users: 40, perUser: 60, seed: 2)
         try await withRedis(cluster.redis) { redis in
-            let log = EventLog(redis: redis, keys: RestrictionKeys(), configuration: .init())
+            let log = EventLog(redis: redis, keys: Self.keys, configuration: .init())
             for start in stride(from: 0, to: events.count, by: 100) {
                 _ = try await log.append(Array(events[start..<min(start + 100, events.count)]), receivedAt: 0)
             }

@@ -3,6 +3,8 @@ import Shared
 import TestSupport
 import Testing
 
+@testable import RestrictionCore
+
 @Suite("RestrictionConsumer", .teardown)
 struct RestrictionTests {
     /// Posts events for `user` in order and waits until all are applied.
@@ -179,12 +181,10 @@ struct RestrictionTests {
         #expect(ids.count == 4, "every scope got an entry of its own")
         #expect(again.header("idempotent-replayed") == "true" && again.json?["stream_id"] == mine.json?["stream_id"])
         #expect(try await cluster.stream()["length"] == 4)
-        try await withRedis(cluster.redis) { redis in
-            // Key names carry neither the id, the user nor the producer's key.
-            let names = try await redis.send("KEYS", "restrictions:idem:*").array?.compactMap(\.string) ?? []
-            #expect(names.count == 4)
-            #expect(names.allSatisfy { !$0.contains("evt-9") && !$0.contains("victim") && !$0.contains("producer-key") })
-        }
+        // Key names carry neither the id, the user nor the producer's key.
+        let names = try await cluster.redis.keys(matching: "restrictions:*idem:*")
+        #expect(names.count == 4)
+        #expect(names.allSatisfy { !$0.contains("evt-9") && !$0.contains("victim") && !$0.contains("producer-key") })
     }
 
     /// A consumer restarted under its name (`RESTRICTIONS_CONSUMER`) takes up the entries it
@@ -198,8 +198,9 @@ struct RestrictionTests {
         }
         // Delivered to "c1" and never acknowledged, as a c1 killed mid-batch leaves them.
         try await withRedis(cluster.redis) { redis in
-            try? await redis.xgroupCreate("restrictions:events", group: "restrictions")
-            let entries = try await redis.xreadgroup(group: "restrictions", consumer: "c1", streams: [("restrictions:events", ">")], count: 100)
+            let streams = RestrictionFaultTests.keys.partitions.map(\.stream)
+            for stream in streams { try? await redis.xgroupCreate(stream, group: "restrictions") }
+            let entries = try await redis.xreadgroup(group: "restrictions", consumer: "c1", streams: streams.map { ($0, ">") }, count: 100)
             #expect(entries.count == 5)
         }
         #expect(try await cluster.stream()["pending"] == 5)
@@ -218,11 +219,13 @@ struct RestrictionTests {
             "RESTRICTIONS_CLAIM_IDLE_MS": "200", "RESTRICTIONS_MAX_DELIVERIES": "2",
         ])
         afterTest { await cluster.stop() }
+        let keys = RestrictionFaultTests.keys
+        let victim = keys.partition(ofUser: "victim")
         try await withRedis(cluster.redis) { redis in
             // Not an event at all: dead-lettered at once.
-            try await redis.xadd("restrictions:events", fields: [("junk", "1")])
+            try await redis.xadd(victim.stream, fields: [("junk", "1")])
             // A key of the wrong type makes applying this user's card fail every time.
-            try await redis.set("restrictions:d:cards:victim", "not a set")
+            try await redis.set(victim.distinct("cards", user: "victim"), "not a set")
         }
         #expect(try await cluster.post("credit_card_added", ["user_id": "victim", "card_id": "c1", "zip_code": "1"]).status == 200)
         let deadLettered = await eventually(timeout: .seconds(20)) { try await cluster.stream()["dead_letters"] == 2 }
@@ -232,19 +235,19 @@ struct RestrictionTests {
         // neither distinct set, not a known user; only ingest's `seq` and the dead-letter
         // bookkeeping that lets the user's next event go (`applied`, `skip:`).
         try await withRedis(cluster.redis) { redis in
-            let flat = try await redis.send("HGETALL", "restrictions:u:victim").array ?? []
+            let flat = try await redis.send("HGETALL", victim.user("victim")).array ?? []
             let fields = stride(from: 0, to: flat.count, by: 2).compactMap { flat[$0].string }
             #expect(fields.allSatisfy { ["seq", "applied"].contains($0) || $0.hasPrefix("skip:") }, "\(fields)")
-            #expect(try await redis.send("EXISTS", "restrictions:d:zip_codes:victim").int == 0)
-            #expect(try await redis.get("restrictions:d:cards:victim") == Array("not a set".utf8))
-            #expect(try await redis.send("SISMEMBER", "restrictions:users", "victim").int == 0)
+            #expect(try await redis.send("EXISTS", victim.distinct("zip_codes", user: "victim")).int == 0)
+            #expect(try await redis.get(victim.distinct("cards", user: "victim")) == Array("not a set".utf8))
+            #expect(try await redis.send("SISMEMBER", victim.users, "victim").int == 0)
         }
         #expect(try await cluster.post("scam_message_flagged", ["user_id": "victim"]).status == 200)
         // The user's next event was applied once the failing one was set aside.
         #expect(await cluster.waitApplied("victim", 2))
         #expect(try await cluster.user("victim")["metrics"]?["scam_flags"] == 1)
         try await withRedis(cluster.redis) { redis in
-            let dead = try await redis.send("XRANGE", "restrictions:events:dead", "-", "+")
+            let dead = try await redis.send("XRANGE", victim.deadLetters, "-", "+")
             let reasons = (dead.array ?? []).compactMap { RedisStreamEntryReasons.reason($0) }
             #expect(reasons.contains { $0.hasPrefix("malformed") }, "\(reasons)")
             #expect(reasons.contains("delivered 3 times"), "\(reasons)")

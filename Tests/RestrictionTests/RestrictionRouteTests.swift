@@ -52,14 +52,20 @@ struct RestrictionRouteTests {
     }
 }
 
-/// On a Redis Cluster the service refuses to start, saying why, instead of failing every event
-/// with a cross-slot error: its scripts touch the log, the user and the rules together.
-@Test func aClusterConfigurationIsRefusedAtStart() throws {
-    let env = TestEnvironment.serviceEnvironment(["REDIS_CLUSTER_NODES": "127.0.0.1:7000,127.0.0.1:7001"])
-    #expect {
-        _ = try buildApplication(configuration: RestrictionConfiguration(environment: env))
-    } throws: { error in
-        error is ConfigurationError && "\(error)".contains("REDIS_CLUSTER_NODES")
+/// The key layout by topology: one Redis keeps one partition under the old names; a cluster
+/// takes 16 hash-tagged partitions; `RESTRICTIONS_PARTITIONS` sets the count, within bounds.
+@Test func thePartitionLayoutFollowsTheTopology() throws {
+    func keys(_ variables: [String: String]) throws -> RestrictionKeys {
+        try RestrictionConfiguration(environment: TestEnvironment.serviceEnvironment(variables)).keys
+    }
+    let cluster = ["REDIS_CLUSTER_NODES": "127.0.0.1:7000,127.0.0.1:7001"]
+    #expect(try keys(["REDIS_CLUSTER_NODES": ""]).partitions.map(\.stream) == ["restrictions:events"])
+    #expect(try keys(cluster).partitions.count == 16)
+    #expect(try keys(cluster).partitions[3].stream == "restrictions:events:{r3}")
+    #expect(try keys(cluster.merging(["RESTRICTIONS_PARTITIONS": "1"]) { $1 }).partitions.map(\.stream) == ["restrictions:events:{r0}"])
+    #expect(try keys(["REDIS_CLUSTER_NODES": "", "RESTRICTIONS_PARTITIONS": "4"]).partitions.count == 4)
+    for bad in ["0", "1025", "many"] {
+        #expect(throws: RuleSetError.self) { try keys(["RESTRICTIONS_PARTITIONS": bad]) }
     }
 }
 
@@ -74,10 +80,12 @@ struct RestrictionRulesFileTests {
         var writer = JSONWriter()
         writer.value(RuleSetTests.custom)
         try Data(writer.buffer.readableBytesView).write(to: URL(fileURLWithPath: path))
-        let env = TestEnvironment.serviceEnvironment([
-            "REDIS_URL": redis.url, "ADMIN_API_KEYS": RestrictionRouteTests.adminKey, "RESTRICTIONS_RULES_FILE": path,
-            "TRIPWIRE_MIN_USERS": "1000000", "AUTH_FAILURE_LIMIT": "1000000/60",
-        ])
+        let env = TestEnvironment.serviceEnvironment(
+            [
+                "ADMIN_API_KEYS": RestrictionRouteTests.adminKey, "RESTRICTIONS_RULES_FILE": path,
+                "TRIPWIRE_MIN_USERS": "1000000", "AUTH_FAILURE_LIMIT": "1000000/60",
+            ].merging(redis.environment) { $1 }
+        )
         let admin: HTTPFields = [.apiKey: RestrictionRouteTests.adminKey]
         try await buildApplication(configuration: RestrictionConfiguration(environment: env)).test(.router) { client in
             try await client.waitUntilReady()

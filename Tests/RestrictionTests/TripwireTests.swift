@@ -17,15 +17,19 @@ struct TripwireTests {
         #expect(tripwire.trips(count: 3, known: 10))
     }
 
-    @Test func tripsAtTheThresholdHoldsNewUsersRearmsAndResets() async throws {
+    /// With several partitions the wire counts over all of them: each partition's script sees
+    /// the others' figures as of the last rearm round, which runs after every step here as the
+    /// consumer runs it every second, so the figures and outcomes are those of one partition.
+    @Test(arguments: [1, 4])
+    func tripsAtTheThresholdHoldsNewUsersRearmsAndResets(partitions: Int) async throws {
         let server = try await PrivateRedis.start()
         let alerts = try await ChannelListener(redisURL: server.url, channels: ["tripwire.scam_messages"])
         afterTest {
             await alerts.stop()
             try? await server.stop()
         }
-        try await withRedis(url: server.url) { redis in
-            let keys = RestrictionKeys(prefix: TestEnvironment.unique("tripwire"))
+        try await withRedis(server) { redis in
+            let keys = RestrictionKeys(prefix: TestEnvironment.unique("tripwire"), partitions: partitions, tagged: TestEnvironment.isRedisClusterRun)
             let clock = TestClock()
             let time = WallTime(clock, origin: Date(timeIntervalSince1970: 1_800_000_000))
             let applier = EventApplier(
@@ -37,12 +41,22 @@ struct TripwireTests {
             )
             let reader = RestrictionReader(redis: redis, applier: applier)
             let log = EventLog(redis: redis, keys: keys, configuration: .init())
-            try await redis.xgroupCreate(keys.stream, group: "g")
+            for partition in keys.partitions { try await redis.xgroupCreate(partition.stream, group: "g") }
 
             func run(_ events: [IncomingEvent]) async throws -> [EventApplier.Outcome] {
                 _ = try await log.append(events, receivedAt: time.milliseconds)
-                let entries = try await redis.xreadgroup(group: "g", consumer: "test", streams: [(keys.stream, ">")], count: 10_000)
-                return try await applier.apply(entries, now: time.milliseconds).map { try $0.get() }
+                let entries = try await redis.xreadgroup(
+                    group: "g",
+                    consumer: "test",
+                    streams: keys.partitions.map { ($0.stream, ">") },
+                    count: 10_000
+                )
+                let outcomes = try await applier.apply(entries, now: time.milliseconds).map { try $0.get() }
+                if partitions > 1 {
+                    let rearmed = try await applier.rearm(now: time.milliseconds)
+                    #expect(rearmed.isEmpty, "a round between steps re-armed \(rearmed)")
+                }
+                return outcomes
             }
             func flagTwice(_ user: String) async throws -> [String] {
                 let outcomes = try await run([

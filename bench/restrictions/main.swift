@@ -7,9 +7,11 @@ import Shared
 
 /// bench/restrictions.sh's measuring half.
 ///
-/// `RestrictionBench consume REDIS_URL EVENTS`: loads EVENTS events (500 users, the four
-/// kinds mixed), then runs one consumer (the service's own `EventConsumer`) until all are
-/// applied; prints events applied per second.
+/// `RestrictionBench consume REDIS_URL EVENTS [CONSUMERS [CLUSTER_NODES]]`: loads EVENTS
+/// events (500 users, the four kinds mixed), then runs CONSUMERS consumers (default 1; the
+/// service's own `EventConsumer`, each with a client of its own, as separate instances have)
+/// until all are applied; prints events applied per second. With CLUSTER_NODES
+/// (`host:port,…`) against that Redis Cluster, in the service's cluster layout.
 ///
 /// `RestrictionBench lag REDIS_URL API_URL RATE SECONDS`: keeps RATE events/s flowing into
 /// the stream and, every 20 ms, posts a user's second scam flag through the API and times
@@ -29,37 +31,46 @@ func events(_ count: Int, offset: Int = 0) -> [IncomingEvent] {
     }
 }
 
-func redis(_ url: String) -> RedisClient {
-    var configuration = RedisClient.Configuration(environment: EnvironmentReader(["REDIS_URL": url]))
+func redis(_ url: String, clusterNodes: String? = nil) -> RedisClient {
+    var configuration = RedisClient.Configuration(environment: EnvironmentReader(["REDIS_URL": url, "REDIS_CLUSTER_NODES": clusterNodes ?? ""]))
     configuration.commandTimeout = .seconds(5)
     return RedisClient(configuration: configuration, logger: logger)
 }
 
-func consume(url: String, count: Int) async throws {
-    let client = redis(url)
-    let keys = RestrictionKeys()
+func consume(url: String, count: Int, consumers: Int, clusterNodes: String?) async throws {
+    let keys = RestrictionKeys.service(cluster: clusterNodes != nil)
+    func applier(_ client: RedisClient) -> EventApplier {
+        EventApplier(redis: client, keys: keys, group: "restrictions", rules: .defaults, tripwire: .init(minimumUsers: 1_000_000))
+    }
+    let client = redis(url, clusterNodes: clusterNodes)
     let log = EventLog(redis: client, keys: keys, configuration: .init(maxLength: count * 2))
     for start in stride(from: 0, to: count, by: 1000) {
         _ = try await log.append(events(min(1000, count - start), offset: start), receivedAt: 0)
     }
-    let applier = EventApplier(redis: client, keys: keys, group: "restrictions", rules: .defaults, tripwire: .init(minimumUsers: 1_000_000))
-    let consumer = EventConsumer(
-        redis: client,
-        applier: applier,
-        configuration: .init(name: "bench"),
-        time: WallTime(ContinuousClock()),
-        metrics: RestrictionMetrics(ServiceMetrics()),
-        logger: logger
-    )
-    let reader = RestrictionReader(redis: client, applier: applier)
+    let clients = (0..<consumers).map { _ in redis(url, clusterNodes: clusterNodes) }
+    let reader = RestrictionReader(redis: client, applier: applier(client))
     let start = ContinuousClock.now
-    let task = Task { try await consumer.run() }
+    let tasks = clients.enumerated().map { index, consumerClient in
+        let consumer = EventConsumer(
+            redis: consumerClient,
+            applier: applier(consumerClient),
+            configuration: .init(name: "bench-\(index)"),
+            time: WallTime(ContinuousClock()),
+            metrics: RestrictionMetrics(ServiceMetrics()),
+            logger: logger
+        )
+        return Task { try await consumer.run() }
+    }
     while try await reader.stream().applied < count { try await Task.sleep(for: .milliseconds(20)) }
     let elapsed = (ContinuousClock.now - start).seconds
-    task.cancel()
+    for task in tasks { task.cancel() }
+    let partitions = keys.partitions.count
     print(
-        String(format: "consumer: %d events applied in %.2f s: %.0f events/s (one consumer, batches of 256)", count, elapsed, Double(count) / elapsed)
+        String(format: "consumer: %d events applied in %.2f s: %.0f events/s", count, elapsed, Double(count) / elapsed)
+            + " (\(consumers) consumer\(consumers == 1 ? "" : "s"), \(partitions) partition\(partitions == 1 ? "" : "s"), batches of 256)"
     )
+    for task in tasks { _ = await task.result }
+    for consumerClient in clients { await consumerClient.shutdown() }
     await client.shutdown()
 }
 
@@ -126,9 +137,14 @@ func lag(url: String, api: String, rate: Int, seconds: Double) async throws {
 let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "consume":
-    try await consume(url: arguments[1], count: Int(arguments[2])!)
+    try await consume(
+        url: arguments[1],
+        count: Int(arguments[2])!,
+        consumers: arguments.count > 3 ? Int(arguments[3])! : 1,
+        clusterNodes: arguments.count > 4 ? arguments[4] : nil
+    )
 case "lag":
     try await lag(url: arguments[1], api: arguments[2], rate: Int(arguments[3])!, seconds: Double(arguments[4])!)
 default:
-    print("usage: RestrictionBench consume REDIS_URL EVENTS | lag REDIS_URL API_URL RATE SECONDS")
+    print("usage: RestrictionBench consume REDIS_URL EVENTS [CONSUMERS [CLUSTER_NODES]] | lag REDIS_URL API_URL RATE SECONDS")
 }

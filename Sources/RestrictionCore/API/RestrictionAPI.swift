@@ -102,7 +102,8 @@ struct RestrictionAPI: Sendable {
             let status = try await reader.stream()
             return try Response.json(
                 [
-                    "stream": .string(applier.keys.stream), "group": .string(applier.group),
+                    "stream": .string(applier.keys.partitions[0].stream), "group": .string(applier.group),
+                    "partitions": .array(applier.keys.partitions.map { .string($0.stream) }),
                     "length": .number(Double(status.length)), "lag": .number(Double(status.lag)),
                     "pending": .number(Double(status.pending)), "dead_letters": .number(Double(status.deadLetters)),
                     "applied": .number(Double(status.applied)), "duplicates": .number(Double(status.duplicates)),

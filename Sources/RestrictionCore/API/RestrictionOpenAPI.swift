@@ -138,7 +138,10 @@ enum RestrictionOpenAPI {
                 "get": D.operation(
                     "The event stream's progress",
                     [
-                        "200": D.json("Length, lag, pending, dead letters", ["type": "object"]),
+                        "200": D.json(
+                            "Length, lag, pending, dead letters, summed over the partitions (`partitions` names their streams; `stream` is the first)",
+                            ["type": "object"]
+                        ),
                         "503": unavailable,
                     ]
                 )

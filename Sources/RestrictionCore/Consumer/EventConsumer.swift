@@ -2,8 +2,13 @@ import Logging
 import ServiceLifecycle
 import Shared
 
-/// The consumer-group worker: reads the event stream in batches and applies each entry with
-/// ``EventApplier`` (which acknowledges it in the same script).
+/// The consumer-group worker: reads every partition of the event log in batches and applies
+/// each entry with ``EventApplier`` (which acknowledges it in the same script).
+///
+/// Every consumer reads every partition; the group shares each partition's entries among
+/// them, and the per-user numbering keeps each user's events in order whoever applies them.
+/// On Redis Cluster the partitions' reads go to their masters at once, so consumers add
+/// throughput as long as the masters have room.
 ///
 /// A consumer that dies leaves its entries pending; every `claimInterval` the live ones take
 /// over entries idle longer than `claimIdle` (`XAUTOCLAIM`). An entry delivered more than
@@ -59,27 +64,47 @@ public final class EventConsumer: Service, Sendable {
         self.logger = logger
     }
 
-    private var stream: String { applier.keys.stream }
+    private var streams: [String] { applier.keys.partitions.map(\.stream) }
+
+    /// An entry of one partition's stream.
+    struct EntryRef: Hashable {
+        let stream: String
+        let id: String
+    }
 
     /// What one consumer carries between batches.
     struct State {
-        /// Own pending entries are read first (from a previous life under the same name).
-        var ownPendingFrom: String? = "0"
-        /// Entries waiting for an earlier event of their user, by id.
-        var deferred: [String: RedisStreamEntry] = [:]
+        /// Own pending entries are read first (from a previous life under the same name), by
+        /// stream, from the id given; a stream leaves once it has no more.
+        var ownPendingFrom: [String: String]
+        /// Entries waiting for an earlier event of their user.
+        var deferred: [EntryRef: RedisStreamEntry] = [:]
         var nextClaim: Int64 = 0
-        var claimCursor = "0-0"
+        var claimCursors: [String: String] = [:]
         var nextRearm: Int64 = 0
         var failures = 0
+
+        init(streams: [String]) {
+            ownPendingFrom = Dictionary(uniqueKeysWithValues: streams.map { ($0, "0") })
+        }
     }
 
     static let maxDeferred = 10_000
 
     public func run() async throws {
+        var recorded: String?
         await retryUntilDone(logger: logger, "consumer group not created yet") {
-            try await redis.xgroupCreate(stream, group: configuration.group, startID: "0")
+            recorded = try await recordLayout()
+            for stream in streams { try await redis.xgroupCreate(stream, group: configuration.group, startID: "0") }
         }
-        var state = State()
+        if let recorded, recorded != layout {
+            // Users hash to partitions by the count: under another count their state would
+            // be looked for in the wrong partition.
+            throw ConfigurationError(
+                "RESTRICTIONS_PARTITIONS: this Redis holds restrictions laid out as '\(recorded)', not '\(layout)'; keep the partition count of the data"
+            )
+        }
+        var state = State(streams: streams)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await step(&state)
@@ -87,7 +112,7 @@ public final class EventConsumer: Service, Sendable {
             } catch let error as RedisError where error.code == "NOGROUP" {
                 // Redis lost the group (restarted without its data): make it again.
                 logger.warning("consumer group missing, creating it")
-                try? await redis.xgroupCreate(stream, group: configuration.group, startID: "0")
+                for stream in streams { try? await redis.xgroupCreate(stream, group: configuration.group, startID: "0") }
             } catch {
                 state.failures += 1
                 if state.failures == 1 || state.failures % 20 == 0 {
@@ -99,6 +124,16 @@ public final class EventConsumer: Service, Sendable {
         logger.info("consumer stopped")
     }
 
+    /// How this consumer lays out the keys, as recorded in Redis.
+    private var layout: String { "partitions=\(applier.keys.partitions.count) stream=\(streams[0])" }
+
+    /// Records the layout when none is; returns the one recorded.
+    private func recordLayout() async throws -> String? {
+        let key = applier.keys.layout
+        let replies = try await redis.pipeline([RedisCommand("SET", key, layout, "NX"), RedisCommand("GET", key)])
+        return try RedisClient.checked(replies[1]).string
+    }
+
     /// One round: claim, read, apply, re-arm.
     func step(_ state: inout State) async throws {
         let now = time.milliseconds
@@ -107,37 +142,40 @@ public final class EventConsumer: Service, Sendable {
             entries += try await claim(&state)
             state.nextClaim = now + Int64(configuration.claimInterval.seconds * 1000)
         }
-        if let from = state.ownPendingFrom {
+        if !state.ownPendingFrom.isEmpty {
             let own = try await redis.xreadgroup(
                 group: configuration.group,
                 consumer: configuration.name,
-                streams: [(stream, from)],
+                streams: state.ownPendingFrom.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
                 count: configuration.batchSize
             )
-            state.ownPendingFrom = own.last?.id
+            // Streams that gave nothing are done; the others go on after their last entry.
+            state.ownPendingFrom = Dictionary(own.map { ($0.stream, $0.id) }) { RedisStreamID($0) < RedisStreamID($1) ? $1 : $0 }
             entries += own
         } else {
             entries += try await redis.xreadgroup(
                 group: configuration.group,
                 consumer: configuration.name,
-                streams: [(stream, ">")],
+                streams: streams.map { ($0, ">") },
                 count: configuration.batchSize,
                 block: state.deferred.isEmpty && entries.isEmpty ? .seconds(1) : .milliseconds(5)
             )
         }
-        for entry in entries { state.deferred[entry.id] = nil }
-        let batch = (Array(state.deferred.values) + entries).sorted { RedisStreamID($0.id) < RedisStreamID($1.id) }
+        for entry in entries { state.deferred[EntryRef(stream: entry.stream, id: entry.id)] = nil }
+        // Per user the order that matters is within its partition: sorted by stream, then id.
+        let batch = (Array(state.deferred.values) + entries).sorted {
+            $0.stream != $1.stream ? $0.stream < $1.stream : RedisStreamID($0.id) < RedisStreamID($1.id)
+        }
         state.deferred = [:]
         if !batch.isEmpty { try await apply(batch, &state) }
         if !state.deferred.isEmpty {
             // Still ours, only waiting: reset their idle time (JUSTID leaves the delivery
             // count alone) so no consumer claims them and counts a delivery towards the
             // dead-letter limit while their predecessor is being applied.
-            try await redis.send(
-                RedisCommand(
-                    ["XCLAIM", stream, configuration.group, configuration.name, 0] + state.deferred.keys.map { $0 as any RedisArgument } + ["JUSTID"]
-                )
-            )
+            let claims = Dictionary(grouping: state.deferred.keys, by: \.stream).map { stream, refs in
+                RedisCommand(["XCLAIM", stream, configuration.group, configuration.name, 0] + refs.map { $0.id as any RedisArgument } + ["JUSTID"])
+            }
+            for reply in try await redis.pipeline(claims) { _ = try RedisClient.checked(reply) }
         }
         if now >= state.nextRearm {
             for rule in try await applier.rearm(now: time.milliseconds) {
@@ -167,7 +205,7 @@ public final class EventConsumer: Service, Sendable {
                 counts["duplicate", default: 0] += 1
             case .success(.deferred):
                 counts["deferred", default: 0] += 1
-                if state.deferred.count < Self.maxDeferred { state.deferred[entry.id] = entry }
+                if state.deferred.count < Self.maxDeferred { state.deferred[EntryRef(stream: entry.stream, id: entry.id)] = entry }
             case .success(.malformed(let reason)):
                 try await deadLetter(entry, reason: "malformed: " + reason, deliveries: 1)
             case .failure(let error):
@@ -180,19 +218,24 @@ public final class EventConsumer: Service, Sendable {
     }
 
     /// Takes over entries idle longer than `claimIdle` (ours from before a restart, or a dead
-    /// consumer's); the ones delivered too often are dead-lettered instead.
+    /// consumer's), partition by partition; the ones delivered too often are dead-lettered
+    /// instead.
     private func claim(_ state: inout State) async throws -> [RedisStreamEntry] {
-        let (next, claimed) = try await redis.xautoclaim(
-            stream,
-            group: configuration.group,
-            consumer: configuration.name,
-            minIdle: configuration.claimIdle,
-            start: state.claimCursor,
-            count: configuration.batchSize
-        )
-        state.claimCursor = next
+        var claimed: [RedisStreamEntry] = []
+        for stream in streams {
+            let (next, entries) = try await redis.xautoclaim(
+                stream,
+                group: configuration.group,
+                consumer: configuration.name,
+                minIdle: configuration.claimIdle,
+                start: state.claimCursors[stream] ?? "0-0",
+                count: configuration.batchSize
+            )
+            state.claimCursors[stream] = next
+            claimed += entries
+        }
         if claimed.isEmpty { return [] }
-        let replies = try await redis.pipeline(claimed.map { RedisCommand("XPENDING", stream, configuration.group, $0.id, $0.id, 1) })
+        let replies = try await redis.pipeline(claimed.map { RedisCommand("XPENDING", $0.stream, configuration.group, $0.id, $0.id, 1) })
         var live: [RedisStreamEntry] = []
         for (entry, reply) in zip(claimed, replies) {
             let deliveries = reply.array?.first?.array?[3].int ?? 1

@@ -1,3 +1,4 @@
+import Foundation
 import Shared
 
 /// Applies logged events to users' state and the rules, in Redis, each in one atomic script.
@@ -25,7 +26,8 @@ public struct EventApplier: Sendable {
         let updates: [(kind: String, metric: String, field: String?)]
         let rules: [RuleDefinition]
         let ruleArguments: [any RedisArgument]
-        let ruleKeys: [String]
+        /// Rule and window keys of the affected rules, by partition.
+        let ruleKeys: [[String]]
     }
 
     let keys: RestrictionKeys
@@ -71,7 +73,7 @@ public struct EventApplier: Sendable {
                 updates: updates,
                 rules: affected,
                 ruleArguments: arguments,
-                ruleKeys: affected.flatMap { [keys.rule($0.name), keys.window($0.name)] }
+                ruleKeys: keys.partitions.map { partition in affected.flatMap { [partition.rule($0.name), partition.window($0.name)] } }
             )
         }
         self.plans = plans
@@ -121,7 +123,13 @@ public struct EventApplier: Sendable {
             let seq = entry.string("seq").flatMap(Int.init), seq > 0
         else { return .failure(Malformed(description: "missing name, user_id or seq")) }
         guard let plan = plans[name] else { return .failure(Malformed(description: "unknown event '\(name)'")) }
-        var keys = [self.keys.stream, self.keys.user(user), self.keys.users, self.keys.stats]
+        let partition = self.keys.partition(ofUser: user)
+        // Only an entry written some other way (or under another partition count) can sit in
+        // a log its user does not hash to; applying it would split the user's state.
+        guard entry.stream == partition.stream else {
+            return .failure(Malformed(description: "user '\(user)' belongs to partition \(partition.index), not \(entry.stream)"))
+        }
+        var keys = [partition.stream, partition.user(user), partition.users, partition.stats]
         var arguments: [any RedisArgument] = [
             group, entry.id, seq, Int(now), Int(tripwire.window.seconds * 1000), "\(tripwire.ratio)", tripwire.minimumUsers, user, plan.updates.count,
         ]
@@ -132,9 +140,9 @@ public struct EventApplier: Sendable {
                 value = bytes
             }
             arguments += [update.kind, update.metric, value]
-            if update.kind == "distinct" { keys.append(self.keys.distinct(update.metric, user: user)) }
+            if update.kind == "distinct" { keys.append(partition.distinct(update.metric, user: user)) }
         }
-        keys += plan.ruleKeys
+        keys += plan.ruleKeys[partition.index]
         return .success(Self.applyScript.call(keys: keys, arguments: arguments + plan.ruleArguments))
     }
 
@@ -150,33 +158,114 @@ public struct EventApplier: Sendable {
     /// Moves an entry to the dead-letter stream with why, acknowledges it, and lets the
     /// user's later events go on without it.
     func deadLetter(_ entry: RedisStreamEntry, reason: String, deliveries: Int) async throws {
-        let user = entry.string("user_id") ?? ""
-        var arguments: [any RedisArgument] = [group, entry.id, entry.string("seq") ?? "", reason, deliveries, deadLetterMaxLength]
+        guard let partition = keys.partition(ofStream: entry.stream) else { return }
+        // The user's `applied` is moved on only in the user's own partition: an entry in the
+        // wrong log (see `command(for:now:)`) leaves the user's numbering alone.
+        let user = entry.string("user_id").map { keys.partition(ofUser: $0).index == partition.index ? $0 : "" } ?? ""
+        var arguments: [any RedisArgument] = [
+            group, entry.id, user.isEmpty ? "" : entry.string("seq") ?? "", reason, deliveries, deadLetterMaxLength,
+        ]
         for (field, value) in entry.fields.sorted(by: { $0.key < $1.key }) { arguments += [field, value] }
-        _ = try await redis.run(Self.deadLetterScript, keys: [keys.stream, keys.deadLetters, keys.user(user), keys.stats], arguments: arguments)
+        _ = try await redis.run(
+            Self.deadLetterScript,
+            keys: [partition.stream, partition.deadLetters, partition.user(user), partition.stats],
+            arguments: arguments
+        )
     }
 
-    /// Re-arms every tripped rule whose window has fallen back under the threshold; returns
-    /// their names. The consumer calls this every second.
+    /// Keeps each rule's tripwire combined over the partitions, and re-arms every tripped
+    /// rule whose window has fallen back under the threshold; returns their names. The
+    /// consumer calls this every second.
+    ///
+    /// A partition's script decides from its own window and users plus the other partitions'
+    /// figures as of the last call (`others_window`, `others_known`), so the wire trips on
+    /// the combined counts, at most a second stale, without a script reaching across slots.
+    /// One partition tripping makes the others follow here; re-arming takes the combined
+    /// counts too, partition by partition, each in one script. With one partition the other
+    /// figures are zero and this is the exact tripwire of one Redis.
     @discardableResult
     func rearm(now: Int64) async throws -> [String] {
+        let windowMs = Int(tripwire.window.seconds * 1000)
+        let partitions = keys.partitions
+        // The figures each partition holds now: known users, then per rule the window's users
+        // and when it tripped (nil: not tripped).
+        var known = Array(repeating: 0, count: partitions.count)
+        var window = Array(repeating: Array(repeating: 0, count: partitions.count), count: rules.rules.count)
+        var trippedAt = Array(repeating: [Int64?](repeating: nil, count: partitions.count), count: rules.rules.count)
+        if partitions.count > 1 {
+            var commands: [RedisCommand] = []
+            for partition in partitions {
+                commands.append(RedisCommand("SCARD", partition.users))
+                for rule in rules.rules {
+                    commands.append(RedisCommand("ZCOUNT", partition.window(rule.name), "(\(Int(now) - windowMs)", "+inf"))
+                    commands.append(RedisCommand("HMGET", partition.rule(rule.name), "tripped", "tripped_at"))
+                }
+            }
+            var replies = try await redis.pipeline(commands).makeIterator()
+            for p in partitions.indices {
+                known[p] = try RedisClient.checked(replies.next()!).int ?? 0
+                for r in rules.rules.indices {
+                    window[r][p] = try RedisClient.checked(replies.next()!).int ?? 0
+                    let state = try RedisClient.checked(replies.next()!).array ?? []
+                    if state.first?.string == "1" { trippedAt[r][p] = state.dropFirst().first?.string.flatMap { Int64($0) } ?? now }
+                }
+            }
+        }
+        let totalKnown = known.reduce(0, +)
+        var commands: [RedisCommand] = []
+        for (r, rule) in rules.rules.enumerated() {
+            let totalWindow = window[r].reduce(0, +)
+            for partition in partitions {
+                let p = partition.index
+                let othersTripped = trippedAt[r].indices.filter { $0 != p }.compactMap { trippedAt[r][$0] }.min()
+                commands.append(
+                    Self.rearmScript.call(
+                        keys: [partition.rule(rule.name), partition.window(rule.name), partition.users],
+                        arguments: [
+                            Int(now), windowMs, "\(tripwire.ratio)", tripwire.minimumUsers,
+                            totalWindow - window[r][p], totalKnown - known[p], othersTripped.map { "\($0)" } ?? "",
+                        ]
+                    )
+                )
+            }
+        }
+        let replies = try await redis.pipeline(commands, loading: Self.rearmScript)
         var rearmed: [String] = []
-        for rule in rules.rules {
-            let reply = try await redis.run(
-                Self.rearmScript,
-                keys: [keys.rule(rule.name), keys.window(rule.name), keys.users],
-                arguments: [rule.name, Int(now), Int(tripwire.window.seconds * 1000), "\(tripwire.ratio)", tripwire.minimumUsers]
+        for (r, rule) in rules.rules.enumerated() {
+            let mine = try replies[r * partitions.count..<(r + 1) * partitions.count].map { try RedisClient.checked($0).array ?? [] }
+            guard mine.contains(where: { $0.first?.int == 1 }) else { continue }
+            rearmed.append(rule.name)
+            let count = mine.first?.dropFirst().first?.int ?? 0
+            let knownUsers = mine.first?.dropFirst(2).first?.int ?? 0
+            try await alert(
+                rule.name,
+                [
+                    "state": "armed", "by": "rate", "at": .exactly(now), "window_users": .exactly(Int64(count)),
+                    "known_users": .exactly(Int64(knownUsers)),
+                ]
             )
-            if reply.int == 1 { rearmed.append(rule.name) }
         }
         return rearmed
     }
 
-    /// An operator's reset: the rule's window is emptied and it applies restrictions again.
-    /// Returns whether it was tripped.
+    /// An operator's reset: the rule's windows are emptied and it applies restrictions again
+    /// in every partition. Returns whether it was tripped.
     @discardableResult
     func reset(rule: String, now: Int64) async throws -> Bool {
-        try await redis.run(Self.resetScript, keys: [keys.rule(rule), keys.window(rule)], arguments: [rule, Int(now)]).int == 1
+        let replies = try await redis.pipeline(
+            keys.partitions.map { Self.resetScript.call(keys: [$0.rule(rule), $0.window(rule)], arguments: [Int(now)]) },
+            loading: Self.resetScript
+        )
+        let was = try replies.contains { try RedisClient.checked($0).int == 1 }
+        try await alert(rule, ["state": "armed", "by": "reset", "at": .exactly(now)])
+        return was
+    }
+
+    /// One alert on `tripwire.<rule>` (tripping is announced by the script that trips).
+    private func alert(_ rule: String, _ fields: [String: JSONValue]) async throws {
+        var message = fields
+        message["rule"] = .string(rule)
+        _ = try await redis.publish(RestrictionKeys.alertChannel(rule), Array(try JSONEncoder().encode(JSONValue.object(message))))
     }
 
     // MARK: scripts
@@ -257,8 +346,11 @@ public struct EventApplier: Sendable {
           if holds and redis.call('HEXISTS', userKey, 'r:' .. access) == 0 then
             redis.call('ZREMRANGEBYSCORE', windowKey, '-inf', now - windowMs)
             redis.call('ZADD', windowKey, now, user)
-            local count, known = redis.call('ZCARD', windowKey), redis.call('SCARD', usersKey)
-            local tripped = redis.call('HGET', ruleKey, 'tripped') == '1'
+            -- The other partitions' figures, as the last rearm round left them (0 with one).
+            local state = redis.call('HMGET', ruleKey, 'tripped', 'others_window', 'others_known')
+            local count = redis.call('ZCARD', windowKey) + tonumber(state[2] or '0')
+            local known = redis.call('SCARD', usersKey) + tonumber(state[3] or '0')
+            local tripped = state[1] == '1'
             if not tripped and count > ratio * known and count >= minimum then
               tripped = true
               redis.call('HSET', ruleKey, 'tripped', 1, 'tripped_at', now)
@@ -306,26 +398,38 @@ public struct EventApplier: Sendable {
         """
     )
 
-    /// KEYS: rule, window, users. ARGV: name, now ms, window ms, ratio, minimum.
+    /// KEYS: rule, window, users. ARGV: now ms, window ms, ratio, minimum, the other
+    /// partitions' window users and known users, when the first of them tripped ('' when
+    /// none is tripped). Returns {1 re-armed | 2 tripped to follow the others | 0, combined
+    /// window users, combined known users}.
     static let rearmScript = RedisScript(
         """
-        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
-        if redis.call('HGET', KEYS[1], 'tripped') ~= '1' then return 0 end
-        local count, known = redis.call('ZCARD', KEYS[2]), redis.call('SCARD', KEYS[3])
-        if count > tonumber(ARGV[4]) * known and count >= tonumber(ARGV[5]) then return 0 end
-        redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', ARGV[2])
-        redis.call('PUBLISH', 'tripwire.' .. ARGV[1], cjson.encode({rule = ARGV[1], state = 'armed', by = 'rate', at = tonumber(ARGV[2]), window_users = count, known_users = known}))
-        return 1
+        local now, ratio, minimum = tonumber(ARGV[1]), tonumber(ARGV[3]), tonumber(ARGV[4])
+        redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]))
+        redis.call('HSET', KEYS[1], 'others_window', ARGV[5], 'others_known', ARGV[6])
+        local count = redis.call('ZCARD', KEYS[2]) + tonumber(ARGV[5])
+        local known = redis.call('SCARD', KEYS[3]) + tonumber(ARGV[6])
+        local holds = count > ratio * known and count >= minimum
+        local tripped = redis.call('HGET', KEYS[1], 'tripped') == '1'
+        if tripped and not holds then
+          redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', now)
+          return {1, count, known}
+        end
+        if not tripped and holds and ARGV[7] ~= '' then
+          redis.call('HSET', KEYS[1], 'tripped', 1, 'tripped_at', ARGV[7])
+          return {2, count, known}
+        end
+        return {0, count, known}
         """
     )
 
-    /// KEYS: rule, window. ARGV: name, now ms.
+    /// KEYS: rule, window. ARGV: now ms. Returns whether it was tripped.
     static let resetScript = RedisScript(
         """
         redis.call('DEL', KEYS[2])
         local was = redis.call('HGET', KEYS[1], 'tripped') == '1'
-        redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', ARGV[2])
-        redis.call('PUBLISH', 'tripwire.' .. ARGV[1], cjson.encode({rule = ARGV[1], state = 'armed', by = 'reset', at = tonumber(ARGV[2])}))
+        -- Every partition's window is emptied, so the others' figure is 0 as well.
+        redis.call('HSET', KEYS[1], 'tripped', 0, 'rearmed_at', ARGV[1], 'others_window', 0)
         if was then return 1 end
         return 0
         """

@@ -2,13 +2,14 @@ import Crypto
 import HTTPTypes
 import Shared
 
-/// Appends events to the stream: one script per event numbers it within its user (`seq`,
-/// what the consumer orders and deduplicates by), adds it with `MAXLEN ~`, and records an
-/// idempotency key's answer, all atomically. With a ``RedisBatcher``, concurrent appends share
-/// pipelines; each script still runs on its own, in the order the appends arrived.
+/// Appends events to their user's partition of the log: one script per event numbers it
+/// within its user (`seq`, what the consumer orders and deduplicates by), adds it with
+/// `MAXLEN ~`, and records an idempotency key's answer, all atomically. With a
+/// ``RedisBatcher``, concurrent appends share pipelines; each script still runs on its own,
+/// in the order the appends arrived.
 public struct EventLog: Sendable {
     public struct Configuration: Sendable {
-        /// `MAXLEN ~` of the stream. Redis trims regardless of consumer groups, so this must
+        /// `MAXLEN ~` of each partition's stream. Redis trims regardless of consumer groups, so this must
         /// stay above the largest backlog the consumers may fall behind by.
         var maxLength: Int
         /// How long a repeated post with the same key is answered from the first one.
@@ -65,9 +66,10 @@ public struct EventLog: Sendable {
         command.append("EVALSHA")
         command.append(Self.script.sha1)
         command.append(event.idempotencyKey == nil ? 2 : 3)
-        command.append(keys.stream)
-        command.append(keys.user(event.userID))
-        if let key = event.idempotencyKey { command.append(keys.idempotency(key, producer: producer, user: event.userID)) }
+        let partition = keys.partition(ofUser: event.userID)
+        command.append(partition.stream)
+        command.append(partition.user(event.userID))
+        if let key = event.idempotencyKey { command.append(partition.idempotency(key, producer: producer, user: event.userID)) }
         command.append(configuration.maxLength)
         command.append(max(1, Int(configuration.idempotencyTTL.seconds)))
         command.append(event.idempotencyKey == nil ? "" : event.fingerprintDigest)

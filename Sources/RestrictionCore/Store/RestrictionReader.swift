@@ -15,7 +15,7 @@ public struct RestrictionReader: Sendable {
 
     /// One `HEXISTS`: a user never seen has every access.
     func has(_ access: String, user: String) async throws -> Bool {
-        try await redis.send("HEXISTS", keys.user(user), "r:" + access).int != 1
+        try await redis.send("HEXISTS", keys.partition(ofUser: user).user(user), "r:" + access).int != 1
     }
 
     struct Restriction: Sendable, Equatable {
@@ -37,7 +37,7 @@ public struct RestrictionReader: Sendable {
     }
 
     func user(_ id: String) async throws -> UserState {
-        let reply = try await redis.send("HGETALL", keys.user(id))
+        let reply = try await redis.send("HGETALL", keys.partition(ofUser: id).user(id))
         var state = UserState()
         let flat = reply.array ?? []
         for index in stride(from: 0, to: flat.count - 1, by: 2) {
@@ -77,31 +77,47 @@ public struct RestrictionReader: Sendable {
         let trips: Int
     }
 
+    /// Each rule's state combined over the partitions: tripped when any partition is (the
+    /// others follow within a rearm round), counts summed.
     func rules(now: Int64) async throws -> [RuleState] {
         let windowStart = Int(now) - Int(applier.tripwire.window.seconds * 1000)
-        var commands = [RedisCommand("SCARD", keys.users)]
-        for rule in applier.rules.rules {
-            commands.append(RedisCommand("HGETALL", keys.rule(rule.name)))
-            commands.append(RedisCommand("ZCOUNT", keys.window(rule.name), "(\(windowStart)", "+inf"))
-        }
-        let replies = try await redis.pipeline(commands)
-        let known = replies[0].int ?? 0
-        return applier.rules.rules.enumerated().map { index, rule in
-            var fields: [String: String] = [:]
-            let flat = replies[1 + 2 * index].array ?? []
-            for offset in stride(from: 0, to: flat.count - 1, by: 2) {
-                if let name = flat[offset].string { fields[name] = flat[offset + 1].string }
+        var commands: [RedisCommand] = []
+        for partition in keys.partitions {
+            commands.append(RedisCommand("SCARD", partition.users))
+            for rule in applier.rules.rules {
+                commands.append(RedisCommand("HGETALL", partition.rule(rule.name)))
+                commands.append(RedisCommand("ZCOUNT", partition.window(rule.name), "(\(windowStart)", "+inf"))
             }
-            let tripped = fields["tripped"] == "1"
+        }
+        var replies = try await redis.pipeline(commands).makeIterator()
+        var known = 0
+        var fields = Array(repeating: [[String: String]](), count: applier.rules.rules.count)
+        var window = Array(repeating: 0, count: applier.rules.rules.count)
+        for _ in keys.partitions {
+            known += try RedisClient.checked(replies.next()!).int ?? 0
+            for index in applier.rules.rules.indices {
+                var hash: [String: String] = [:]
+                let flat = try RedisClient.checked(replies.next()!).array ?? []
+                for offset in stride(from: 0, to: flat.count - 1, by: 2) {
+                    if let name = flat[offset].string { hash[name] = flat[offset + 1].string }
+                }
+                fields[index].append(hash)
+                window[index] += try RedisClient.checked(replies.next()!).int ?? 0
+            }
+        }
+        return applier.rules.rules.enumerated().map { index, rule in
+            let partitions = fields[index]
+            func sum(_ name: String) -> Int { partitions.reduce(0) { $0 + ($1[name].flatMap { Int($0) } ?? 0) } }
+            let tripped = partitions.filter { $0["tripped"] == "1" }
             return RuleState(
                 rule: rule,
-                tripped: tripped,
-                trippedAt: tripped ? fields["tripped_at"].flatMap { Int64($0) } : nil,
-                windowUsers: replies[2 + 2 * index].int ?? 0,
+                tripped: !tripped.isEmpty,
+                trippedAt: tripped.compactMap { $0["tripped_at"].flatMap { Int64($0) } }.min(),
+                windowUsers: window[index],
                 knownUsers: known,
-                restricted: fields["restricted"].flatMap { Int($0) } ?? 0,
-                held: fields["held"].flatMap { Int($0) } ?? 0,
-                trips: fields["trips"].flatMap { Int($0) } ?? 0
+                restricted: sum("restricted"),
+                held: sum("held"),
+                trips: sum("trips")
             )
         }
     }
@@ -116,29 +132,36 @@ public struct RestrictionReader: Sendable {
         var duplicates = 0
     }
 
+    /// The log's progress, summed over the partitions.
     public func stream() async throws -> StreamStatus {
-        let replies = try await redis.pipeline([
-            RedisCommand("XLEN", keys.stream),
-            RedisCommand("XINFO", "GROUPS", keys.stream),
-            RedisCommand("XLEN", keys.deadLetters),
-            RedisCommand("HMGET", keys.stats, "applied", "duplicates"),
-        ])
-        var status = StreamStatus()
-        status.length = replies[0].int ?? 0
-        for group in replies[1].array ?? [] {
-            let flat = group.array ?? []
-            var fields: [String: RedisReply] = [:]
-            for offset in stride(from: 0, to: flat.count - 1, by: 2) {
-                if let name = flat[offset].string { fields[name] = flat[offset + 1] }
-            }
-            guard fields["name"]?.string == applier.group else { continue }
-            status.pending = fields["pending"]?.int ?? 0
-            status.lag = fields["lag"]?.int ?? 0
+        var commands: [RedisCommand] = []
+        for partition in keys.partitions {
+            commands += [
+                RedisCommand("XLEN", partition.stream),
+                RedisCommand("XINFO", "GROUPS", partition.stream),
+                RedisCommand("XLEN", partition.deadLetters),
+                RedisCommand("HMGET", partition.stats, "applied", "duplicates"),
+            ]
         }
-        status.deadLetters = replies[2].int ?? 0
-        let stats = replies[3].array ?? []
-        status.applied = stats.first?.string.flatMap { Int($0) } ?? 0
-        status.duplicates = stats.dropFirst().first?.string.flatMap { Int($0) } ?? 0
+        let replies = try await redis.pipeline(commands)
+        var status = StreamStatus()
+        for base in stride(from: 0, to: replies.count, by: 4) {
+            status.length += replies[base].int ?? 0
+            for group in replies[base + 1].array ?? [] {
+                let flat = group.array ?? []
+                var fields: [String: RedisReply] = [:]
+                for offset in stride(from: 0, to: flat.count - 1, by: 2) {
+                    if let name = flat[offset].string { fields[name] = flat[offset + 1] }
+                }
+                guard fields["name"]?.string == applier.group else { continue }
+                status.pending += fields["pending"]?.int ?? 0
+                status.lag += fields["lag"]?.int ?? 0
+            }
+            status.deadLetters += replies[base + 2].int ?? 0
+            let stats = replies[base + 3].array ?? []
+            status.applied += stats.first?.string.flatMap { Int($0) } ?? 0
+            status.duplicates += stats.dropFirst().first?.string.flatMap { Int($0) } ?? 0
+        }
         return status
     }
 }

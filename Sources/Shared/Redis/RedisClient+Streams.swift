@@ -41,7 +41,8 @@ extension RedisClient {
     }
 
     /// `XREADGROUP GROUP g c COUNT n BLOCK ms STREAMS s… id…`. `block` is capped below the
-    /// command timeout so a quiet stream never looks like a dead server.
+    /// command timeout so a quiet stream never looks like a dead server. On a cluster,
+    /// streams in several slots are read as ``xread(streams:count:block:)`` does.
     public func xreadgroup(
         group: String,
         consumer: String,
@@ -49,15 +50,7 @@ extension RedisClient {
         count: Int,
         block: Duration? = nil
     ) async throws -> [RedisStreamEntry] {
-        var arguments: [any RedisArgument] = ["XREADGROUP", "GROUP", group, consumer, "COUNT", count]
-        if let block {
-            let cap = configuration.commandTimeout.seconds / 2
-            arguments += ["BLOCK", Int(min(block.seconds, cap) * 1000)]
-        }
-        arguments.append("STREAMS")
-        arguments += streams.map(\.0)
-        arguments += streams.map(\.1)
-        return Self.streamEntries(try await send(RedisCommand(arguments)))
+        try await read(["XREADGROUP", "GROUP", group, consumer, "COUNT", count], streams: streams, block: block)
     }
 
     /// `XREAD COUNT n [BLOCK ms] STREAMS s… id…`, for readers outside a group.
@@ -68,16 +61,18 @@ extension RedisClient {
     /// When nothing came, it waits up to `clusterPoll` (25 ms) of the `block` instead, so an idle
     /// reader polls rather than spins. Callers already loop on an empty answer.
     public func xread(streams: [(String, String)], count: Int, block: Duration? = nil) async throws -> [RedisStreamEntry] {
+        try await read(["XREAD", "COUNT", count], streams: streams, block: block)
+    }
+
+    private func read(_ head: [any RedisArgument], streams: [(String, String)], block: Duration?) async throws -> [RedisStreamEntry] {
         let bySlot = cluster == nil ? [:] : Dictionary(grouping: streams) { RedisKeySlot.slot(of: $0.0) }
         if bySlot.count > 1 {
-            let reads = bySlot.values.map { group in
-                RedisCommand(["XREAD", "COUNT", count, "STREAMS"] + group.map(\.0) + group.map(\.1))
-            }
+            let reads = bySlot.values.map { group in RedisCommand(head + ["STREAMS"] + group.map(\.0) + group.map(\.1)) }
             let entries = try await pipeline(reads).flatMap { Self.streamEntries(try Self.checked($0)) }
             if entries.isEmpty, let block { try await Task.sleep(for: min(block, Self.clusterPoll)) }
             return entries
         }
-        var arguments: [any RedisArgument] = ["XREAD", "COUNT", count]
+        var arguments = head
         if let block {
             arguments += ["BLOCK", Int(min(block.seconds, configuration.commandTimeout.seconds / 2) * 1000)]
         }
@@ -139,7 +134,7 @@ extension RedisClient {
         }
     }
 
-    /// How long an empty cluster ``xread(streams:count:block:)`` over several slots waits.
+    /// How long an empty cluster read over several slots waits.
     static let clusterPoll = Duration.milliseconds(25)
 
     /// Parses `[[stream, [[id, [f, v, …]], …]], …]`.

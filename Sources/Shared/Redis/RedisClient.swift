@@ -137,7 +137,7 @@ public final class RedisClient: Service, Sendable {
 
     /// The reply, or the error it is: ``RedisError``, or ``DependencyUnavailableError`` for
     /// a server that is still loading.
-    static func checked(_ reply: RedisReply) throws -> RedisReply {
+    public static func checked(_ reply: RedisReply) throws -> RedisReply {
         if case .error(let message) = reply {
             // A server still loading its data after a restart answers every command this
             // way: unavailable for now (503 and retry), not a failed command.
