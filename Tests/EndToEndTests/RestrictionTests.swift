@@ -214,6 +214,29 @@ struct RestrictionTests {
         for index in 0..<5 { #expect(try await cluster.user("p\(index)")["events_applied"] == 1) }
     }
 
+    /// Users hash to partitions by the count, so it is fixed for a data set: a consumer told
+    /// another count than the one the data was written under stops at start, saying why,
+    /// instead of looking for users' state in the wrong partitions.
+    @Test func aConsumerWithAnotherPartitionCountRefusesToRun() async throws {
+        let cluster = try await RestrictionCluster()
+        afterTest { await cluster.stop() }
+        #expect(try await cluster.post("scam_message_flagged", ["user_id": "u"]).status == 200)
+        #expect(await cluster.waitApplied("u", 1))
+        let other = try ServiceProcess(
+            executable: "RestrictionConsumer",
+            portVariable: "RESTRICTION_PORT",
+            environment: cluster.environment.merging(["RESTRICTIONS_ROLE": "consumer", "RESTRICTIONS_PARTITIONS": "7"]) { $1 }
+        )
+        afterTest { await ServiceProcess.stopAll([other]) }
+        let status = await other.waitForExit(timeout: .seconds(30))
+        #expect(status != nil && status != 0, "\(other.log)")
+        #expect(other.log.contains("RESTRICTIONS_PARTITIONS: this Redis holds restrictions laid out as"), "\(other.log)")
+        // The service under the recorded count goes on.
+        #expect(try await cluster.post("scam_message_flagged", ["user_id": "u"]).status == 200)
+        #expect(await cluster.waitApplied("u", 2))
+        #expect(try await cluster.can("can_message", "u") == false)
+    }
+
     @Test func anEntryThatKeepsFailingIsDeadLetteredAndTheUserGoesOn() async throws {
         let cluster = try await RestrictionCluster(environment: [
             "RESTRICTIONS_CLAIM_IDLE_MS": "200", "RESTRICTIONS_MAX_DELIVERIES": "2",
