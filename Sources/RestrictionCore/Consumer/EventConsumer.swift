@@ -5,10 +5,11 @@ import Shared
 /// The consumer-group worker: reads every partition of the event log in batches and applies
 /// each entry with ``EventApplier`` (which acknowledges it in the same script).
 ///
-/// Every consumer reads every partition; the group shares each partition's entries among
-/// them, and the per-user numbering keeps each user's events in order whoever applies them.
-/// On Redis Cluster the partitions' reads go to their masters at once, so consumers add
-/// throughput as long as the masters have room.
+/// The live consumers split the partitions between them (``ConsumerMembership``), so each
+/// user's events go to one consumer; the per-user numbering keeps them in order and applied
+/// once whoever applies them, also while the split changes. On Redis Cluster the partitions'
+/// reads go to their masters at once, so consumers add throughput as long as the masters
+/// have room.
 ///
 /// A consumer that dies leaves its entries pending; every `claimInterval` the live ones take
 /// over entries idle longer than `claimIdle` (`XAUTOCLAIM`). An entry delivered more than
@@ -51,6 +52,7 @@ public final class EventConsumer: Service, Sendable {
     let time: WallTime
     let metrics: RestrictionMetrics
     let logger: Logger
+    let membership: ConsumerMembership
 
     public init(redis: RedisClient, applier: EventApplier, configuration: Configuration, time: WallTime, metrics: RestrictionMetrics, logger: Logger)
     {
@@ -59,6 +61,13 @@ public final class EventConsumer: Service, Sendable {
         self.configuration = configuration
         self.time = time
         self.metrics = metrics
+        // Three rounds missed: gone.
+        self.membership = ConsumerMembership(
+            redis: redis,
+            key: applier.keys.consumers,
+            name: configuration.name,
+            timeout: max(.seconds(3), configuration.claimInterval * 3)
+        )
         var logger = logger
         logger[metadataKey: "restrictions.consumer"] = .string(configuration.name)
         self.logger = logger
@@ -81,11 +90,14 @@ public final class EventConsumer: Service, Sendable {
         var deferred: [EntryRef: RedisStreamEntry] = [:]
         var nextClaim: Int64 = 0
         var claimCursors: [String: String] = [:]
+        /// The streams of the partitions this consumer reads, as of the last membership round.
+        var share: [String]
         var nextRearm: Int64 = 0
         var failures = 0
 
         init(streams: [String]) {
             ownPendingFrom = Dictionary(uniqueKeysWithValues: streams.map { ($0, "0") })
+            share = streams
         }
     }
 
@@ -121,6 +133,7 @@ public final class EventConsumer: Service, Sendable {
                 try? await Task.sleep(for: Backoff(initial: .milliseconds(50), maximum: .seconds(1)).delay(attempt: state.failures))
             }
         }
+        await membership.leave()
         logger.info("consumer stopped")
     }
 
@@ -139,6 +152,15 @@ public final class EventConsumer: Service, Sendable {
         let now = time.milliseconds
         var entries: [RedisStreamEntry] = []
         if now >= state.nextClaim {
+            let members = try await membership.refresh()
+            let share = ConsumerMembership.partitions(count: streams.count, members: members, name: configuration.name).map { streams[$0] }
+            if share != state.share {
+                logger.info(
+                    "partitions taken",
+                    metadata: ["restrictions.partitions": "\(share.count)", "restrictions.consumers": "\(members.count)"]
+                )
+                state.share = share
+            }
             entries += try await claim(&state)
             state.nextClaim = now + Int64(configuration.claimInterval.seconds * 1000)
         }
@@ -156,7 +178,7 @@ public final class EventConsumer: Service, Sendable {
             entries += try await redis.xreadgroup(
                 group: configuration.group,
                 consumer: configuration.name,
-                streams: streams.map { ($0, ">") },
+                streams: state.share.map { ($0, ">") },
                 count: configuration.batchSize,
                 block: state.deferred.isEmpty && entries.isEmpty ? .seconds(1) : .milliseconds(5)
             )
@@ -218,11 +240,11 @@ public final class EventConsumer: Service, Sendable {
     }
 
     /// Takes over entries idle longer than `claimIdle` (ours from before a restart, or a dead
-    /// consumer's), partition by partition; the ones delivered too often are dead-lettered
+    /// consumer's) in the partitions it reads; the ones delivered too often are dead-lettered
     /// instead.
     private func claim(_ state: inout State) async throws -> [RedisStreamEntry] {
         var claimed: [RedisStreamEntry] = []
-        for stream in streams {
+        for stream in state.share {
             let (next, entries) = try await redis.xautoclaim(
                 stream,
                 group: configuration.group,

@@ -97,6 +97,8 @@ public struct RestrictionKeys: Sendable {
 
     /// Where the partition count of this data set is recorded (a string).
     var layout: String { "\(prefix):layout" }
+    /// The live consumers, scored by when each was last seen (``ConsumerMembership``).
+    var consumers: String { "\(prefix):consumers" }
 
     /// Tripwire alerts go out on `tripwire.<rule>`.
     static func alertChannel(_ rule: String) -> String { "tripwire.\(rule)" }
