@@ -55,6 +55,43 @@ struct RedisBatcherTests {
         }
     }
 
+    /// Callers' pipelines travel together, each kept in order and whole, each getting its own
+    /// replies, error replies in place. One flusher: one connection, so no other connection's
+    /// commands can fall between a pipeline's (a pipeline is not a transaction).
+    @Test func concurrentPipelinesShareRoundTripsInOrder() async throws {
+        try await withBatcher(.init(flushers: 1)) { batcher, redis in
+            let key = TestEnvironment.unique("batch:list")
+            let callers = 200
+            let replies = try await withThrowingTaskGroup(of: (Int, [RedisReply]).self) { group in
+                for i in 0..<callers {
+                    group.addTask {
+                        // RPUSH a, RPUSH b, then a command that fails, then the list's tail.
+                        let commands = [
+                            RedisCommand("RPUSH", key, "\(i)a"), RedisCommand("RPUSH", key, "\(i)b"),
+                            RedisCommand("INCR", key), RedisCommand("ECHO", "\(i)"),
+                        ]
+                        return (i, try await batcher.pipeline(commands))
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for (i, reply) in replies {
+                #expect(reply.count == 4)
+                #expect(reply[1].int.map { $0 - (reply[0].int ?? 0) } == 1, "each pipeline's commands run in order, together")
+                if case .error(let message) = reply[2] { #expect(message.hasPrefix("WRONGTYPE")) } else { Issue.record("\(reply[2])") }
+                #expect(reply[3].string == "\(i)")
+            }
+            let list = try await redis.send("LRANGE", key, 0, -1).array?.compactMap(\.string) ?? []
+            #expect(list.count == 2 * callers)
+            for index in stride(from: 0, to: list.count, by: 2) {
+                #expect(list[index].dropLast() == list[index + 1].dropLast() && list[index].hasSuffix("a"))
+            }
+            #expect(batcher.usage.items == callers && batcher.usage.batches < callers / 4, "\(batcher.usage)")
+            #expect(try await batcher.pipeline([]).isEmpty)
+            try await redis.delete(key)
+        }
+    }
+
     @Test func anErrorReplyFailsOnlyItsOwnCommand() async throws {
         try await withBatcher { batcher, redis in
             let key = TestEnvironment.unique("batch:string")

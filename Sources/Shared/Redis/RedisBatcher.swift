@@ -1,6 +1,7 @@
 import ServiceLifecycle
 
-/// Gathers single commands sent at the same time into pipelines (a ``Batcher`` of commands).
+/// Gathers commands and pipelines sent at the same time into larger pipelines (a ``Batcher``
+/// of commands).
 ///
 /// A request path that sends one command per request pays a connection lease, a hop to a
 /// blocking thread and a socket write and read for each. Under concurrency, the flushers take
@@ -26,23 +27,35 @@ public final class RedisBatcher: Service, Sendable {
 
     public let configuration: Configuration
     private let redis: RedisClient
-    private let batcher: Batcher<RedisCommand, RedisReply>
+    /// Items are the callers' pipelines (one command for ``send(_:)``), weighed by length.
+    private let batcher: Batcher<[RedisCommand], [RedisReply]>
 
     public init(redis: RedisClient, configuration: Configuration = Configuration()) {
         self.configuration = configuration
         self.redis = redis
-        self.batcher = Batcher(flushers: configuration.flushers, maximumWeight: configuration.maximumBatch, dependency: "redis") {
-            try await redis.pipeline($0)
+        self.batcher = Batcher(flushers: configuration.flushers, maximumWeight: configuration.maximumBatch, dependency: "redis") { batch in
+            var replies = try await redis.pipeline(batch.flatMap { $0 })[...]
+            return batch.map { commands in
+                defer { replies = replies.dropFirst(commands.count) }
+                return Array(replies.prefix(commands.count))
+            }
         }
     }
 
     /// Commands sent (`items`) and the pipelines that carried them (`batches`).
-    public var usage: Batcher<RedisCommand, RedisReply>.Usage { batcher.usage }
+    public var usage: Batcher<[RedisCommand], [RedisReply]>.Usage { batcher.usage }
 
     /// Sends `command` in the next pipeline. Error replies throw as ``RedisClient/send(_:)``
     /// throws them.
     public func send(_ command: RedisCommand) async throws -> RedisReply {
-        try RedisClient.checked(try await batcher.submit(command))
+        try RedisClient.checked(try await batcher.submit([command])[0])
+    }
+
+    /// Sends `commands` in order within the next pipeline, others' commands around them; the
+    /// replies as ``RedisClient/pipeline(_:)`` gives them (error replies in place).
+    public func pipeline(_ commands: [RedisCommand]) async throws -> [RedisReply] {
+        if commands.isEmpty { return [] }
+        return try await batcher.submit(commands, weight: commands.count)
     }
 
     /// Runs `evalsha`, an `EVALSHA` of `script`, in the next pipeline. On `NOSCRIPT` (Redis
