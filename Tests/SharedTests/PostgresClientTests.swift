@@ -119,6 +119,96 @@ struct PostgresClientTests {
         }
     }
 
+    /// A client of one connection (so that every call sees the same session's prepared
+    /// statements), caching `statementCache` statements.
+    static func withOneConnection<T: Sendable>(
+        url: String = TestEnvironment.databaseURL,
+        statementCache: Int = 256,
+        _ body: (PostgresClient) async throws -> T
+    ) async throws -> T {
+        var configuration = TestEnvironment.postgresConfiguration(url: url, queryTimeout: .seconds(5))
+        configuration.poolSize = 1
+        configuration.statementCacheSize = statementCache
+        let client = PostgresClient(configuration: configuration, logger: TestEnvironment.logger)
+        do {
+            let value = try await body(client)
+            await client.shutdown()
+            return value
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+    }
+
+    /// How often this session ran `sql` as a prepared statement (none: not prepared).
+    static func executions(of sql: String, _ pg: PostgresClient) async throws -> Int {
+        try await pg.query(
+            "SELECT coalesce(sum(generic_plans + custom_plans), 0)::int AS n FROM pg_prepared_statements WHERE statement = $1",
+            [sql]
+        ).first!.decode("n", as: Int.self)
+    }
+
+    @Test func aStatementIsPreparedOnceAndRunByName() async throws {
+        try await Self.withOneConnection { pg in
+            let sql = "SELECT $1::int * 2 AS n"
+            for value in 1...5 {
+                #expect(try await pg.query(sql, [value]).first!.decode("n", as: Int.self) == value * 2)
+            }
+            #expect(try await Self.executions(of: sql, pg) == 5)
+            let prepared = try await pg.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = $1", [sql])
+            #expect(try prepared.first!.decode("n", as: Int.self) == 1)
+        }
+    }
+
+    @Test func theCacheStaysWithinItsSize() async throws {
+        try await Self.withOneConnection(statementCache: 4) { pg in
+            for value in 0..<20 {
+                let sql = "SELECT $1::int + \(value) AS n"
+                #expect(try await pg.query(sql, [1]).first!.decode("n", as: Int.self) == value + 1)
+            }
+            // The counting statement is one of the four.
+            let count = try await pg.query("SELECT count(*)::int AS n FROM pg_prepared_statements").first!.decode("n", as: Int.self)
+            #expect((1...4).contains(count))
+        }
+        try await Self.withOneConnection(statementCache: 0) { pg async throws in
+            #expect(try await pg.query("SELECT $1::int + 1 AS n", [1]).first!.decode("n", as: Int.self) == 2)
+            #expect(try await pg.query("SELECT count(*)::int AS n FROM pg_prepared_statements").first!.decode("n", as: Int.self) == 0)
+        }
+    }
+
+    /// A migration that changes what a prepared `SELECT *` returns: the next call prepares it
+    /// again and answers with the new column, instead of failing on the stale plan.
+    @Test func aPreparedStatementOutlivesASchemaChange() async throws {
+        try await Self.withOneConnection { pg in
+            try await withTable(pg) { table in
+                try await pg.query("INSERT INTO \(table) (name) VALUES ($1)", ["before"])
+                let sql = "SELECT * FROM \(table) WHERE name = $1"
+                #expect(try await pg.query(sql, ["before"]).columns.count == 7)
+                try await pg.query("ALTER TABLE \(table) ADD COLUMN added text NOT NULL DEFAULT 'new'")
+                let row = try #require(try await pg.query(sql, ["before"]).first)
+                #expect(try row.decode("added", as: String.self) == "new")
+                // Dropped and made again under the same name: resolved afresh as well.
+                try await pg.query("DROP TABLE \(table)")
+                try await pg.query("CREATE TABLE \(table) (id serial PRIMARY KEY, name text, added text)")
+                try await pg.query("INSERT INTO \(table) (name, added) VALUES ($1, $2)", ["after", "again"])
+                #expect(try await pg.query(sql, ["after"]).first?.decode("added", as: String.self) == "again")
+            }
+        }
+    }
+
+    @Test func aWrongParameterCountIsAClearError() async throws {
+        try await Self.withOneConnection { pg async throws in
+            let sql = "SELECT $1::int + $2::int AS n"
+            for parameters: [any PostgresEncodable] in [[1], [1, 2, 3], []] {
+                let error = await #expect(throws: PostgresError.self) { try await pg.query(sql, parameters) }
+                #expect(error?.description.contains("takes 2 parameters, \(parameters.count) given") == true)
+            }
+            // Nothing broke: the same connection runs the statement right.
+            #expect(try await pg.query(sql, [1, 2]).first!.decode("n", as: Int.self) == 3)
+            #expect(pg.poolUsage.open == 1)
+        }
+    }
+
     static let migrations = [
         Migration(version: 1, name: "create items", statements: ["CREATE TABLE SCHEMA_NAME.items (id serial PRIMARY KEY, name text NOT NULL)"]),
         Migration(
@@ -273,8 +363,21 @@ struct ExclusivePostgresClientTests {
         }
     }
 
-    /// Restarted between two calls (nothing in between notices): every pooled connection is
-    /// dead, and not one query fails for it.
+    /// A restart drops the session and its prepared statements with it: the new connection
+    /// prepares the statement again, and not one call fails for it.
+    @Test func preparedStatementsArePreparedAgainAfterARestart() async throws {
+        let server = try await PrivatePostgres.start()
+        afterTest { try? await server.stop(mode: "immediate") }
+        try await PostgresClientTests.withOneConnection(url: server.url) { pg in
+            let sql = "SELECT $1::int + 1 AS n"
+            for value in 0..<3 { #expect(try await pg.query(sql, [value]).first!.decode("n", as: Int.self) == value + 1) }
+            #expect(try await PostgresClientTests.executions(of: sql, pg) == 3)
+            try await server.stop()
+            try await server.start()
+            #expect(try await pg.query(sql, [41]).first!.decode("n", as: Int.self) == 42)
+            #expect(try await PostgresClientTests.executions(of: sql, pg) == 1)
+        }
+    }
 
     @Test func slowQueriesHitTheTimeout() async throws {
         try await withPostgres(queryTimeout: .milliseconds(300)) { pg in

@@ -2,7 +2,8 @@ import Logging
 
 /// A pooled PostgreSQL client over libpq.
 ///
-/// Statements always go through `PQexecParams`-style parameters. Every call runs on a thread
+/// Statements always go through parameters, prepared once per connection and then executed
+/// by name (``PostgresConnection``). Every call runs on a thread
 /// of the client's own pool with a deadline; while the server is down calls fail fast with
 /// ``DependencyUnavailableError`` and the client reconnects by itself when it returns.
 public final class PostgresClient: PooledClient, Sendable {
@@ -17,6 +18,9 @@ public final class PostgresClient: PooledClient, Sendable {
         public var connectTimeout: Duration
         /// `PG_QUERY_TIMEOUT_MS`: client deadline and server `statement_timeout`.
         public var queryTimeout: Duration
+        /// `PG_STATEMENT_CACHE`: statements kept prepared per connection (default 256); 0 sends
+        /// every statement unnamed, parsed and planned on each call.
+        public var statementCacheSize: Int
         public var reconnectBackoff: Backoff
 
         public init(
@@ -25,6 +29,7 @@ public final class PostgresClient: PooledClient, Sendable {
             poolSize: Int = 8,
             connectTimeout: Duration = .seconds(2),
             queryTimeout: Duration = .seconds(5),
+            statementCacheSize: Int = 256,
             reconnectBackoff: Backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(2))
         ) {
             self.conninfo = conninfo
@@ -32,6 +37,7 @@ public final class PostgresClient: PooledClient, Sendable {
             self.poolSize = poolSize
             self.connectTimeout = connectTimeout
             self.queryTimeout = queryTimeout
+            self.statementCacheSize = statementCacheSize
             self.reconnectBackoff = reconnectBackoff
         }
 
@@ -41,7 +47,8 @@ public final class PostgresClient: PooledClient, Sendable {
                 applicationName: applicationName,
                 poolSize: env.int("PG_POOL_SIZE", default: 8),
                 connectTimeout: env.milliseconds("PG_CONNECT_TIMEOUT_MS", default: .seconds(2)),
-                queryTimeout: env.milliseconds("PG_QUERY_TIMEOUT_MS", default: .seconds(5))
+                queryTimeout: env.milliseconds("PG_QUERY_TIMEOUT_MS", default: .seconds(5)),
+                statementCacheSize: env.int("PG_STATEMENT_CACHE", default: 256)
             )
         }
     }
@@ -60,7 +67,8 @@ public final class PostgresClient: PooledClient, Sendable {
                 conninfo: configuration.conninfo,
                 applicationName: configuration.applicationName,
                 connectTimeout: configuration.connectTimeout,
-                queryTimeout: configuration.queryTimeout
+                queryTimeout: configuration.queryTimeout,
+                statementCacheSize: configuration.statementCacheSize
             )
         }
     }

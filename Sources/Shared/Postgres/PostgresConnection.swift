@@ -3,14 +3,28 @@ import Foundation
 
 /// One libpq connection. Only ever used by one thread at a time, under a pool lease.
 ///
-/// Queries go through `PQsendQueryParams` and then wait on the socket with `poll`, so each
-/// call has a client-side deadline even when the server stops answering (a frozen process);
-/// the server's own `statement_timeout` is set to the same value.
+/// A statement is prepared on its first use on this connection (`PQsendPrepare`, and a
+/// describe for its parameter count) and then executed by name (`PQsendQueryPrepared`), so
+/// the server parses and plans it once per connection, not once per call. The cache holds up
+/// to `statementCacheSize` statements and starts over (`DEALLOCATE ALL`) when full; it dies
+/// with the connection, so a reconnect starts empty. Every wait is on the socket with `poll`,
+/// so each call has a client-side deadline even when the server stops answering (a frozen
+/// process); the server's own `statement_timeout` is set to the same value.
 public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
+    /// A statement prepared on this connection.
+    private struct Prepared {
+        let name: String
+        let parameterCount: Int
+    }
+
     private let handle: OpaquePointer
     private var failed = false
+    private let statementCacheSize: Int
+    private var statements: [String: Prepared] = [:]
+    private var statementsPrepared = 0
 
-    init(conninfo: String, applicationName: String, connectTimeout: Duration, queryTimeout: Duration) throws {
+    init(conninfo: String, applicationName: String, connectTimeout: Duration, queryTimeout: Duration, statementCacheSize: Int) throws {
+        self.statementCacheSize = max(0, statementCacheSize)
         // JIT off: the suite's statements are short, and PostgreSQL compiles a plan whenever
         // its cost estimate passes 100,000, which for them only happens on a misestimate
         // (a day's summary: 2 ms of work, 36 ms of compiling).
@@ -69,9 +83,67 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
     /// Runs one statement with parameters `$1…$n`.
     public func query(_ sql: String, _ parameters: [any PostgresEncodable], timeout: Duration) throws -> PostgresResult {
         let binds = try parameters.map { try $0.postgresBind() }
-        try send(sql, binds)
         let deadline = ContinuousClock.now + timeout
+        guard statementCacheSize > 0 else {
+            try send(binds) { PQsendQueryParams(handle, sql, Int32(binds.count), nil, $0, $1, $2, 0) }
+            return try rows(deadline: deadline)
+        }
+        // Outside a transaction a failed statement changed nothing, so it may run again.
+        let autocommit = PQtransactionStatus(handle) == PQTRANS_IDLE
+        var statement = try prepared(sql, deadline: deadline)
+        guard statement.parameterCount == binds.count else {
+            throw PostgresError.invalidParameter("the statement takes \(statement.parameterCount) parameters, \(binds.count) given")
+        }
+        do {
+            return try execute(statement, binds, deadline: deadline)
+        } catch let error as PostgresError where autocommit && error.meansStalePlan {
+            // A migration changed what the statement returns (`SELECT *` over an altered
+            // table): the server refuses the old plan until it is prepared again.
+            statements[sql] = nil
+            statement = try prepared(sql, deadline: deadline)
+            return try execute(statement, binds, deadline: deadline)
+        }
+    }
+
+    private func execute(_ statement: Prepared, _ binds: [PostgresBind?], deadline: ContinuousClock.Instant) throws -> PostgresResult {
+        try send(binds) { PQsendQueryPrepared(handle, statement.name, Int32(binds.count), $0, $1, $2, 0) }
+        return try rows(deadline: deadline)
+    }
+
+    /// `sql` prepared on this connection: from the cache, or prepared and described now.
+    private func prepared(_ sql: String, deadline: ContinuousClock.Instant) throws -> Prepared {
+        if let statement = statements[sql] { return statement }
+        if statements.count >= statementCacheSize {
+            // Starting over is one round trip and keeps the cache bounded, whatever SQL a
+            // caller builds; the statements in use come back on their next call.
+            guard PQsendQuery(handle, "DEALLOCATE ALL") == 1 else { throw connectionFailure() }
+            try results(deadline: deadline) { _ in }
+            statements.removeAll(keepingCapacity: true)
+        }
+        let name = "suite_\(statementsPrepared)"
+        statementsPrepared += 1
+        guard PQsendPrepare(handle, name, sql, 0, nil) == 1 else { throw connectionFailure() }
+        try results(deadline: deadline) { _ in }
+        guard PQsendDescribePrepared(handle, name) == 1 else { throw connectionFailure() }
+        var parameterCount = 0
+        try results(deadline: deadline) { parameterCount = Int(PQnparams($0)) }
+        let statement = Prepared(name: name, parameterCount: parameterCount)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// The first result's rows (a statement has one; the rest would be empty).
+    private func rows(deadline: ContinuousClock.Instant) throws -> PostgresResult {
         var result: PostgresResult?
+        try results(deadline: deadline) { raw in
+            if result == nil { result = Self.extract(raw) }
+        }
+        return result ?? PostgresResult(columns: [], rows: [], affectedRows: 0)
+    }
+
+    /// Reads every result of the command sent, handing each successful one to `take`; the
+    /// first server error is thrown once all are read, so the connection is ready again.
+    private func results(deadline: ContinuousClock.Instant, _ take: (OpaquePointer) -> Void) throws {
         var serverError: PostgresError?
         while true {
             try waitUntilReady(deadline: deadline)
@@ -79,7 +151,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             defer { PQclear(raw) }
             switch PQresultStatus(raw) {
             case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
-                if result == nil { result = Self.extract(raw) }
+                take(raw)
             default:
                 let state = PQresultErrorField(raw, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
                 let message = Self.message(PQresultErrorMessage(raw))
@@ -92,11 +164,11 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
         }
         if PQstatus(handle) != CONNECTION_OK { throw connectionFailure() }
         if let serverError { throw serverError }
-        return result ?? PostgresResult(columns: [], rows: [], affectedRows: 0)
     }
 
-    private func send(_ sql: String, _ binds: [PostgresBind?]) throws {
-        let count = binds.count
+    /// Calls `sendCall` with `binds` as libpq takes them (values, lengths, formats):
+    /// NUL-terminated copies that live until it returns.
+    private func send(_ binds: [PostgresBind?], _ sendCall: ([UnsafePointer<CChar>?], [Int32], [Int32]) -> Int32) throws {
         let buffers: [UnsafeMutablePointer<CChar>?] = binds.map { bind in
             guard let bind else { return nil }
             let buffer = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, bind.bytes.count + 1))
@@ -110,8 +182,7 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
         let values: [UnsafePointer<CChar>?] = buffers.map { $0.map { UnsafePointer($0) } }
         let lengths: [Int32] = binds.map { Int32($0?.bytes.count ?? 0) }
         let formats: [Int32] = binds.map { ($0?.isBinary ?? false) ? 1 : 0 }
-        let sent = PQsendQueryParams(handle, sql, Int32(count), nil, values, lengths, formats, 0)
-        if sent != 1 { throw connectionFailure() }
+        if sendCall(values, lengths, formats) != 1 { throw connectionFailure() }
     }
 
     /// Reads from the socket until libpq has a whole result, or the deadline passes.

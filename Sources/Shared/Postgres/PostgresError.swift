@@ -38,6 +38,9 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public var isUniqueViolation: Bool { sqlState == "23505" }
     /// `query_canceled`, raised by `statement_timeout`.
     public var isTimeout: Bool { sqlState == "57014" }
+    /// `feature_not_supported`, which is what the server answers ("cached plan must not change
+    /// result type") when a schema change altered the result of a prepared statement.
+    var meansStalePlan: Bool { sqlState == "0A000" }
 
     public var description: String {
         switch code {
