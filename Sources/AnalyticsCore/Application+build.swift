@@ -21,10 +21,18 @@ public func buildApplication(configuration analytics: AnalyticsConfiguration) th
     let external = ExternalSource(configuration: analytics.external, http: runtime.httpClient, breaker: breaker, logger: runtime.logger)
     runtime.health.add(external.healthCheck)
 
+    // Rate-limit checks of concurrent posts share round trips to Redis.
+    let limitChecks = RedisBatcher(redis: runtime.redis)
     let router = runtime.makeRouter(openAPI: AnalyticsOpenAPI.document)
     MetricsAPI(
         writer: writer,
-        limiter: RateLimiter(redis: runtime.redis, keyPrefix: "analytics:ratelimit:", clock: ContinuousClock(), logger: runtime.logger),
+        limiter: RateLimiter(
+            redis: runtime.redis,
+            batcher: limitChecks,
+            keyPrefix: "analytics:ratelimit:",
+            clock: ContinuousClock(),
+            logger: runtime.logger
+        ),
         policy: analytics.rateLimit,
         keys: runtime.keys,
         clientKeys: analytics.clientKeys,
@@ -39,5 +47,5 @@ public func buildApplication(configuration analytics: AnalyticsConfiguration) th
     ).register(on: router)
     let retention = RetentionService(postgres: postgres, configuration: analytics.retention, logger: runtime.logger)
     let rollup = RollupService(postgres: postgres, configuration: analytics.rollup, metrics: metrics, logger: runtime.logger)
-    return runtime.makeApplication(router: router, services: [writer, rollup, retention])
+    return runtime.makeApplication(router: router, services: [limitChecks, writer, rollup, retention])
 }
