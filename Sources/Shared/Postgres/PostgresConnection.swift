@@ -230,22 +230,22 @@ public final class PostgresConnection: BlockingConnection, @unchecked Sendable {
             types.append(UInt32(PQftype(raw, Int32(column))))
             if index[name] == nil { index[name] = column }
         }
-        var rows: [PostgresRow] = []
-        rows.reserveCapacity(rowCount)
+        var bytes: [UInt8] = []
+        var cells: [(start: Int, length: Int)] = []
+        cells.reserveCapacity(rowCount * columnCount)
         for row in 0..<rowCount {
-            var values: [[UInt8]?] = []
-            values.reserveCapacity(columnCount)
             for column in 0..<columnCount {
                 if PQgetisnull(raw, Int32(row), Int32(column)) == 1 {
-                    values.append(nil)
+                    cells.append((bytes.count, -1))
                 } else {
                     let length = Int(PQgetlength(raw, Int32(row), Int32(column)))
-                    let pointer = PQgetvalue(raw, Int32(row), Int32(column))
-                    values.append(Array(UnsafeRawBufferPointer(start: pointer, count: length)))
+                    cells.append((bytes.count, length))
+                    bytes.append(contentsOf: UnsafeRawBufferPointer(start: PQgetvalue(raw, Int32(row), Int32(column)), count: length))
                 }
             }
-            rows.append(PostgresRow(columnIndex: index, types: types, values: values))
         }
+        let values = PostgresValues(columnIndex: index, types: types, bytes: bytes, cells: cells)
+        let rows = (0..<rowCount).map { PostgresRow(values: values, row: $0) }
         let affected = Int(String(cString: PQcmdTuples(raw))) ?? 0
         return PostgresResult(columns: columns, rows: rows, affectedRows: affected)
     }

@@ -1,10 +1,10 @@
 import Foundation
 
-/// One row. Values are kept as the server's text so decoding is lazy and per column.
+/// One row. Values are kept as the server's text (in its result's one buffer) so decoding is
+/// lazy and per column.
 public struct PostgresRow: Sendable {
-    let columnIndex: [String: Int]
-    let types: [UInt32]
-    let values: [[UInt8]?]
+    let values: PostgresValues
+    let row: Int
 
     /// The value of `column` decoded as `T`; throws when it is NULL or not a `T`.
     public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
@@ -16,9 +16,9 @@ public struct PostgresRow: Sendable {
 
     /// The value of `column` decoded as `T`, or nil for SQL NULL.
     public func decodeIfPresent<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T? {
-        guard let index = columnIndex[column] else { throw PostgresError.decoding("no column \(column)") }
-        guard let bytes = values[index] else { return nil }
-        guard let value = T(postgresText: bytes, type: types[index]) else {
+        guard let index = values.columnIndex[column] else { throw PostgresError.decoding("no column \(column)") }
+        guard let bytes = values.value(row: row, column: index) else { return nil }
+        guard let value = T(postgresText: bytes, type: values.types[index]) else {
             throw PostgresError.decoding("column \(column) is not \(T.self)")
         }
         return value
@@ -26,19 +26,19 @@ public struct PostgresRow: Sendable {
 }
 
 extension String: PostgresDecodable {
-    public init?(postgresText bytes: [UInt8], type: UInt32) { self = String(decoding: bytes, as: UTF8.self) }
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) { self = String(decoding: bytes, as: UTF8.self) }
 }
 
 extension Int: PostgresDecodable {
-    public init?(postgresText bytes: [UInt8], type: UInt32) { self.init(String(decoding: bytes, as: UTF8.self)) }
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) { self.init(String(decoding: bytes, as: UTF8.self)) }
 }
 
 extension Int64: PostgresDecodable {
-    public init?(postgresText bytes: [UInt8], type: UInt32) { self.init(String(decoding: bytes, as: UTF8.self)) }
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) { self.init(String(decoding: bytes, as: UTF8.self)) }
 }
 
 extension Double: PostgresDecodable {
-    public init?(postgresText bytes: [UInt8], type: UInt32) {
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) {
         switch String(decoding: bytes, as: UTF8.self) {
         case "NaN": self = .nan
         case "Infinity": self = .infinity
@@ -49,7 +49,7 @@ extension Double: PostgresDecodable {
 }
 
 extension Bool: PostgresDecodable {
-    public init?(postgresText bytes: [UInt8], type: UInt32) {
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) {
         switch bytes {
         case [0x74]: self = true
         case [0x66]: self = false
@@ -59,20 +59,21 @@ extension Bool: PostgresDecodable {
 }
 
 extension Date: PostgresDecodable {
-    public init?(postgresText bytes: [UInt8], type: UInt32) {
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) {
         guard let date = PostgresTimestamp.parse(String(decoding: bytes, as: UTF8.self)) else { return nil }
         self = date
     }
 }
 
 extension UUID: PostgresDecodable {
-    public init?(postgresText bytes: [UInt8], type: UInt32) { self.init(uuidString: String(decoding: bytes, as: UTF8.self)) }
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) { self.init(uuidString: String(decoding: bytes, as: UTF8.self)) }
 }
 
 /// `bytea` in text format is `\x` followed by hex digits.
 extension Array: PostgresDecodable where Element == UInt8 {
-    public init?(postgresText bytes: [UInt8], type: UInt32) {
-        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "\\"), bytes[1] == UInt8(ascii: "x"), bytes.count % 2 == 0 else {
+    public init?(postgresText bytes: ArraySlice<UInt8>, type: UInt32) {
+        let start = bytes.startIndex
+        guard bytes.count >= 2, bytes[start] == UInt8(ascii: "\\"), bytes[start + 1] == UInt8(ascii: "x"), bytes.count % 2 == 0 else {
             return nil
         }
         func nibble(_ c: UInt8) -> UInt8? {
@@ -85,8 +86,8 @@ extension Array: PostgresDecodable where Element == UInt8 {
         }
         var result: [UInt8] = []
         result.reserveCapacity((bytes.count - 2) / 2)
-        var index = 2
-        while index < bytes.count {
+        var index = start + 2
+        while index < bytes.endIndex {
             guard let high = nibble(bytes[index]), let low = nibble(bytes[index + 1]) else { return nil }
             result.append(high << 4 | low)
             index += 2
