@@ -11,6 +11,8 @@ struct ExclusiveDocsBrowserTests {
     /// What a page shows: its title, the endpoints listed, its links to services, and every
     /// resource the browser fetched for it besides the page.
     struct Shown: Decodable {
+        var path: String
+        var ready: String
         var title: String
         var endpoints: [String]
         var services: [String]
@@ -19,6 +21,8 @@ struct ExclusiveDocsBrowserTests {
 
     static let read = """
         JSON.stringify({
+          path: location.pathname,
+          ready: document.readyState,
           title: document.querySelector('h1')?.firstChild?.textContent?.trim() ?? '',
           endpoints: [...document.querySelectorAll('.operation h3')].map(e => e.textContent.replace(/\\s+/g, ' ').trim()),
           services: [...document.querySelectorAll('#services a')].map(a => a.getAttribute('href')),
@@ -28,12 +32,16 @@ struct ExclusiveDocsBrowserTests {
 
     static func shown(_ page: BrowserPage, _ url: String) async throws -> Shown {
         try await page.navigate(url)
-        var text: String?
+        let path = try #require(URL(string: url)).path
+        // Read once the page asked for is the one shown and fully parsed: a page read while
+        // still loading lists only its first endpoints (a fresh-clone CI run saw four).
+        var shown: Shown?
         _ = await eventually {
-            text = try await page.evaluate(read)
-            return text?.contains("\"title\":\"") == true && !(text?.contains("\"title\":\"\"") ?? true)
+            guard let text = try await page.evaluate(read) else { return false }
+            shown = try JSONDecoder().decode(Shown.self, from: Data(text.utf8))
+            return shown?.path == path && shown?.ready == "complete" && shown?.title.isEmpty == false
         }
-        return try JSONDecoder().decode(Shown.self, from: Data(try #require(text).utf8))
+        return try #require(shown)
     }
 
     @Test func theGatewayLinksEveryServicesPageAndEachListsItsOwnEndpoints() async throws {
