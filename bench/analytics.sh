@@ -108,24 +108,16 @@ summary="$base/api/metrics/summary?type=bench&from=${day}T00:00:00Z&to=${next}T0
 echo "summary: $(curl -s "$summary" | python3 -c 'import json,sys; d=json.load(sys.stdin); print({k: d[k] for k in ("count","average_value","p50","p95","p99")})')"
 echo "raw:     $(psql_bench -tA -c "SELECT count(*), avg(value) FROM bench_raw WHERE type = 'bench' AND ts >= '$day' AND ts < '$next'")"
 echo "SELECT avg(value), count(*) FROM bench_raw WHERE type = 'bench' AND ts >= '$day 00:00:00+00' AND ts < '$next 00:00:00+00';" >"$tmp/raw.sql"
-pgbench_latencies() { # seconds -> "tps p50_ms p99_ms"
-    rm -f "$tmp"/raw_log*
-    (cd "$tmp" && PGPASSWORD=${SUITE_PG_PASSWORD:-} "$pg_bin_dir/pgbench" -n -h 127.0.0.1 -p "$durable_port" -U suite -c 1 -T "$1" -f raw.sql --log --log-prefix=raw_log suite >"$tmp/pgbench.out" 2>&1) || { cat "$tmp/pgbench.out" >&2; return 1; }
-    cat "$tmp"/raw_log* | python3 -c '
-import sys
-lat = sorted(int(line.split()[2]) / 1000 for line in sys.stdin if line.strip())
-print(f"{len(lat)} {lat[len(lat)//2]:.2f} {lat[min(len(lat)-1, len(lat)*99//100)]:.2f}")'
-}
 summary_runs=(); hourly_runs=(); raw_runs=()
 for ((round = 0; round < rounds; round++)); do
     summary_runs+=("$(wrk_run "$summary" 1 "$seconds")")
     hourly_runs+=("$(wrk_run "$summary&bucket=hour&tz=Europe/Paris" 1 "$seconds")")
-    raw_runs+=("$(pgbench_latencies "$seconds")")
-    echo "round $((round + 1)): summary ${summary_runs[-1]}, hourly series ${hourly_runs[-1]}, raw avg (count p50 p99) ${raw_runs[-1]}"
+    raw_runs+=("$(pgbench_run "$durable_port" 1 "$seconds" raw.sql)")
+    echo "round $((round + 1)): summary ${summary_runs[-1]}, hourly series ${hourly_runs[-1]}, raw avg (tps p50 p99 failed) ${raw_runs[-1]}"
 done
 read -r summary_rps summary_p50 summary_p99 summary_bad _ <<<"$(wrk_median "${summary_runs[@]}")"
 read -r hourly_rps hourly_p50 hourly_p99 hourly_bad _ <<<"$(wrk_median "${hourly_runs[@]}")"
-read -r _ raw_p50 raw_p99 <<<"$(printf '%s\n' "${raw_runs[@]}" | sort -n -k2,2 | sed -n "$(((rounds + 1) / 2))p")"
+read -r _ raw_p50 raw_p99 _ <<<"$(printf '%s\n' "${raw_runs[@]}" | sort -n -k2,2 | sed -n "$(((rounds + 1) / 2))p")"
 printf '%-44s %9s %9s %8s %10s\n' "one day, $points points, c=1" p50_ms p99_ms non-2xx "raw / this"
 printf '%-44s %9s %9s %8s %10s\n' "raw SELECT avg(value), count(*)" "$raw_p50" "$raw_p99" 0 1.0
 printf '%-44s %9s %9s %8s %10s\n' "GET summary (uncached)" "$summary_p50" "$summary_p99" "$summary_bad" "$(python3 -c "print(f'{$raw_p50 / $summary_p50:.0f}x')")"

@@ -47,27 +47,13 @@ cat >"$tmp/insert.sql" <<'SQL'
 INSERT INTO social.users (user_name) VALUES ('bench user') RETURNING user_id, user_name, created_at;
 SQL
 
-pgbench_run() { # script -> "tps p50_ms p99_ms failed" (tps as pgbench reports it)
-    rm -f "$tmp"/pgb_log*
-    (cd "$tmp" && PGPASSWORD=${SUITE_PG_PASSWORD:-} "$pg_bin_dir/pgbench" -n -M prepared -h 127.0.0.1 -p "$pg_port" -U suite \
-        -c "$connections" -j 2 -T "$seconds" -f "$1" --log --log-prefix=pgb_log suite >"$tmp/pgbench.out" 2>&1) \
-        || { cat "$tmp/pgbench.out" >&2; return 1; }
-    cat "$tmp"/pgb_log* | python3 -c '
-import re, sys
-out = open(sys.argv[1]).read()
-tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
-failed = re.search(r"number of failed transactions: (\d+)", out)
-lat = sorted(int(line.split()[2]) / 1000 for line in sys.stdin if line.strip())
-print(f"{tps:.0f} {lat[len(lat)//2]:.2f} {lat[min(len(lat)-1, len(lat)*99//100)]:.2f} {failed.group(1) if failed else 0}")' "$tmp/pgbench.out"
-}
-
 wrk_run "$base/get_user_info?user_id=1" 8 2 "$tmp/lookup.lua" >/dev/null # warm up
 bare_runs=(); lookup_runs=(); pg_lookup_runs=(); insert_runs=(); pg_insert_runs=()
 for ((round = 0; round < rounds; round++)); do
     bare_runs+=("$(wrk_run "$base/_bench/bare" "$connections" "$seconds")")
-    pg_lookup_runs+=("$(pgbench_run lookup.sql)")
+    pg_lookup_runs+=("$(pgbench_run "$pg_port" "$connections" "$seconds" lookup.sql -M prepared)")
     lookup_runs+=("$(wrk_run "$base/get_user_info" "$connections" "$seconds" "$tmp/lookup.lua")")
-    pg_insert_runs+=("$(pgbench_run insert.sql)")
+    pg_insert_runs+=("$(pgbench_run "$pg_port" "$connections" "$seconds" insert.sql -M prepared)")
     insert_runs+=("$(wrk_run "$base/insert_new_user" "$connections" "$seconds" "$tmp/insert.lua")")
     echo "round $((round + 1)): bare ${bare_runs[-1]%% *}/s; lookup: pgbench ${pg_lookup_runs[-1]%% *}/s, route ${lookup_runs[-1]%% *}/s; insert: pgbench ${pg_insert_runs[-1]%% *}/s, route ${insert_runs[-1]%% *}/s"
 done

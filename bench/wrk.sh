@@ -29,6 +29,25 @@ wrk_median() {
     printf '%s\n' "$@" | sort -n -k1,1 | sed -n "$((($# + 1) / 2))p"
 }
 
+# pgbench_run PORT CLIENTS SECONDS SCRIPT [pgbench options] -> prints "tps p50_ms p99_ms failed":
+# pgbench's tps and failed transactions, and the p50/p99 of its per-transaction latencies
+# (SCRIPT and the logs in $tmp; loopback only)
+pgbench_run() {
+    local port=$1 clients=$2 seconds=$3 script=$4
+    shift 4
+    rm -f "$tmp"/pgb_log*
+    (cd "$tmp" && PGPASSWORD=${SUITE_PG_PASSWORD:-} "$(pg_bin)/pgbench" -n -h 127.0.0.1 -p "$port" -U suite -c "$clients" \
+        -j $((clients < 2 ? clients : 2)) -T "$seconds" -f "$script" "$@" --log --log-prefix=pgb_log suite >"$tmp/pgbench.out" 2>&1) \
+        || { cat "$tmp/pgbench.out" >&2; return 1; }
+    cat "$tmp"/pgb_log* | python3 -c '
+import re, sys
+out = open(sys.argv[1]).read()
+tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+failed = re.search(r"number of failed transactions: (\d+)", out)
+lat = sorted(int(line.split()[2]) / 1000 for line in sys.stdin if line.strip())
+print(f"{tps:.0f} {lat[len(lat)//2]:.2f} {lat[min(len(lat)-1, len(lat)*99//100)]:.2f} {failed.group(1) if failed else 0}")' "$tmp/pgbench.out"
+}
+
 # bench_start PRODUCT...: a throwaway Redis and PostgreSQL in $tmp (REDIS_URL, DATABASE_URL
 # exported), the release builds of the products (their directory in $bin), and a trap that
 # on exit stops every pid the bench adds to $pids (SIGCONT first: a bench may have frozen
