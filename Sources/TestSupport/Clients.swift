@@ -19,14 +19,19 @@ public func withRedis<T: Sendable>(_ server: PrivateRedis, _ body: (RedisClient)
     return try await using(client, shutdown: client.shutdown, body)
 }
 
-/// Runs `body` with a PostgreSQL client that is shut down afterwards, also when `body` throws.
+/// Runs `body` with a PostgreSQL client that is shut down afterwards, also when `body` throws;
+/// `poolSize` and `statementCache` replace the client's defaults when given.
 @discardableResult
 public func withPostgres<T: Sendable>(
     url: String = TestEnvironment.databaseURL,
     queryTimeout: Duration = .seconds(5),
+    poolSize: Int? = nil,
+    statementCache: Int? = nil,
     _ body: (PostgresClient) async throws -> T
 ) async throws -> T {
-    let configuration = TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout)
+    var configuration = TestEnvironment.postgresConfiguration(url: url, queryTimeout: queryTimeout)
+    if let poolSize { configuration.poolSize = poolSize }
+    if let statementCache { configuration.statementCacheSize = statementCache }
     let client = PostgresClient(configuration: configuration, logger: TestEnvironment.logger)
     return try await using(client, shutdown: client.shutdown, body)
 }

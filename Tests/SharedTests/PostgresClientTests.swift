@@ -119,28 +119,8 @@ struct PostgresClientTests {
         }
     }
 
-    /// A client of one connection (so that every call sees the same session's prepared
-    /// statements), caching `statementCache` statements.
-    static func withOneConnection<T: Sendable>(
-        url: String = TestEnvironment.databaseURL,
-        statementCache: Int = 256,
-        _ body: (PostgresClient) async throws -> T
-    ) async throws -> T {
-        var configuration = TestEnvironment.postgresConfiguration(url: url, queryTimeout: .seconds(5))
-        configuration.poolSize = 1
-        configuration.statementCacheSize = statementCache
-        let client = PostgresClient(configuration: configuration, logger: TestEnvironment.logger)
-        do {
-            let value = try await body(client)
-            await client.shutdown()
-            return value
-        } catch {
-            await client.shutdown()
-            throw error
-        }
-    }
-
-    /// How often this session ran `sql` as a prepared statement (none: not prepared).
+    /// How often this session ran `sql` as a prepared statement (none: not prepared). The
+    /// tests that ask use a pool of one connection, so every call sees the same session.
     static func executions(of sql: String, _ pg: PostgresClient) async throws -> Int {
         try await pg.query(
             "SELECT coalesce(sum(generic_plans + custom_plans), 0)::int AS n FROM pg_prepared_statements WHERE statement = $1",
@@ -149,7 +129,7 @@ struct PostgresClientTests {
     }
 
     @Test func aStatementIsPreparedOnceAndRunByName() async throws {
-        try await Self.withOneConnection { pg in
+        try await withPostgres(poolSize: 1) { pg in
             let sql = "SELECT $1::int * 2 AS n"
             for value in 1...5 {
                 #expect(try await pg.query(sql, [value]).first!.decode("n", as: Int.self) == value * 2)
@@ -161,7 +141,7 @@ struct PostgresClientTests {
     }
 
     @Test func theCacheStaysWithinItsSize() async throws {
-        try await Self.withOneConnection(statementCache: 4) { pg in
+        try await withPostgres(poolSize: 1, statementCache: 4) { pg in
             for value in 0..<20 {
                 let sql = "SELECT $1::int + \(value) AS n"
                 #expect(try await pg.query(sql, [1]).first!.decode("n", as: Int.self) == value + 1)
@@ -170,7 +150,7 @@ struct PostgresClientTests {
             let count = try await pg.query("SELECT count(*)::int AS n FROM pg_prepared_statements").first!.decode("n", as: Int.self)
             #expect((1...4).contains(count))
         }
-        try await Self.withOneConnection(statementCache: 0) { pg async throws in
+        try await withPostgres(poolSize: 1, statementCache: 0) { pg async throws in
             #expect(try await pg.query("SELECT $1::int + 1 AS n", [1]).first!.decode("n", as: Int.self) == 2)
             #expect(try await pg.query("SELECT count(*)::int AS n FROM pg_prepared_statements").first!.decode("n", as: Int.self) == 0)
         }
@@ -179,7 +159,7 @@ struct PostgresClientTests {
     /// A migration that changes what a prepared `SELECT *` returns: the next call prepares it
     /// again and answers with the new column, instead of failing on the stale plan.
     @Test func aPreparedStatementOutlivesASchemaChange() async throws {
-        try await Self.withOneConnection { pg in
+        try await withPostgres(poolSize: 1) { pg in
             try await withTable(pg) { table in
                 try await pg.query("INSERT INTO \(table) (name) VALUES ($1)", ["before"])
                 let sql = "SELECT * FROM \(table) WHERE name = $1"
@@ -197,7 +177,7 @@ struct PostgresClientTests {
     }
 
     @Test func aWrongParameterCountIsAClearError() async throws {
-        try await Self.withOneConnection { pg async throws in
+        try await withPostgres(poolSize: 1) { pg async throws in
             let sql = "SELECT $1::int + $2::int AS n"
             for parameters: [any PostgresEncodable] in [[1], [1, 2, 3], []] {
                 let error = await #expect(throws: PostgresError.self) { try await pg.query(sql, parameters) }
@@ -368,7 +348,7 @@ struct ExclusivePostgresClientTests {
     @Test func preparedStatementsArePreparedAgainAfterARestart() async throws {
         let server = try await PrivatePostgres.start()
         afterTest { try? await server.stop(mode: "immediate") }
-        try await PostgresClientTests.withOneConnection(url: server.url) { pg in
+        try await withPostgres(url: server.url, poolSize: 1) { pg in
             let sql = "SELECT $1::int + 1 AS n"
             for value in 0..<3 { #expect(try await pg.query(sql, [value]).first!.decode("n", as: Int.self) == value + 1) }
             #expect(try await PostgresClientTests.executions(of: sql, pg) == 3)
